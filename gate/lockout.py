@@ -1,0 +1,31 @@
+"""Wrong-PIN lockout with a growing delay. Pure: the caller loads and stores the state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+MAX_DELAY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class LockoutState:
+    failures: int = 0
+    lockouts: int = 0
+    locked_until: datetime | None = None
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+
+def after_failure(state: LockoutState, now: datetime, max_failures: int, base_seconds: int) -> LockoutState:
+    failures = state.failures + 1
+    if failures < max_failures:
+        return replace(state, failures=failures)
+    # Each lockout doubles the delay, so guessing a 4-digit PIN takes years, not minutes.
+    delay = min(timedelta(seconds=base_seconds * 2**state.lockouts), MAX_DELAY)
+    return LockoutState(failures=0, lockouts=state.lockouts + 1, locked_until=now + delay)
+
+
+def after_success(state: LockoutState) -> LockoutState:
+    return LockoutState()
