@@ -39,7 +39,7 @@ def missing_fields(fields: dict[str, str]) -> list[str]:
 
 
 def default_fields() -> dict[str, str]:
-    return json.loads(resources.files("gate.notices").joinpath("default.json").read_text(encoding="utf-8"))
+    return json.loads(resources.files("gate").joinpath("notice_default.json").read_text(encoding="utf-8"))
 
 
 def create_notice(session: Session, version: str, fields: dict[str, str], actor: str) -> Notice:

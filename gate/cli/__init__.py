@@ -1,0 +1,73 @@
+"""The `gate` command. Expected errors print one actionable sentence to stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from gate.config import resolve_data_dir
+from gate.context import GateContext
+from gate.errors import GateError
+
+
+class Env:
+    """Lazily opened context: `gate init` must run before a database exists."""
+
+    def __init__(self, data_dir_option: str | None) -> None:
+        self._option = data_dir_option
+        self._context: GateContext | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return resolve_data_dir(self._option)
+
+    def context(self) -> GateContext:
+        if self._context is None:
+            self._context = GateContext.open(self.data_dir)
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+
+
+pass_env = click.make_pass_decorator(Env)
+
+
+class GateGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except GateError as err:
+            raise click.ClickException(str(err)) from err
+
+
+@click.group(cls=GateGroup)
+@click.option("--data-dir", envvar="GATE_DATA_DIR", type=click.Path(file_okay=False),
+              help="Data folder (config, SQLite database, key folder). Or set GATE_DATA_DIR.")
+@click.pass_context
+def cli(ctx: click.Context, data_dir: str | None) -> None:
+    """Gate controller: card and PIN always work; face is optional, 1:1 and consented."""
+    env = Env(data_dir)
+    ctx.obj = env
+    ctx.call_on_close(env.close)
+
+
+def _register() -> None:
+    from gate.cli import bench_commands, store_commands
+
+    for command in store_commands.COMMANDS:
+        cli.add_command(command)
+    cli.add_command(bench_commands.bench)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="gate", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,48 @@
+"""Everything a command or the service needs, built once from the data folder. No globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gate import db
+from gate.access import AccessService
+from gate.clock import Clock, utcnow
+from gate.config import Settings, load_settings
+from gate.keys import KeyFile
+from gate.passwords import make_hasher
+from gate.templates import TemplateStore
+
+
+@dataclass
+class GateContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    key_file: KeyFile
+    store: TemplateStore
+    hasher: PasswordHasher
+    clock: Clock = field(default=utcnow)
+
+    @classmethod
+    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow) -> GateContext:
+        settings = load_settings(data_dir)
+        engine = db.make_engine(settings.database_url)
+        if check_migrated:
+            db.require_migrated(engine, data_dir)
+        key_file = KeyFile(settings.key_file)
+        return cls(settings, engine, db.make_session_factory(engine), key_file, TemplateStore(key_file),
+                   make_hasher(), clock)
+
+    def access(self) -> AccessService:
+        return AccessService(self.sessions, self.settings, self.hasher, self.clock)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return db.transaction(self.sessions)
+
+    def close(self) -> None:
+        self.engine.dispose()

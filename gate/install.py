@@ -1,0 +1,48 @@
+"""`gate init`: a working installation in one step (config, key file, migrated database, notice, gate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from gate import db, notices
+from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
+from gate.gates import DEFAULT_METHODS, add_gate
+from gate.keys import KeyFile
+from gate.models import Gate, Notice
+
+SYSTEM_ACTOR = "system"
+
+
+def initialise(data_dir: Path) -> list[str]:
+    """Idempotent: creates what is missing and says what it did."""
+    done: list[str] = []
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / CONFIG_NAME
+    if not config.exists():
+        config.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        done.append(f"wrote {config}")
+    settings = load_settings(data_dir)
+    key_file = KeyFile(settings.key_file)
+    if not key_file.exists():
+        key_file.create()
+        done.append(f"created master key {settings.key_file} (0600; back it up apart from the database)")
+    engine = db.make_engine(settings.database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        if before != db.head_revision():
+            done.append(f"migrated the database to {db.head_revision()}")
+        sessions = db.make_session_factory(engine)
+        with db.transaction(sessions) as session:
+            if session.scalar(select(Notice.id).limit(1)) is None:
+                notice = notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR)
+                notices.publish_notice(session, notice.version, SYSTEM_ACTOR)
+                done.append("published face notice version 1 (edit the contact before enrolling anyone)")
+            if session.scalar(select(Gate.id).limit(1)) is None:
+                add_gate(session, "main", DEFAULT_METHODS, actor=SYSTEM_ACTOR)
+                done.append("added gate 'main' accepting card and PIN (face needs an impact assessment first)")
+    finally:
+        engine.dispose()
+    return done

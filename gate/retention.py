@@ -1,0 +1,74 @@
+"""`gate purge`: delete face data past its retention, of moved-out residents, and orphans.
+
+Idempotent; never touches cards or PINs. Orphans are template rows no resident links to, e.g. from an
+old backup restored after a deletion (R4): they are destroyed too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate import audit
+from gate.clock import utcnow
+from gate.config import MAX_TEMPLATE_RETENTION_DAYS
+from gate.consent import current_consent
+from gate.models import Consent, FaceTemplate, Resident, ResidentStatus, SystemState
+from gate.templates import shred_templates
+
+LAST_PURGE_KEY = "last_purge"
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    expired: int = 0
+    moved_out: int = 0
+    no_consent: int = 0
+    orphaned: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.expired + self.moved_out + self.no_consent + self.orphaned
+
+
+def retention_deadline(template: FaceTemplate, consent: Consent | None, site_days: int) -> datetime:
+    days = min(site_days, consent.retention_days if consent else site_days, MAX_TEMPLATE_RETENTION_DAYS)
+    return template.last_used_at + timedelta(days=days)
+
+
+def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tuple[Resident, FaceTemplate, str]]:
+    """Every template that `purge` would delete now, with the reason."""
+    due: list[tuple[Resident, FaceTemplate, str]] = []
+    rows = session.execute(
+        select(Resident, FaceTemplate).join(FaceTemplate, FaceTemplate.pseudonym == Resident.face_pseudonym)
+    ).all()
+    for resident, template in rows:
+        consent = current_consent(session, resident)
+        if resident.status is ResidentStatus.MOVED_OUT:
+            due.append((resident, template, "moved_out"))
+        elif consent is None:
+            due.append((resident, template, "no_consent"))
+        elif retention_deadline(template, consent, site_days) <= now:
+            due.append((resident, template, "expired"))
+    return due
+
+
+def purge(session: Session, *, site_days: int, actor: str, now: datetime | None = None) -> PurgeReport:
+    now = now or utcnow()
+    counts = {"expired": 0, "moved_out": 0, "no_consent": 0, "orphaned": 0}
+    for resident, template, reason in due_for_deletion(session, site_days, now):
+        shred_templates(session, [template.id])
+        resident.face_pseudonym = None
+        counts[reason] += 1
+    linked = select(Resident.face_pseudonym).where(Resident.face_pseudonym.is_not(None))
+    orphans = list(session.scalars(select(FaceTemplate.id).where(FaceTemplate.pseudonym.not_in(linked))))
+    counts["orphaned"] = shred_templates(session, orphans)
+    report = PurgeReport(**counts)
+    state = session.get(SystemState, LAST_PURGE_KEY) or SystemState(key=LAST_PURGE_KEY)
+    state.value = now.isoformat()
+    session.add(state)
+    audit.record(session, actor, "retention.purge", "", now=now, **asdict(report))
+    return report
