@@ -1,0 +1,146 @@
+"""The one camera interface, and the time bound every backend inherits.
+
+A camera that hangs (an RTSP server that accepts and then says nothing, a USB device that stalls) must
+end the face attempt as "face unavailable" within `timeout` seconds and never hold up card or PIN. So
+the backend's blocking calls run on a private daemon thread and the caller waits on it with a timeout;
+a call that overruns is abandoned and the device is released by that thread when the call returns.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from gate.face.errors import FaceUnavailable
+
+DEFAULT_TIMEOUT = 3.0
+T = TypeVar("T")
+
+
+class CameraUnavailable(FaceUnavailable):
+    """The camera did not open or stopped delivering frames. The gate offers card and PIN."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"face unavailable: {detail}")
+
+
+class Camera(ABC):
+    """open() -> read() ... -> close(); or `with camera:`. Not shared between threads."""
+
+    #: What the camera is, for messages; never includes credentials from a URL.
+    label = "camera"
+
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not timeout > 0:
+            raise ValueError(f"Camera timeout must be positive, got {timeout!r}.")
+        self.timeout = timeout
+        self._worker: _Worker | None = None
+        self._opened = False
+
+    # -- what backends implement; may block --------------------------------------------------------
+    @abstractmethod
+    def _open(self) -> None: ...
+
+    @abstractmethod
+    def _read(self) -> np.ndarray | None:
+        """One RGB frame, or None when the source has ended or failed."""
+
+    @abstractmethod
+    def _close(self) -> None: ...
+
+    # -- the interface ----------------------------------------------------------------------------
+    def open(self) -> Camera:
+        if self._opened:
+            return self
+        self._worker = _Worker(self.label)
+        self._call(self._open, "did not open")
+        self._opened = True
+        return self
+
+    def read(self) -> np.ndarray:
+        if not self._opened:
+            raise CameraUnavailable(f"{self.label} is not open")
+        frame = self._call(self._read, "delivered no frame")
+        if frame is None:
+            raise CameraUnavailable(f"{self.label} stopped delivering frames")
+        return frame
+
+    def burst(self, count: int) -> list[np.ndarray]:
+        """`count` frames, all within one timeout: the whole burst is bounded, not each frame."""
+        deadline = time.monotonic() + self.timeout
+        frames = []
+        for _ in range(count):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CameraUnavailable(f"{self.label} delivered {len(frames)} of {count} frames in {self.timeout:g} s")
+            frames.append(self._call(self._read, "delivered no frame", remaining))
+            if frames[-1] is None:
+                raise CameraUnavailable(f"{self.label} stopped delivering frames")
+        return frames
+
+    def close(self) -> None:
+        worker, self._worker = self._worker, None
+        self._opened = False
+        if worker is not None:
+            worker.finish(self._close)
+
+    def __enter__(self) -> Camera:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, fn: Callable[[], T], failure: str, timeout: float | None = None) -> T:
+        assert self._worker is not None
+        limit = self.timeout if timeout is None else timeout
+        try:
+            return self._worker.run(fn, limit)
+        except TimeoutError:
+            self.close()
+            raise CameraUnavailable(f"{self.label} {failure} within {limit:g} s") from None
+        except CameraUnavailable:
+            self.close()
+            raise
+        except Exception as err:  # a driver error is a camera problem, not a crash of the gate
+            self.close()
+            raise CameraUnavailable(f"{self.label} {failure}: {type(err).__name__}") from err
+
+
+class _Worker:
+    """A daemon thread running one blocking call at a time. Daemon, so a stuck driver call cannot
+    keep the process from exiting."""
+
+    def __init__(self, label: str) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name=f"camera:{label}", daemon=True)
+        self._thread.start()
+
+    def run(self, fn: Callable[[], T], timeout: float) -> T:
+        reply: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+        self._jobs.put((fn, reply))
+        try:
+            ok, value = reply.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError from None
+        if not ok:
+            raise value
+        return value
+
+    def finish(self, release: Callable[[], None]) -> None:
+        """Queue the release behind whatever is running, then stop; does not wait."""
+        self._jobs.put((release, queue.Queue(maxsize=1)))
+        self._jobs.put(None)
+
+    def _loop(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, reply = job
+            try:
+                reply.put((True, fn()))
+            except BaseException as err:  # handed to the waiting caller, which decides
+                reply.put((False, err))
