@@ -1,0 +1,1 @@
+"""Device layer: relay boards, card readers, the door controller and protocol-level simulators."""

@@ -1,0 +1,306 @@
+"""DoorController: one door (or turnstile) on one relay board.
+
+Rules it enforces, in order of precedence:
+
+1. The fire-alarm input is normally closed; open (alarm or cut wire) holds the door released.
+2. Maintenance holds keep the door released until every hold is withdrawn.
+3. A grant pulses the release output; a turnstile additionally opens a passage window.
+4. Starting and stopping never release anything.  At start the output is read back and only
+   ever driven to the *locked* level, and only if it is not already there.
+5. A lost link is reported (event + snapshot) and retried with back-off by the board; a
+   grant while the link is down fails and the door stays locked.
+
+``failure_mode = "secure"`` energises the output to release (power loss = locked);
+``"safe"`` energises it to lock (power loss = released, for escape routes).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from drivers.config import DoorConfig
+from drivers.errors import DeviceClosed, RelayError, RelayLinkLost
+from drivers.relays.base import BoardHealth, RelayBoard
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DoorEvent:
+    kind: str
+    detail: str
+    at: float
+
+
+@dataclass(frozen=True)
+class DoorSnapshot:
+    state: str  # "locked", "pulsed", "held", "unknown"
+    link_ok: bool
+    fault: str | None
+    fire_alarm: bool
+    door_open: bool | None
+    holds: tuple[str, ...]
+    inputs: tuple[bool, ...]
+    mode: str
+    failure_mode: str
+    passages_pending: int
+    board: BoardHealth
+
+
+EventCallback = Callable[[DoorEvent], None]
+
+
+class DoorController:
+    def __init__(
+        self,
+        board: RelayBoard,
+        config: DoorConfig,
+        *,
+        on_event: EventCallback | None = None,
+    ) -> None:
+        self.board = board
+        self.config = config
+        self._release_level = config.failure_mode == "secure"
+        self._callbacks: list[EventCallback] = [on_event] if on_event else []
+        self._lock = threading.RLock()
+        self._holds: set[str] = set()
+        self._fire = False
+        self._inputs: tuple[bool, ...] = ()
+        self._door_open: bool | None = None
+        self._applied_release: bool | None = None
+        self._pulse_until = 0.0
+        self._passage_deadlines: list[float] = []
+        self._link_ok = False
+        self._fault: str | None = None
+        self._reconciled = False
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._state = "new"
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> DoorController:
+        if self._state == "closed":
+            raise DeviceClosed("door controller was stopped")
+        if self._state == "running":
+            return self
+        self._state = "running"
+        self.board.open()
+        self._thread = threading.Thread(target=self._supervise, name="door", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop supervising and release the board without driving any output."""
+        if self._state != "running":
+            self._state = "closed"
+            return
+        self._state = "closed"
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.board.close()
+
+    def __enter__(self) -> DoorController:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def subscribe(self, callback: EventCallback) -> Callable[[], None]:
+        with self._lock:
+            self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback)
+
+    # -- commands -------------------------------------------------------------------------
+    def grant(self, reason: str = "granted") -> bool:
+        """Let one person through.  False (and a ``grant_failed`` event) if the door could not be released."""
+        self._check_running()
+        with self._lock:
+            if self._fire or self._holds:
+                self._emit("granted", f"{reason} (door already held released)")
+                return True
+            try:
+                self.board.pulse(self.config.release_output, self.config.pulse_ms, level=self._release_level)
+            except RelayError as exc:
+                self._note_link_error(exc)
+                self._emit("grant_failed", f"{reason}: {exc}")
+                return False
+            now = time.monotonic()
+            self._pulse_until = now + self.config.pulse_ms / 1000
+            if self.config.mode == "turnstile" and self.config.passage_sensor_input is not None:
+                self._passage_deadlines.append(now + self.config.passage_window_ms / 1000)
+                self._wake.set()
+            self._emit("granted", reason)
+            return True
+
+    def hold(self, reason: str) -> None:
+        """Keep the door released (maintenance, event) until ``unhold(reason)``."""
+        self._check_running()
+        with self._lock:
+            self._holds.add(reason)
+            self._emit("hold", reason)
+            self._apply()
+
+    def unhold(self, reason: str) -> None:
+        self._check_running()
+        with self._lock:
+            self._holds.discard(reason)
+            self._emit("unhold", reason)
+            self._apply()
+
+    def snapshot(self) -> DoorSnapshot:
+        with self._lock:
+            now = time.monotonic()
+            if not self._reconciled:
+                state = "unknown"
+            elif self._fire or self._holds:
+                state = "held" if self._applied_release else "unknown"
+            elif now < self._pulse_until:
+                state = "pulsed"
+            else:
+                state = "locked"
+            return DoorSnapshot(
+                state=state,
+                link_ok=self._link_ok,
+                fault=self._fault,
+                fire_alarm=self._fire,
+                door_open=self._door_open,
+                holds=tuple(sorted(self._holds)),
+                inputs=self._inputs,
+                mode=self.config.mode,
+                failure_mode=self.config.failure_mode,
+                passages_pending=len(self._passage_deadlines),
+                board=self.board.health(),
+            )
+
+    # -- internals ------------------------------------------------------------------------
+    def _check_running(self) -> None:
+        if self._state != "running":
+            raise DeviceClosed("door controller is not running")
+
+    def _emit(self, kind: str, detail: str = "") -> None:
+        event = DoorEvent(kind, detail, time.monotonic())
+        for callback in list(self._callbacks):
+            try:
+                callback(event)
+            except Exception:  # noqa: BLE001 - a listener must not stop the door
+                log.exception("door event listener failed on %s", kind)
+
+    def _note_link_error(self, exc: RelayError) -> None:
+        self._fault = str(exc)
+        if isinstance(exc, RelayLinkLost) and self._link_ok:
+            self._link_ok = False
+            # Whatever we held released must be asserted again once the board is back.
+            if self._applied_release:
+                self._applied_release = None
+            self._emit("link_lost", str(exc))
+
+    def _apply(self) -> None:
+        """Drive the output to what fire alarm and holds require (if it is not already there)."""
+        want_release = self._fire or bool(self._holds)
+        if not self._reconciled or want_release == self._applied_release:
+            return
+        level = self._release_level if want_release else not self._release_level
+        try:
+            self.board.hold(self.config.release_output, level)
+        except RelayError as exc:
+            self._note_link_error(exc)
+            return
+        self._applied_release = want_release
+
+    def _reconcile(self) -> None:
+        """First contact with the board: read back, and only ever move towards locked."""
+        ch = self.config.release_output
+        locked = not self._release_level
+        if self.board.can_read_outputs:
+            current = self.board.read_outputs()[ch]
+            if current != locked and not (self._fire or self._holds):
+                self.board.hold(ch, locked)
+                self._emit("relocked_at_start", f"output {ch} was found released")
+        else:
+            # Write-only board: repeat the locked command; a relay already there does not move.
+            self.board.hold(ch, locked)
+        self._applied_release = False
+        self._reconciled = True
+
+    def _supervise(self) -> None:
+        poll = self.config.poll_ms / 1000
+        while not self._stop.is_set():
+            try:
+                inputs = self.board.read_inputs()
+                with self._lock:
+                    if not self._link_ok:
+                        self._link_ok = True
+                        was_fault, self._fault = self._fault, None
+                        if self._reconciled:
+                            self._emit("link_restored", was_fault or "")
+                    self._on_inputs(inputs)
+                    if not self._reconciled:
+                        self._reconcile()
+                    self._apply()
+            except RelayError as exc:
+                with self._lock:
+                    if isinstance(exc, RelayLinkLost):
+                        self._note_link_error(exc)
+                    else:
+                        self._fault = str(exc)
+                        self._emit("fault", str(exc))
+            except DeviceClosed:
+                return
+            self._check_passages()
+            self._wake.wait(poll)
+            self._wake.clear()
+
+    def _on_inputs(self, inputs: tuple[bool, ...]) -> None:
+        cfg = self.config
+        previous, self._inputs = self._inputs, inputs
+        first = not previous
+
+        def edge(index: int | None) -> tuple[bool, bool] | None:
+            if index is None or index >= len(inputs):
+                return None
+            before = None if first else previous[index]
+            return before, inputs[index]
+
+        if (e := edge(cfg.fire_alarm_input)) is not None:
+            fire = not e[1]
+            if fire != self._fire:
+                self._fire = fire
+                self._emit("fire_alarm" if fire else "fire_alarm_cleared",
+                           "fire-alarm loop open: door held released" if fire else "fire-alarm loop closed")
+        if (e := edge(cfg.door_sensor_input)) is not None:
+            door_open = not e[1]
+            if door_open != self._door_open:
+                if self._door_open is not None or door_open:
+                    released = self._fire or self._holds or time.monotonic() < self._pulse_until + 1.0
+                    kind = "door_opened" if door_open else "door_closed"
+                    if door_open and not released:
+                        kind = "door_forced"
+                    self._emit(kind)
+                self._door_open = door_open
+        if (e := edge(cfg.exit_button_input)) is not None and e[0] is False and e[1]:
+            self._emit("exit_request")
+            if self._reconciled:
+                try:
+                    self.grant("exit button")
+                except DeviceClosed:
+                    pass
+        if (e := edge(cfg.passage_sensor_input)) is not None and e[0] is False and e[1]:
+            if self._passage_deadlines:
+                self._passage_deadlines.pop(0)
+                self._emit("passage")
+            else:
+                self._emit("passage_unexpected", "passage sensor without a grant")
+
+    def _check_passages(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            while self._passage_deadlines and self._passage_deadlines[0] <= now:
+                self._passage_deadlines.pop(0)
+                self._emit("passage_timeout", "nobody passed within the passage window")

@@ -1,0 +1,57 @@
+"""LCUS-type USB serial relay boards (CH340 + STC MCU, 1/2/4/8 channels).
+
+They only understand the four-byte command frame and never answer, so the link is known to
+be lost only when the port itself fails (USB unplugged).  They have no inputs.  Being bus
+powered, an unplugged board drops all its relays: with fail-safe wiring that releases the
+door, with fail-secure wiring it locks it.
+"""
+
+from __future__ import annotations
+
+import serial
+
+from drivers.errors import RelayLinkLost
+from drivers.relays import lcus_frames
+from drivers.relays.base import RelayBoard
+
+
+class LcusRelayBoard(RelayBoard):
+    backend = "lcus"
+    can_read_outputs = False
+
+    def __init__(self, port: str, *, outputs: int = 1, baudrate: int = lcus_frames.BAUDRATE, **kw) -> None:
+        super().__init__(outputs=outputs, inputs=0, port=port, **kw)
+        self._baudrate = baudrate
+        self._serial: serial.SerialBase | None = None
+
+    def _connect(self) -> None:
+        try:
+            self._serial = serial.serial_for_url(
+                self.port, baudrate=self._baudrate, bytesize=8, parity="N", stopbits=1,
+                timeout=0.2, write_timeout=1.0,
+            )
+        except (serial.SerialException, OSError) as exc:
+            raise RelayLinkLost(f"cannot open LCUS board on {self.port}: {exc}") from exc
+
+    def _disconnect(self) -> None:
+        if self._serial is not None:
+            port, self._serial = self._serial, None
+            port.close()
+
+    def _write_output(self, channel: int, on: bool) -> None:
+        assert self._serial is not None
+        try:
+            self._serial.write(lcus_frames.encode(channel, on))
+            self._serial.flush()
+        except (serial.SerialException, OSError) as exc:
+            raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
+
+    def _read_inputs(self) -> tuple[bool, ...]:
+        # No inputs, but a poll must still notice an unplugged board.
+        assert self._serial is not None
+        try:
+            self._serial.reset_input_buffer()
+            self._serial.in_waiting
+        except (serial.SerialException, OSError) as exc:
+            raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
+        return ()

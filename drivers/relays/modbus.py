@@ -1,0 +1,95 @@
+"""Modbus RTU relay boards: coils are the relays, discrete inputs are the inputs.
+
+pymodbus does the RTU framing and CRC; it opens the port with ``serial.serial_for_url``.
+FC05 (write single coil, FF00 = on, 0000 = off), FC01 (read coils) and FC02 (read discrete
+inputs) are all a board has to support.
+"""
+
+from __future__ import annotations
+
+from pymodbus import FramerType
+from pymodbus.client import ModbusSerialClient
+from pymodbus.exceptions import ConnectionException, ModbusException
+
+from drivers.errors import RelayLinkLost, RelayProtocolError
+from drivers.relays.base import RelayBoard
+
+
+class ModbusRelayBoard(RelayBoard):
+    backend = "modbus"
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        outputs: int = 8,
+        inputs: int = 8,
+        slave_id: int = 1,
+        baudrate: int = 9600,
+        parity: str = "N",
+        stopbits: int = 1,
+        coil_base: int = 0,
+        input_base: int = 0,
+        reply_timeout: float = 0.3,
+        **kw,
+    ) -> None:
+        super().__init__(outputs=outputs, inputs=inputs, port=port, **kw)
+        self.slave_id = slave_id
+        self.coil_base = coil_base
+        self.input_base = input_base
+        self._client_args = dict(
+            framer=FramerType.RTU, baudrate=baudrate, parity=parity, stopbits=stopbits,
+            timeout=reply_timeout, retries=0,
+        )
+        self._client: ModbusSerialClient | None = None
+
+    def _connect(self) -> None:
+        client = ModbusSerialClient(self.port, **self._client_args)
+        if not client.connect():
+            raise RelayLinkLost(f"cannot open Modbus port {self.port}")
+        self._client = client
+
+    def _disconnect(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            client.close()
+
+    def _execute(self, what: str, call):
+        assert self._client is not None
+        try:
+            reply = call(self._client)
+        except ConnectionException as exc:
+            raise RelayLinkLost(f"Modbus port {self.port} lost during {what}: {exc}") from exc
+        except ModbusException as exc:
+            # No (valid) reply within the timeout: silent board, bad CRC or truncated frame;
+            # pymodbus discards the bad bytes before the next request.
+            raise RelayLinkLost(f"Modbus slave {self.slave_id} on {self.port}: no valid reply to {what}") from exc
+        except OSError as exc:
+            raise RelayLinkLost(f"Modbus port {self.port} failed during {what}: {exc}") from exc
+        if reply.isError():
+            raise RelayProtocolError(f"Modbus slave {self.slave_id} refused {what}: {reply}")
+        return reply
+
+    def _write_output(self, channel: int, on: bool) -> None:
+        self._execute(
+            f"write coil {self.coil_base + channel}",
+            lambda c: c.write_coil(self.coil_base + channel, on, device_id=self.slave_id),
+        )
+
+    def _read_inputs(self) -> tuple[bool, ...]:
+        if not self.inputs:
+            return ()
+        reply = self._execute(
+            "read discrete inputs",
+            lambda c: c.read_discrete_inputs(self.input_base, count=self.inputs, device_id=self.slave_id),
+        )
+        if len(reply.bits) < self.inputs:
+            raise RelayProtocolError(f"Modbus slave {self.slave_id} returned {len(reply.bits)} inputs")
+        return tuple(bool(b) for b in reply.bits[: self.inputs])
+
+    def _read_outputs(self) -> tuple[bool, ...]:
+        reply = self._execute(
+            "read coils",
+            lambda c: c.read_coils(self.coil_base, count=self.outputs, device_id=self.slave_id),
+        )
+        return tuple(bool(b) for b in reply.bits[: self.outputs])
