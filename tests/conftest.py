@@ -1,0 +1,110 @@
+"""Fixtures shared by every test folder: installations on SQLite and PostgreSQL, the CLI, real faces."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from gate.context import GateContext
+from gate.install import initialise
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = REPO.parent / "shared" / "faces"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def faces_dir() -> Path:
+    if not FACES.is_dir():
+        pytest.skip(f"real face photos not found at {FACES} (the shared/ folder beside the checkout)")
+    return FACES
+
+
+@pytest.fixture(scope="session")
+def faces() -> Path:
+    return faces_dir()
+
+
+def _postgres_database() -> Iterator[str]:
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except Exception as err:  # noqa: BLE001 - any failure means: no server here
+        pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(err).__name__}: {err}); "
+                    "run scripts/test-services to start it")
+    name = f"gate_test_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gate.db'}"
+    else:
+        yield from _postgres_database()
+
+
+def make_installation(data_dir: Path, database_url: str | None = None) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if database_url:
+        (data_dir / "gate.toml").write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
+    initialise(data_dir)
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An initialised installation on SQLite."""
+    return make_installation(tmp_path / "data")
+
+
+@pytest.fixture
+def any_data_dir(tmp_path: Path, database_url: str) -> Path:
+    """An initialised installation, once on SQLite and once on PostgreSQL."""
+    return make_installation(tmp_path / "data", database_url)
+
+
+@pytest.fixture
+def ctx(data_dir: Path) -> Iterator[GateContext]:
+    context = GateContext.open(data_dir)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def any_ctx(any_data_dir: Path) -> Iterator[GateContext]:
+    context = GateContext.open(any_data_dir)
+    yield context
+    context.close()
+
+
+class GateCli:
+    """Runs `gate` in-process with a data folder, as a person would type it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None) -> Result:
+        from gate.cli import cli
+
+        return self.runner.invoke(cli, ["--data-dir", str(self.data_dir), *args], input=input)
+
+    def ok(self, *args: str, input: str | None = None) -> str:
+        result = self(*args, input=input)
+        assert result.exit_code == 0, f"gate {' '.join(args)} failed: {result.output}{result.stderr}"
+        return result.stdout
+
+
+@pytest.fixture
+def gate_cli(data_dir: Path) -> GateCli:
+    return GateCli(data_dir)
