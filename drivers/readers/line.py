@@ -1,0 +1,92 @@
+"""Readers that print one card number per line on a serial port.
+
+Wiegand-to-serial converters and USB readers in serial (CDC) mode.  A thread owns the port,
+reopens it with back-off when it disappears, and hands bytes to LineSplitter/LineDecoder.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import serial
+
+from drivers.backoff import Backoff
+from drivers.readers.base import CardRead, Reader, ReaderEvent, Stopper
+from drivers.readers.line_framing import LineDecoder, LineSplitter
+from gate.cardnumber import CardNumberError
+
+
+class LineReader(Reader):
+    backend = "line"
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        name: str = "reader",
+        baudrate: int = 9600,
+        pattern: str,
+        base: str = "auto",
+        bits: int | None = None,
+        backoff: Backoff | None = None,
+        on_event: Callable[[ReaderEvent], None] | None = None,
+    ) -> None:
+        super().__init__(name, port, on_event)
+        self._baudrate = baudrate
+        self._decoder = LineDecoder(pattern, base, bits)
+        self._bits = bits
+        self._backoff = backoff or Backoff()
+        self._stopper = Stopper()
+        self._thread: threading.Thread | None = None
+        self._serial: serial.SerialBase | None = None
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"reader-{self.name}", daemon=True)
+        self._thread.start()
+
+    def _stop(self) -> None:
+        self._stopper.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def _open(self) -> serial.SerialBase | None:
+        try:
+            return serial.serial_for_url(self.port, baudrate=self._baudrate, timeout=0.1)
+        except (serial.SerialException, OSError) as exc:
+            self._set_online(False, f"cannot open {self.port}: {exc}")
+            self._last_error = f"cannot open {self.port}: {exc}"
+            return None
+
+    def _run(self) -> None:
+        splitter = LineSplitter()
+        while not self._stopper.is_set():
+            port = self._open()
+            if port is None:
+                self._stopper.wait(self._backoff.next_delay())
+                continue
+            self._backoff.reset()
+            self._set_online(True, f"{self.port} open")
+            try:
+                while not self._stopper.is_set():
+                    data = port.read(256)
+                    if data:
+                        self._handle(splitter.feed(data))
+            except (serial.SerialException, OSError) as exc:
+                lost = splitter.reset()
+                if lost:
+                    self._fault("partial line lost with the port", lost)
+                self._set_online(False, f"{self.port} lost: {exc}")
+            finally:
+                port.close()
+
+    def _handle(self, lines: list[bytes]) -> None:
+        for line in lines:
+            at = time.perf_counter()
+            try:
+                card = self._decoder.decode(line)
+            except CardNumberError as exc:
+                self._fault(str(exc), line)
+                continue
+            self._emit(CardRead(self.name, card, self._bits, line, at))
