@@ -1,0 +1,128 @@
+"""The face half of a transaction, run on the service's face worker, never on the event loop.
+
+Only the runtime calls this; the camera is opened here and nowhere else (never in a web request).
+Anything that goes wrong becomes FaceOutcome.UNAVAILABLE, which the decision turns into a refusal
+with card/PIN offered: bad input never becomes "open".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gate.access import Claim, ClaimKind
+from gate.cardnumber import normalize_card
+from gate.decision import FaceOutcome
+from gate.errors import GateError
+from gate.face.errors import FaceUnavailable
+from gate.models import Card, Resident
+from gate.policy import GatePolicy
+from gate.templates import TemplateStore
+
+log = logging.getLogger("gate.service.face")
+
+BURST = 5
+
+
+@dataclass
+class FaceStats:
+    camera_opens: int = 0
+    frames_read: int = 0
+    attempts: int = 0
+    last_error: str | None = None
+
+
+class FaceCheck:
+    """Camera burst + 1:1 verification against the claimed resident's template."""
+
+    def __init__(self, sessions: sessionmaker[Session], store: TemplateStore,
+                 camera_factory: Callable[[], object] | None, engine: object | None,
+                 on_camera: Callable[[bool], None] = lambda on: None) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.camera_factory = camera_factory
+        self.engine = engine
+        self.on_camera = on_camera
+        self.stats = FaceStats()
+        self._lock = threading.Lock()  # one camera user at a time
+
+    def model_state(self) -> dict[str, object]:
+        if self.engine is None:
+            return {"state": "disabled"}
+        try:
+            self.engine.load()  # type: ignore[attr-defined]
+            return {"state": "ready", "version": self.engine.model_version}  # type: ignore[attr-defined]
+        except FaceUnavailable as err:
+            return {"state": "unavailable", "detail": str(err)}
+
+    def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
+        with self._lock:
+            self.stats.attempts += 1
+            try:
+                return self._run(claim, policy, cancel)
+            except (FaceUnavailable, GateError) as err:
+                self.stats.last_error = str(err)
+                log.info("face unavailable: %s", err)
+                return FaceOutcome.UNAVAILABLE
+            except Exception as err:  # noqa: BLE001 - the face pipeline must never take the gate down
+                self.stats.last_error = f"{type(err).__name__}: {err}"
+                log.exception("face attempt failed")
+                return FaceOutcome.UNAVAILABLE
+
+    def _run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
+        if self.engine is None or self.camera_factory is None:
+            raise FaceUnavailable("face is not configured on this gate")
+        self.engine.load()  # type: ignore[attr-defined]  # raises FaceUnavailable when the model is missing
+        with self.sessions() as session:
+            resident = _resolve(session, claim)
+            if resident is None:
+                return FaceOutcome.MISMATCH
+            template = self.store.load(session, resident)  # raises when the key file is missing
+        if template is None:
+            return FaceOutcome.MISMATCH
+        if cancel.is_set():
+            return FaceOutcome.UNAVAILABLE
+        camera = self.camera_factory()
+        self.stats.camera_opens += 1
+        self.on_camera(True)
+        try:
+            with camera:  # type: ignore[attr-defined]
+                frames = camera.burst(BURST)  # type: ignore[attr-defined]
+                self.stats.frames_read += len(frames)
+        finally:
+            self.on_camera(False)
+        if cancel.is_set():
+            return FaceOutcome.UNAVAILABLE
+        return self._verify(template.encodings, frames, policy)
+
+    def _verify(self, encodings: object, frames: list, policy: GatePolicy) -> FaceOutcome:
+        from gate.face import liveness
+        from gate.face.probe import Probe
+        from gate.face.verify import DEFAULT_THRESHOLD, verify
+
+        threshold = policy.face_threshold or DEFAULT_THRESHOLD
+        probe = Probe(self.engine, frames, check_eyes=policy.liveness == "blink")  # type: ignore[arg-type]
+        try:
+            if policy.liveness != "none":
+                live = liveness.check(policy.liveness, probe.faces)
+                if not live.passed:
+                    return FaceOutcome.LIVENESS_FAILED
+            result = verify(encodings, probe, threshold)  # type: ignore[arg-type]
+        finally:
+            probe.discard()
+        return FaceOutcome.MATCH if result.match else FaceOutcome.MISMATCH
+
+
+def _resolve(session: Session, claim: Claim) -> Resident | None:
+    if claim.kind is ClaimKind.CARD:
+        try:
+            uid = normalize_card(claim.value)
+        except GateError:
+            return None
+        return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
+    return session.scalar(select(Resident).where(Resident.code == claim.value))

@@ -1,0 +1,112 @@
+"""The transaction machine on its own: pure, so every path is a plain function call."""
+
+from __future__ import annotations
+
+from gate.access import ClaimKind
+from gate.decision import Decision, FaceOutcome, Reason
+from gate.policy import Method
+from gate.service import machine as m
+
+CARD_PIN_FACE = m.Rules(methods=frozenset({Method.CARD, Method.PIN, Method.FACE, Method.CARD_FACE}))
+CARD_PIN = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))
+
+
+def run(rules: m.Rules, *events: m.Event, state: m.State | None = None) -> tuple[m.State, list[m.Effect]]:
+    state = state or m.State()
+    effects: list[m.Effect] = []
+    for event in events:
+        state, out = m.step(state, event, rules)
+        effects.extend(out)
+    return state, effects
+
+
+def kinds(effects: list[m.Effect]) -> list[str]:
+    return [type(e).__name__ for e in effects]
+
+
+def test_card_is_decided_at_once_and_never_starts_the_camera() -> None:
+    state, effects = run(CARD_PIN_FACE, m.PresentCard("123:45678"))
+    assert state.phase is m.Phase.DECISION
+    decide = next(e for e in effects if isinstance(e, m.Decide))
+    assert decide.method is Method.CARD
+    assert not any(isinstance(e, (m.StartFace, m.Precheck)) for e in effects)
+
+
+def test_pin_path_code_then_pin() -> None:
+    state, effects = run(CARD_PIN, m.Choose("pin"), m.EnterCode("A1"), m.EnterPin("482915"))
+    decide = [e for e in effects if isinstance(e, m.Decide)]
+    assert decide and decide[0].method is Method.PIN and decide[0].claim.kind is ClaimKind.CODE
+    assert state.phase is m.Phase.DECISION
+    assert "StartFace" not in kinds(effects)
+
+
+def test_face_needs_a_claim_and_a_precheck_before_the_camera() -> None:
+    state, effects = run(CARD_PIN_FACE, m.Choose("face"))
+    assert state.phase is m.Phase.CLAIM and not effects[:-1]
+    state, effects = run(CARD_PIN_FACE, m.EnterCode("A1"), state=state)
+    assert state.phase is m.Phase.PRECHECK and kinds(effects)[0] == "Precheck"
+    state, effects = run(CARD_PIN_FACE, m.Prechecked(state.token, None), state=state)
+    assert state.phase is m.Phase.CAPTURE and state.camera_on and kinds(effects)[0] == "StartFace"
+
+
+def test_no_consent_refuses_without_starting_the_camera_and_offers_card_and_pin() -> None:
+    state, _ = run(CARD_PIN_FACE, m.Choose("face"), m.EnterCode("A1"))
+    denial = Decision(False, Reason.NO_CONSENT, frozenset({Method.CARD, Method.PIN}))
+    state, effects = run(CARD_PIN_FACE, m.Prechecked(state.token, denial), state=state)
+    assert state.phase is m.Phase.REFUSAL
+    assert "StartFace" not in kinds(effects)
+    assert m.offered(state, CARD_PIN_FACE) == ["card", "pin"]
+
+
+def test_face_mismatch_then_pin_with_the_same_claim() -> None:
+    state, _ = run(CARD_PIN_FACE, m.Choose("face"), m.EnterCode("A1"))
+    state, _ = run(CARD_PIN_FACE, m.Prechecked(state.token, None), m.FaceVerified(state.token, FaceOutcome.MISMATCH),
+                   state=state)
+    assert state.phase is m.Phase.DECISION
+    mismatch = Decision(False, Reason.FACE_MISMATCH, frozenset({Method.CARD, Method.PIN}))
+    state, effects = run(CARD_PIN_FACE, m.Decided(state.token, mismatch, Method.FACE), state=state)
+    assert state.phase is m.Phase.REFUSAL and state.face_failures == 1
+    assert m.offered(state, CARD_PIN_FACE) == ["card", "pin", "face"]
+    state, effects = run(CARD_PIN_FACE, m.Choose("pin"), m.EnterPin("482915"), state=state)
+    decide = [e for e in effects if isinstance(e, m.Decide)]
+    assert decide[0].method is Method.PIN and decide[0].claim.value == "A1"
+
+
+def test_card_during_face_wins_and_the_late_face_result_is_ignored() -> None:
+    state, _ = run(CARD_PIN_FACE, m.Choose("face"), m.EnterCode("A1"))
+    state, _ = run(CARD_PIN_FACE, m.Prechecked(state.token, None), state=state)
+    face_token = state.token
+    state, effects = run(CARD_PIN_FACE, m.PresentCard("123:45678"), state=state)
+    assert kinds(effects)[:2] == ["StopFace", "Decide"]
+    card_state = state
+    state, effects = run(CARD_PIN_FACE, m.FaceVerified(face_token, FaceOutcome.MATCH), state=state)
+    assert state == card_state and effects == []
+
+
+def test_timeouts_return_to_idle_and_stale_timers_do_nothing() -> None:
+    state, _ = run(CARD_PIN, m.Choose("pin"), m.EnterCode("A1"))
+    stale = m.TimedOut(state.token - 1)
+    assert run(CARD_PIN, stale, state=state)[0] == state
+    state, _ = run(CARD_PIN, m.TimedOut(state.token), state=state)
+    assert state.phase is m.Phase.IDLE
+
+
+def test_face_that_never_answers_ends_unavailable_never_open() -> None:
+    state, _ = run(CARD_PIN_FACE, m.Choose("face"), m.EnterCode("A1"))
+    state, _ = run(CARD_PIN_FACE, m.Prechecked(state.token, None), state=state)
+    state, effects = run(CARD_PIN_FACE, m.TimedOut(state.token), state=state)
+    assert state.phase is m.Phase.REFUSAL and state.decision.reason is Reason.FACE_UNAVAILABLE
+    assert "Grant" not in kinds(effects)
+
+
+def test_face_is_never_offered_where_the_gate_does_not_allow_it_nor_alone() -> None:
+    assert m.offered(m.State(), CARD_PIN) == ["card", "pin"]
+    assert m.offered(m.State(), CARD_PIN_FACE) == ["card", "pin", "face"]
+    state, _ = run(CARD_PIN, m.Choose("face"))
+    assert state.phase is m.Phase.IDLE
+
+
+def test_the_table_is_documented() -> None:
+    rows = m.describe()
+    assert {"from", "event", "guard", "to"} <= set(rows[0])
+    assert all(row["guard"] for row in rows)
