@@ -8,9 +8,7 @@ import numpy as np
 
 from drivers.camera.base import DEFAULT_TIMEOUT, Camera, CameraUnavailable
 from gate.face.errors import ImageRejected
-from gate.face.images import read_image_file
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+from gate.face.images import IMAGE_SUFFIXES, read_image_file
 
 
 class FolderCamera(Camera):

@@ -56,11 +56,13 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from gate.cli import bench_commands, store_commands
+    from gate.cli import bench_commands, face_commands, store_commands
 
     for command in store_commands.COMMANDS:
         cli.add_command(command)
     cli.add_command(bench_commands.bench)
+    cli.add_command(face_commands.eval_group)
+    bench_commands.bench.add_command(face_commands.bench_face)
 
 
 _register()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ class ModelPaths:
     @classmethod
     def default(cls) -> ModelPaths:
         try:
-            import face_recognition_models as frm  # noqa: PLC0415 - optional until first use
+            with warnings.catch_warnings():
+                # It imports pkg_resources, whose deprecation notice is not ours to act on.
+                warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+                import face_recognition_models as frm  # noqa: PLC0415 - optional until first use
         except Exception as err:  # the package raises more than ImportError when broken
             raise FaceUnavailable(f"The face models package cannot be imported: {err}") from err
         return cls(Path(frm.pose_predictor_model_location()), Path(frm.face_recognition_model_location()))

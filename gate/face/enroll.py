@@ -60,7 +60,7 @@ class EnrollmentResult:
 def enroll(engine: FaceEngine, frames: Sequence[Frame], policy: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> EnrollmentResult:
     if not frames:
         return EnrollmentResult(False, _empty(), [], [TOO_FEW.format(accepted=0, needed=policy.min_accepted)])
-    probe = Probe(engine, frames, policy.quality, check_eyes=True, track=False, mirror=True)
+    probe = Probe(engine, frames, policy.quality, check_eyes=True, track=False, mirror=True, coarse_first=False)
     try:
         chosen = probe.ranked()[: policy.max_encodings]
         chosen_ids = {f.index for f in chosen}

@@ -20,6 +20,7 @@ from gate.face.errors import ImageRejected
 
 #: Formats a camera or an upload form produces. Anything else (PSD, EPS, ...) is refused unread.
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "BMP", "WEBP"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 
 
 @dataclass(frozen=True)

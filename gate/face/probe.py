@@ -43,7 +43,8 @@ class Probe:
     """One attempt's frames, analysed. Holds pixels in memory only, until `discard()`."""
 
     def __init__(self, engine: FaceEngine, frames: Sequence[Frame], policy: QualityPolicy = DEFAULT_POLICY,
-                 *, check_eyes: bool = False, track: bool = True, mirror: bool = False) -> None:
+                 *, check_eyes: bool = False, track: bool = True, mirror: bool = False,
+                 coarse_first: bool = True) -> None:
         self.engine = engine
         self.mirror = mirror
         self.faces: list[FaceFrame] = []
@@ -56,10 +57,10 @@ class Probe:
             except ImageRejected as err:
                 self.faces.append(FaceFrame(index, reasons=[str(err)]))
                 continue
-            face = analyze(engine, rgb, index, policy, window, check_eyes=check_eyes)
+            face = analyze(engine, rgb, index, policy, window, check_eyes=check_eyes, coarse_first=coarse_first)
             if window is not None and face.box is None:
                 # Lost in the window (moved fast): look at the whole frame once before giving up.
-                face = analyze(engine, rgb, index, policy, None, check_eyes=check_eyes)
+                face = analyze(engine, rgb, index, policy, None, check_eyes=check_eyes, coarse_first=coarse_first)
             if track and face.box is not None:
                 window = search_window(face.box, rgb.shape)
             self.faces.append(face)
