@@ -70,7 +70,10 @@ class LineReader(Reader):
             self._set_online(True, f"{self.port} open")
             try:
                 while not self._stopper.is_set():
-                    data = port.read(256)
+                    # Block for the first byte only, then take whatever else has arrived.
+                    data = port.read(1)
+                    if data and port.in_waiting:
+                        data += port.read(port.in_waiting)
                     if data:
                         self._handle(splitter.feed(data))
             except (serial.SerialException, OSError) as exc:

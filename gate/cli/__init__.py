@@ -63,6 +63,10 @@ def _register() -> None:
     cli.add_command(bench_commands.bench)
     cli.add_command(face_commands.eval_group)
     bench_commands.bench.add_command(face_commands.bench_face)
+    from gate.cli import sim_commands
+
+    cli.add_command(sim_commands.sim)
+    bench_commands.bench.add_command(sim_commands.bench_relay)
 
 
 _register()
