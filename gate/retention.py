@@ -72,3 +72,23 @@ def purge(session: Session, *, site_days: int, actor: str, now: datetime | None 
     session.add(state)
     audit.record(session, actor, "retention.purge", "", now=now, **asdict(report))
     return report
+
+
+def schedule_text(site_days: int) -> str:
+    """The written retention schedule (BIPA 15(a); PIPL 19), generated from configuration so it cannot drift."""
+    return "\n".join([
+        "Retention schedule for face data",
+        "",
+        f"1. A face template is deleted when it has not been used at a gate for {site_days} days "
+        f"(or the shorter period stated in the resident's consent). The legal maximum, "
+        f"{MAX_TEMPLATE_RETENTION_DAYS} days (3 years) after last use, is never exceeded.",
+        "2. A face template is deleted at once when the resident withdraws consent, when the resident moves "
+        "out, and when the resident's record is deleted.",
+        "3. Deletion destroys the template's own encryption key together with the template, so copies in "
+        "older backups cannot be read; such copies are removed when a backup is restored.",
+        "4. No face images are kept at any time: images exist in memory only for the seconds needed to "
+        "compute or check a template.",
+        "5. Cards, PINs and access events are not face data and are not governed by this schedule.",
+        "",
+        "`gate purge` applies rules 1-3; run it daily (see README: Operations).",
+    ])

@@ -306,15 +306,30 @@ def gates_assess(env: Env, name: str, assessed_on: str, approver: str, document:
 
 # -- retention and audit ------------------------------------------------------------------------------
 @click.command()
+@click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
 @pass_env
-def purge(env: Env) -> None:
+def purge(env: Env, dry_run: bool) -> None:
     """Delete face data past retention, of moved-out residents, and orphans. Never touches cards or PINs."""
     ctx = env.context()
+    if dry_run:
+        with ctx.sessions() as session:
+            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock())
+            for resident, template, reason in due:
+                click.echo(f"{resident.code}: {reason} (last used {template.last_used_at:%Y-%m-%d})")
+        click.echo(f"{len(due)} face templates due for deletion (dry run: nothing deleted)")
+        return
     with ctx.transaction() as session:
         report = retention.purge(session, site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
                                  now=ctx.clock())
     click.echo(f"purged {report.total} face templates: expired={report.expired} moved_out={report.moved_out} "
                f"no_consent={report.no_consent} orphaned={report.orphaned}")
+
+
+@click.command("retention-schedule")
+@pass_env
+def retention_schedule(env: Env) -> None:
+    """Print the written retention schedule, generated from this site's configuration."""
+    click.echo(retention.schedule_text(load_settings(env.data_dir).template_retention_days))
 
 
 @click.group("audit")
@@ -335,4 +350,4 @@ def audit_verify(env: Env) -> None:
 
 
 COMMANDS = [init, db_group, keys_group, resident_group, card_group, pin_group, consent_group, gates_group,
-            purge, audit_group]
+            purge, retention_schedule, audit_group]

@@ -124,3 +124,36 @@ def test_the_installed_console_script_works_with_gate_data_dir(tmp_path):
     assert done.returncode == 0, done.stderr
     failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True, timeout=120)
     assert failed.returncode == 1 and failed.stderr.startswith("Error: No resident")
+
+
+def test_retention_schedule_follows_configuration(tmp_path):
+    data_dir = tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "gate.toml").write_text("[retention]\ntemplate_days = 180\n")
+    cli = GateCli(data_dir)
+    cli.ok("init")
+    text_out = cli.ok("retention-schedule")
+    assert "180 days" in text_out and "1095 days" in text_out
+
+
+def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from gate.clock import utcnow
+    from gate.context import GateContext
+    from gate.models import FaceTemplate
+
+    from .helpers import resident_with_template
+
+    ctx = GateContext.open(data_dir)
+    resident_with_template(ctx, "A1")
+    with ctx.transaction() as session:
+        session.execute(update(FaceTemplate).values(last_used_at=utcnow() - timedelta(days=400)))
+    ctx.close()
+    out = gate_cli.ok("purge", "--dry-run")
+    assert "A1: expired" in out and "1 face templates due" in out
+    assert "face=yes" in gate_cli.ok("resident", "list")
+    assert "expired=1" in gate_cli.ok("purge")
+    assert "face=no" in gate_cli.ok("resident", "list")
