@@ -97,7 +97,8 @@ IDLE_MESSAGES = {
 class GateRuntime:
     """The gate service for one gate. `start()` / `stop()`; `post(event)` from anywhere."""
 
-    def __init__(self, gate_name: str, access: AccessService, *, door: Any = None, reader: Any = None,
+    def __init__(self, gate_name: str, access: AccessService, *, door: Any = None,
+                 reader_factory: Callable[[Callable[[Any], None]], Any] | None = None,
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
                  timeouts: Timeouts = Timeouts(), clock: Clock = utcnow,
                  publishers: tuple[Callable[[dict[str, Any]], None], ...] = (),
@@ -105,7 +106,8 @@ class GateRuntime:
         self.gate_name = gate_name
         self.access = access
         self.door = door
-        self.reader = reader
+        # The reader driver pushes its events to a callback given at construction: ours.
+        self.reader = reader_factory(self.on_reader_event) if reader_factory is not None else None
         self.face = face
         self.cache = cache
         self.timeouts = timeouts
@@ -147,7 +149,6 @@ class GateRuntime:
             self._unsubscribe.append(self.door.subscribe(self._on_door_event))
             self.door.start()
         if self.reader is not None:
-            self._unsubscribe.append(self.reader.subscribe(self.reader_input))
             self.reader.start()
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
@@ -182,6 +183,19 @@ class GateRuntime:
     # -- input from anywhere ---------------------------------------------------------------------
     def post(self, event: m.Event) -> None:
         self._queue.put(event)
+
+    def on_reader_event(self, event: Any) -> None:
+        """From the reader driver's thread: CardRead, KeyPress, ReaderStatus, ReaderFault."""
+        kind = type(event).__name__
+        if kind == "CardRead":
+            self.reader_input("card", event.card)
+        elif kind == "KeyPress":
+            for key in event.keys:
+                self.reader_input("key", key)
+        elif kind == "ReaderStatus":
+            self._queue.put(_Ctl("reader_status", event))
+        elif kind == "ReaderFault":
+            self._queue.put(_Ctl("reader_fault", event))
 
     def reader_input(self, kind: str, value: str) -> None:
         """From the reader driver (or the simulator's virtual reader): 'card' or 'key'."""
@@ -295,6 +309,11 @@ class GateRuntime:
             self._door_event(ctl.value)
         elif ctl.kind == "refresh":
             self._refresh_cache()
+        elif ctl.kind == "reader_status":
+            self._alarm("reader_offline", not ctl.value.online)
+            self._record_door("reader_online" if ctl.value.online else "reader_offline", ctl.value.detail)
+        elif ctl.kind == "reader_fault":
+            self._record_door("reader_fault", ctl.value.message)
 
     def _key(self, key: str) -> None:
         """Keypad: digits collect, '#' submits (first the resident code, then the PIN), '*' clears."""

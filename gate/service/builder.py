@@ -1,0 +1,113 @@
+"""Wire a GateRuntime from the configuration file (or from the simulator rig)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from gate.context import GateContext
+from gate.errors import ConfigError
+from gate.service.cache import OfflineCache
+from gate.service.face_check import FaceCheck
+from gate.service.runtime import GateRuntime, Timeouts
+from gate.service.simrig import SimRig
+
+
+def gate_section(ctx: GateContext) -> dict[str, Any]:
+    section = ctx.settings.section("gate")
+    known = {"name", "claim_timeout", "face_timeout", "refusal_timeout", "held_open_seconds",
+             "offline_cache_hours", "cache_refresh_seconds"}
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(f"[gate] has unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
+    return section
+
+
+def timeouts_from(section: dict[str, Any]) -> Timeouts:
+    return Timeouts(claim=float(section.get("claim_timeout", 20)), face=float(section.get("face_timeout", 15)),
+                    refusal=float(section.get("refusal_timeout", 8)),
+                    held_open=float(section.get("held_open_seconds", 30)))
+
+
+def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Timeouts | None = None,
+                  camera: str | None = None, feeds: Any = None, face_engine: Any = "default",
+                  publishers: tuple[Callable[[dict[str, Any]], None], ...] = (),
+                  gate_name: str | None = None, cache_max_age: float | None = None,
+                  cache_refresh_seconds: float | None = None) -> GateRuntime:
+    section = gate_section(ctx)
+    name = gate_name or section.get("name", "main")
+    timeouts = timeouts or timeouts_from(section)
+    access = ctx.access()
+    cache = OfflineCache(ctx.settings, ctx.hasher,
+                         max_age_seconds=cache_max_age or float(section.get("offline_cache_hours", 24)) * 3600,
+                         schedule_for=_schedule_lookup())
+
+    camera_spec = camera if camera is not None else ctx.settings.section("camera").get("source")
+    camera_factory = None
+    if camera_spec:
+        from drivers.camera import open_camera
+
+        def camera_factory() -> Any:
+            return open_camera(camera_spec, timeout=min(5.0, timeouts.face), feeds=feeds)
+
+    if face_engine == "default":
+        from gate.face.engine import FaceEngine
+
+        face_engine = FaceEngine()
+
+    runtime_box: list[GateRuntime] = []
+
+    def on_camera(on: bool) -> None:
+        if runtime_box:
+            runtime_box[0]._set_camera(on)
+
+    face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera)
+
+    door: Any = None
+    reader_factory = None
+    if rig is not None:
+        door = rig.make_door()
+        reader_factory = rig.reader_factory
+    else:
+        door, reader_factory = _devices_from_config(ctx)
+
+    runtime = GateRuntime(name, access, door=door, reader_factory=reader_factory, face=face, cache=cache,
+                          timeouts=timeouts, clock=ctx.clock, publishers=publishers,
+                          cache_refresh_seconds=cache_refresh_seconds or float(section.get("cache_refresh_seconds", 60)))
+    runtime_box.append(runtime)
+    if rig is not None:
+        runtime.extras["rig"] = rig
+    if feeds is not None:
+        runtime.extras["feeds"] = feeds
+    return runtime
+
+
+def _devices_from_config(ctx: GateContext) -> tuple[Any, Any]:
+    from drivers.config import parse_reader, parse_relay
+
+    door = reader_factory = None
+    relay_section = ctx.settings.section("relay")
+    if relay_section:
+        from drivers.door import DoorController
+        from drivers.relays import make_board
+
+        relay = parse_relay(relay_section)
+        door = DoorController(make_board(relay), relay.door)
+    reader_section = ctx.settings.section("reader")
+    if reader_section:
+        from drivers.readers import make_reader
+
+        reader_config = parse_reader(reader_section, base_dir=ctx.settings.data_dir)
+
+        def reader_factory(on_event: Any) -> Any:
+            return make_reader(reader_config, on_event)
+
+    return door, reader_factory
+
+
+def _schedule_lookup() -> Any:
+    try:
+        from gate.service.schedules import schedule_checker
+    except ImportError:
+        return None
+    return schedule_checker
