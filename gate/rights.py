@@ -156,3 +156,10 @@ def delete_resident(session: Session, resident: Resident, store: TemplateStore, 
     session.flush()
     return _last_entry_id(session, "resident.remove", subject)
 
+
+
+def record_refusal(session: Session, resident: Resident, *, actor: str) -> None:
+    """A resident declined face: nothing changes but this audit fact (card and PIN stay as they are)."""
+    from gate import audit
+
+    audit.record(session, actor, "consent.refuse", f"resident:{resident.id}")

@@ -1,0 +1,82 @@
+"""flaskr-style fixtures: an app on a fresh installation, a client, and AuthActions that sign in for real."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gate import operators as operator_service
+from gate.context import GateContext
+from gate.models import OperatorRole
+from webui import create_app
+
+PASSWORD = "correct horse battery"
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def gctx(data_dir: Path) -> Iterator[GateContext]:
+    context = GateContext.open(data_dir)
+    yield context
+    context.close()
+
+
+def add_operator(context: GateContext, username: str, role: OperatorRole) -> None:
+    with context.transaction() as session:
+        operator_service.create_operator(session, context.hasher, username=username, password=PASSWORD,
+                                         role=role, actor="test")
+
+
+@pytest.fixture
+def app(gctx: GateContext) -> Flask:
+    return create_app(gctx, config={"TESTING": True})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} ({page.status_code})"
+    return match.group(1)
+
+
+class AuthActions:
+    def __init__(self, client: FlaskClient, context: GateContext) -> None:
+        self.client = client
+        self.context = context
+
+    def login(self, username: str = "admin", role: OperatorRole = OperatorRole.ADMIN, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+        with self.context.sessions() as session:
+            exists = session.scalar(
+                __import__("sqlalchemy").select(__import__("gate.models", fromlist=["Operator"]).Operator.id)
+                .where(__import__("gate.models", fromlist=["Operator"]).Operator.username == username))
+        if exists is None:
+            add_operator(self.context, username, role)
+        token = csrf(self.client, "/login")
+        return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+    def logout(self):  # type: ignore[no-untyped-def]
+        token = csrf(self.client, "/")
+        return self.client.post("/logout", data={"csrf_token": token})
+
+    def token(self, path: str = "/") -> str:
+        return csrf(self.client, path)
+
+    def post(self, path: str, data: dict | None = None, token_from: str = "/", **kwargs):  # type: ignore[no-untyped-def]
+        payload = dict(data or {})
+        payload["csrf_token"] = self.token(token_from)
+        return self.client.post(path, data=payload, **kwargs)
+
+
+@pytest.fixture
+def auth(client: FlaskClient, gctx: GateContext) -> AuthActions:
+    return AuthActions(client, gctx)

@@ -1,0 +1,77 @@
+"""The operator web UI: a Flask application factory with one blueprint per area.
+
+`create_app(context)` is what `gate serve` calls. Pages are server-rendered and work without JavaScript;
+the only script is the webcam capture on the enrollment page. Every data change goes through the
+services in `gate/`, which write the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Flask
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from gate.context import GateContext
+from webui.security import LoginThrottle, add_headers, check_secret, load_or_create_secret
+
+DEFAULT_IDLE_MINUTES = 15
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
+               extra_blueprints: Sequence[Blueprint] = (), gate_runtime: object | None = None) -> Flask:
+    app = Flask(__name__)
+    web = context.settings.section("web")
+    tls = bool(web.get("tls", False) or web.get("tls_cert"))
+    idle = int(web.get("idle_minutes", DEFAULT_IDLE_MINUTES))
+    app.config.update(
+        SESSION_COOKIE_NAME="gate_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=tls,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=idle),
+        IDLE_TIMEOUT=timedelta(minutes=idle),
+        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which the idle timeout ends
+        WTF_CSRF_SSL_STRICT=tls,
+        LOGIN_ATTEMPTS_PER_MINUTE=10,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    if config:
+        app.config.update(config)
+    if app.config.get("SECRET_KEY"):
+        check_secret(app.config["SECRET_KEY"])
+    else:
+        app.config["SECRET_KEY"] = load_or_create_secret(context.settings.key_file.parent)
+
+    app.extensions["gate_context"] = context
+    app.extensions["gate_runtime"] = gate_runtime
+    app.extensions["login_throttle"] = LoginThrottle(int(app.config["LOGIN_ATTEMPTS_PER_MINUTE"]), 60.0)
+    CSRFProtect(app)
+    add_headers(app, tls)
+
+    from webui import auth, dashboard, enroll, events, residents, rights, settings_views
+    from webui.base import install_request_hooks, render_error
+
+    install_request_hooks(app)
+    for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp):
+        app.register_blueprint(blueprint)
+    for blueprint in extra_blueprints:
+        app.register_blueprint(blueprint)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+        return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
+                                 "go back, reload the page and try again.")
+
+    for code, text in ((403, "Your role does not allow this page."), (404, "There is no such page or record."),
+                       (405, "That action is not allowed here."),
+                       (413, "The upload is too large: send fewer or smaller photos.")):
+        app.register_error_handler(code, lambda _err, c=code, t=text: render_error(c, t))
+    return app
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,155 @@
+"""Sign-in, first-run admin, sign-out, and operator accounts (admins only)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+
+from gate import operators as operator_service
+from gate.errors import GateError
+from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, fingerprint, now, operator, roles_required
+from webui.base import READ_EVENT_ROLES
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: a crafted ?next= must not send an operator to another site after sign-in."""
+    if not target:
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return url_for("dashboard.index")
+    return target
+
+
+def _start_session(op_id: int, op) -> None:  # type: ignore[no-untyped-def]
+    session.clear()  # a fresh session on sign-in: no fixation
+    session["op"] = op_id
+    session["pw"] = fingerprint(op)
+    session["seen"] = datetime.now(timezone.utc).timestamp()
+    session.permanent = True
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():  # type: ignore[no-untyped-def]
+    if operator_service.any_operator(db()):
+        flash("The first admin exists already; sign in.", "info")
+        return redirect(url_for("auth.login"))
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        if password != request.form.get("password2", ""):
+            flash("The two passwords differ.", "error")
+            return render_template("auth/setup.html", username=username), 400
+        try:
+            op = operator_service.create_first_admin(db(), ctx().hasher, username=username, password=password,
+                                                     now=now())
+            db().commit()
+        except GateError as err:
+            fail(err)
+            return render_template("auth/setup.html", username=username), 400
+        _start_session(op.id, op)
+        flash(f"Admin {username} created and signed in.", "ok")
+        return redirect(url_for("dashboard.index"))
+    return render_template("auth/setup.html", username="")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    if not operator_service.any_operator(db()):
+        return redirect(url_for("auth.setup"))
+    if request.method == "POST":
+        address = request.remote_addr or "?"
+        username = request.form.get("username", "").strip()[:64]
+        if not current_app.extensions["login_throttle"].allow(address):
+            flash("Too many sign-in attempts from this address; wait a minute.", "error")
+            return render_template("auth/login.html", username=username), 429
+        result = operator_service.authenticate(db(), ctx().hasher, username, request.form.get("password", ""),
+                                               now=now())
+        db().commit()  # failure counters and lockouts are kept even when the sign-in fails
+        if not result.ok:
+            flash(result.message, "error")
+            return render_template("auth/login.html", username=username), 401
+        assert result.operator is not None
+        _start_session(result.operator.id, result.operator)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", username="")
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    session.clear()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@roles_required(*READ_EVENT_ROLES)
+def change_password():  # type: ignore[no-untyped-def]
+    if request.method == "POST":
+        from gate import passwords
+
+        me = operator()
+        if not passwords.verify(ctx().hasher, me.password_hash, request.form.get("current", "")):
+            flash("The current password is wrong.", "error")
+            return render_template("auth/password.html"), 400
+        if request.form.get("password", "") != request.form.get("password2", ""):
+            flash("The two new passwords differ.", "error")
+            return render_template("auth/password.html"), 400
+        try:
+            operator_service.set_password(db(), ctx().hasher, me, request.form.get("password", ""), actor=actor())
+            db().commit()
+        except GateError as err:
+            fail(err)
+            return render_template("auth/password.html"), 400
+        _start_session(me.id, me)
+        flash("Password changed; other sessions of this account are signed out.", "ok")
+        return redirect(url_for("dashboard.index"))
+    return render_template("auth/password.html")
+
+
+@bp.route("/operators", methods=["GET", "POST"])
+@roles_required(*SETTINGS_ROLES)
+def operators():  # type: ignore[no-untyped-def]
+    status = 200
+    if request.method == "POST":
+        try:
+            operator_service.create_operator(
+                db(), ctx().hasher, username=request.form.get("username", "").strip(),
+                password=request.form.get("password", ""), role=operator_service.parse_role(request.form.get("role", "")),
+                actor=actor(), now=now())
+            db().commit()
+            flash("Operator added.", "ok")
+            return redirect(url_for("auth.operators"))
+        except GateError as err:
+            fail(err)
+            status = 400
+    return render_template("auth/operators.html", operators=operator_service.list_operators(db())), status
+
+
+@bp.post("/operators/<username>")
+@roles_required(*SETTINGS_ROLES)
+def update_operator(username: str):  # type: ignore[no-untyped-def]
+    try:
+        target = operator_service.get_operator(db(), username)
+    except GateError:
+        abort(404)
+    action = request.form.get("action", "")
+    try:
+        if action == "role":
+            operator_service.set_role(db(), target, operator_service.parse_role(request.form.get("role", "")),
+                                      actor=actor())
+        elif action in ("disable", "enable"):
+            operator_service.set_active(db(), target, action == "enable", actor=actor())
+        elif action == "password":
+            operator_service.set_password(db(), ctx().hasher, target, request.form.get("password", ""), actor=actor())
+        else:
+            abort(400)
+        db().commit()
+        flash(f"Operator {username} updated.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("auth.operators"))

@@ -1,0 +1,138 @@
+"""Request plumbing shared by the blueprints: the database session, the signed-in operator, roles."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
+
+from gate.context import GateContext
+from gate.models import Operator, OperatorRole
+from gate import operators as operator_service
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ADMIN = OperatorRole.ADMIN
+OPERATOR = OperatorRole.OPERATOR
+AUDITOR = OperatorRole.AUDITOR
+#: Who may do what. Admins run the site, so they can do everything an operator can.
+RESIDENT_ROLES = (ADMIN, OPERATOR)
+READ_EVENT_ROLES = (ADMIN, OPERATOR, AUDITOR)
+AUDIT_ROLES = (ADMIN, AUDITOR)
+SETTINGS_ROLES = (ADMIN,)
+# Blueprints of the gate service (kiosk, health, simulator) and static files are not operator pages.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
+
+
+def fingerprint(op: Operator) -> str:
+    """Ties a session to the password it was opened with: changing the password ends other sessions."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, op.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def ctx() -> GateContext:
+    return current_app.extensions["gate_context"]
+
+
+def runtime() -> object | None:
+    return current_app.extensions.get("gate_runtime")
+
+
+def db() -> Session:
+    if "db" not in g:
+        g.db = ctx().sessions()
+    return g.db
+
+
+def now() -> datetime:
+    return ctx().clock()
+
+
+def operator() -> Operator:
+    return g.operator
+
+
+def actor() -> str:
+    return g.operator.username
+
+
+def roles_required(*roles: OperatorRole) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if g.get("operator") is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if g.operator.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+        wrapped.roles = roles  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+    return decorate
+
+
+def _is_operator_page(endpoint: str | None) -> bool:
+    if endpoint is None:
+        return False
+    blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
+    return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings"}
+
+
+def install_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _load_operator():  # type: ignore[no-untyped-def]
+        g.operator = None
+        endpoint = request.endpoint
+        if not _is_operator_page(endpoint):
+            return None
+        op_id = session.get("op")
+        if op_id is not None:
+            seen = session.get("seen")
+            stamp = datetime.now(timezone.utc).timestamp()
+            idle = current_app.config["IDLE_TIMEOUT"].total_seconds()
+            operator_row = db().get(Operator, op_id)
+            if seen is None or stamp - float(seen) > idle:
+                session.clear()
+                flash("You were signed out after a period of inactivity.", "info")
+            elif operator_row is None or not operator_row.active or session.get("pw") != fingerprint(operator_row):
+                session.clear()
+                flash("Your account changed or was disabled; sign in again.", "info")
+            else:
+                g.operator = operator_row
+                session["seen"] = stamp
+                session.permanent = True
+        if endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if g.operator is None:
+            if not operator_service.any_operator(db()):
+                return redirect(url_for("auth.setup"))
+            return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        return None
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session_ = g.pop("db", None)
+        if session_ is not None:
+            session_.close()
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        op = g.get("operator")
+        return {"current_operator": op, "Role": OperatorRole,
+                "can": lambda *roles: op is not None and op.role in roles,
+                "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
+
+
+def render_error(code: int, message: str):  # type: ignore[no-untyped-def]
+    return render_template("error.html", code=code, message=message), code
+
+
+def fail(err: Exception) -> None:
+    """Roll back the unit of work and show the service's message."""
+    db().rollback()
+    flash(str(err), "error")

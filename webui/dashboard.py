@@ -1,0 +1,32 @@
+"""The privacy dashboard (/): what an impact assessment needs, on screen and as a report."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, render_template
+
+from gate.dashboard import privacy_report
+from webui.base import READ_EVENT_ROLES, ctx, db, now, roles_required
+
+bp = Blueprint("dashboard", __name__)
+
+
+@bp.get("/")
+@roles_required(*READ_EVENT_ROLES)
+def index():  # type: ignore[no-untyped-def]
+    return render_template("dashboard.html", report=privacy_report(db(), ctx().settings, now()))
+
+
+@bp.get("/privacy/report")
+@roles_required(*READ_EVENT_ROLES)
+def report_page():  # type: ignore[no-untyped-def]
+    return render_template("privacy_report.html", report=privacy_report(db(), ctx().settings, now()))
+
+
+@bp.get("/privacy/report.json")
+@roles_required(*READ_EVENT_ROLES)
+def report_json():  # type: ignore[no-untyped-def]
+    body = json.dumps(privacy_report(db(), ctx().settings, now()).as_dict(), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="privacy-report.json"'})

@@ -1,0 +1,151 @@
+"""The consent and face-enrollment wizard: 1 notice, 2 separate consent, 3 capture, 4 result.
+
+Refusing at step 2 ends the wizard and changes nothing but an audit fact. Frames (webcam, uploads, gate
+camera) are decoded in memory and dropped with the request: nothing is written to disk, the session or
+the logs.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+
+from gate import consent as consent_service
+from gate import notices, rights
+from gate.errors import GateError
+from gate.face.errors import FaceUnavailable, ImageRejected
+from gate.models import ResidentStatus
+from webui import face
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+from webui.residents import load
+
+bp = Blueprint("enroll", __name__)
+GATE_CAMERA_FRAMES = 8
+
+
+def can_use_gate_camera() -> bool:
+    return callable(getattr(runtime(), "camera_frames", None))
+
+
+@bp.get("/residents/<code>/face")
+@roles_required(*RESIDENT_ROLES)
+def notice(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    current = notices.current_notice(db())
+    consent = consent_service.current_consent(db(), resident)
+    return render_template("enroll/notice.html", resident=resident, notice=current,
+                           fields=notices.fields_of(current) if current else {}, labels=notices.REQUIRED_FIELDS,
+                           consent=consent)
+
+
+@bp.route("/residents/<code>/face/consent", methods=["GET", "POST"])
+@roles_required(*RESIDENT_ROLES)
+def consent(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    settings = ctx().settings
+    current = notices.current_notice(db())
+    if request.method == "POST":
+        if request.form.get("decision") == "refuse":
+            rights.record_refusal(db(), resident, actor=actor())
+            db().commit()
+            flash(f"{resident.name} declined face. Nothing else changed: card and PIN work as before.", "ok")
+            return redirect(url_for("residents.show", code=code))
+        if request.form.get("face_consent") != "yes":
+            flash("Consent to face must be given separately: tick the box, or choose 'Declines face'.", "error")
+            return render_template("enroll/consent.html", resident=resident, notice=current, settings=settings), 400
+        if request.form.get("notice_version") != (current.version if current else None):
+            flash("The notice changed while this page was open: read the current notice again.", "error")
+            return redirect(url_for("enroll.notice", code=code))
+        try:
+            days = int(request.form.get("retention_days", settings.template_retention_days))
+        except ValueError:
+            days = -1
+        try:
+            consent_service.grant_consent(
+                db(), resident, operator=actor(), retention_days=days,
+                guardian_name=request.form.get("guardian_name", "").strip()[:200] or None,
+                forbid_minors=settings.forbid_face_for_minors, now=now())
+            db().commit()
+        except GateError as err:
+            fail(err)
+            return render_template("enroll/consent.html", resident=load(code), notice=current, settings=settings), 400
+        flash("Consent recorded. Now capture the face.", "ok")
+        return redirect(url_for("enroll.capture", code=code))
+    return render_template("enroll/consent.html", resident=resident, notice=current, settings=settings)
+
+
+def _require_consent(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    if resident.status is not ResidentStatus.ACTIVE or consent_service.current_consent(db(), resident) is None:
+        flash("Face capture needs a current, separate consent first.", "error")
+        return resident, redirect(url_for("enroll.notice", code=code))
+    return resident, None
+
+
+@bp.get("/residents/<code>/face/capture")
+@roles_required(*RESIDENT_ROLES)
+def capture(code: str):  # type: ignore[no-untyped-def]
+    resident, refused = _require_consent(code)
+    if refused:
+        return refused
+    return render_template("enroll/capture.html", resident=resident, gate_camera=can_use_gate_camera(),
+                           max_frames=face.MAX_FRAMES)
+
+
+@bp.post("/residents/<code>/face/check")
+@roles_required(*RESIDENT_ROLES)
+def check(code: str):  # type: ignore[no-untyped-def]
+    """One frame in, quality feedback out (JSON). The frame is analysed in memory and dropped."""
+    resident, refused = _require_consent(code)
+    if refused:
+        return jsonify(error="no current consent"), 409
+    upload = request.files.get("frame")
+    if upload is None:
+        return jsonify(error="send one picture as the multipart field 'frame'"), 400
+    try:
+        feedback = face.check_frame(upload.read())
+    except ImageRejected as err:
+        return jsonify(accepted=False, reasons=[str(err)], figures=None), 422
+    except FaceUnavailable as err:
+        return jsonify(error=str(err)), 503
+    return jsonify(accepted=feedback.accepted, reasons=feedback.reasons, figures=feedback.figures)
+
+
+def _finish(resident, frames):  # type: ignore[no-untyped-def]
+    try:
+        outcome = face.enroll(db(), resident, frames, actor())
+        if outcome.ok:
+            db().commit()
+        else:
+            db().rollback()
+    except (ImageRejected, FaceUnavailable, GateError) as err:
+        fail(err)
+        return redirect(url_for("enroll.capture", code=resident.code))
+    finally:
+        frames.clear()
+    status = 200 if outcome.ok else 422
+    return render_template("enroll/result.html", resident=load(resident.code), outcome=outcome), status
+
+
+@bp.post("/residents/<code>/face/enroll")
+@roles_required(*RESIDENT_ROLES)
+def enroll(code: str):  # type: ignore[no-untyped-def]
+    resident, refused = _require_consent(code)
+    if refused:
+        return refused
+    uploads = [f for f in request.files.getlist("photos") if f and f.filename is not None]
+    frames = [f.read() for f in uploads[: face.MAX_FRAMES + 1]]
+    frames = [f for f in frames if f]
+    return _finish(resident, frames)
+
+
+@bp.post("/residents/<code>/face/gate-camera")
+@roles_required(*RESIDENT_ROLES)
+def gate_camera(code: str):  # type: ignore[no-untyped-def]
+    resident, refused = _require_consent(code)
+    if refused:
+        return refused
+    grab = getattr(runtime(), "camera_frames", None)
+    if not callable(grab):
+        flash("No gate camera is available on this controller: use the webcam or upload photos.", "error")
+        return redirect(url_for("enroll.capture", code=code))
+    return _finish(resident, list(grab(GATE_CAMERA_FRAMES)))

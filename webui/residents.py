@@ -1,0 +1,180 @@
+"""Residents: list and search, add, edit, move out; cards (typed or captured at the reader); PINs."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+
+from gate import consent as consent_service
+from gate import residents as resident_service
+from gate.errors import GateError, NotFoundError
+from gate.models import Resident
+from gate.resident_edit import generate_pin, update_resident
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+
+bp = Blueprint("residents", __name__)
+CARD_CAPTURE_SECONDS = 10.0
+
+
+def load(code: str) -> Resident:
+    try:
+        return resident_service.get_resident(db(), code)
+    except NotFoundError:
+        abort(404)
+
+
+def can_capture_card() -> bool:
+    return callable(getattr(runtime(), "capture_card", None))
+
+
+def _form_bool(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "yes", "true")
+
+
+@bp.get("/residents")
+@roles_required(*RESIDENT_ROLES)
+def index():  # type: ignore[no-untyped-def]
+    search = request.args.get("q", "")[:100]
+    return render_template("residents/index.html", residents=resident_service.list_residents(db(), search),
+                           q=search)
+
+
+@bp.route("/residents/new", methods=["GET", "POST"])
+@roles_required(*RESIDENT_ROLES)
+def new():  # type: ignore[no-untyped-def]
+    form = request.form
+    if request.method == "POST":
+        try:
+            resident = resident_service.add_resident(
+                db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200], unit=form.get("unit", "")[:64],
+                is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name", "").strip()[:200] or None,
+                group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
+            db().commit()
+            flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
+            return redirect(url_for("residents.show", code=resident.code))
+        except GateError as err:
+            fail(err)
+            return render_template("residents/form.html", resident=None, form=form), 400
+    return render_template("residents/form.html", resident=None, form={})
+
+
+@bp.get("/residents/<code>")
+@roles_required(*RESIDENT_ROLES)
+def show(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    return render_template("residents/show.html", resident=resident,
+                           consent=consent_service.current_consent(db(), resident),
+                           has_template=ctx().store.has_template(db(), resident),
+                           can_capture=can_capture_card())
+
+
+@bp.route("/residents/<code>/edit", methods=["GET", "POST"])
+@roles_required(*RESIDENT_ROLES)
+def edit(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    if request.method == "POST":
+        form = request.form
+        try:
+            changed = update_resident(db(), resident, name=form.get("name", ""), unit=form.get("unit", ""),
+                                      is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name"),
+                                      group_name=form.get("group_name"), actor=actor())
+            db().commit()
+            flash("Saved." if changed else "Nothing changed.", "ok")
+            return redirect(url_for("residents.show", code=code))
+        except GateError as err:
+            fail(err)
+            return render_template("residents/form.html", resident=load(code), form=form), 400
+    return render_template("residents/form.html", resident=resident, form={
+        "name": resident.name, "unit": resident.unit, "is_minor": resident.is_minor,
+        "guardian_name": resident.guardian_name or "", "group_name": resident.group_name or ""})
+
+
+@bp.post("/residents/<code>/move-out")
+@roles_required(*RESIDENT_ROLES)
+def move_out(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    if request.form.get("confirm") != code:
+        flash(f"Type the resident code {code} to confirm the move-out.", "error")
+        return redirect(url_for("residents.show", code=code))
+    try:
+        destroyed = resident_service.move_out(db(), resident, ctx().store, actor=actor(), now=now())
+        db().commit()
+        flash(f"{code} moved out: cards and PIN stop working; {destroyed} face template(s) destroyed.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("residents.show", code=code))
+
+
+@bp.post("/residents/<code>/cards")
+@roles_required(*RESIDENT_ROLES)
+def add_card(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    try:
+        card = resident_service.add_card(db(), resident, request.form.get("number", "")[:64], actor=actor(),
+                                         label=request.form.get("label", "")[:64], now=now())
+        db().commit()
+        flash(f"Card {card.uid} added.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("residents.show", code=code))
+
+
+@bp.post("/residents/<code>/cards/capture")
+@roles_required(*RESIDENT_ROLES)
+def capture_card(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    capture = getattr(runtime(), "capture_card", None)
+    if not callable(capture):
+        flash("No card reader is connected to this controller: type the card number instead.", "error")
+        return redirect(url_for("residents.show", code=code))
+    number = capture(CARD_CAPTURE_SECONDS)
+    if not number:
+        flash(f"No card was presented within {CARD_CAPTURE_SECONDS:.0f} seconds; try again.", "error")
+        return redirect(url_for("residents.show", code=code))
+    try:
+        card = resident_service.add_card(db(), resident, str(number), actor=actor(), label="captured", now=now())
+        db().commit()
+        flash(f"Card {card.uid} read from the reader and added.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("residents.show", code=code))
+
+
+@bp.post("/residents/<code>/cards/remove")
+@roles_required(*RESIDENT_ROLES)
+def remove_card(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    number = request.form.get("number", "")[:64]
+    if number not in {c.uid for c in resident.cards}:
+        flash("That card does not belong to this resident.", "error")
+        return redirect(url_for("residents.show", code=code))
+    try:
+        resident_service.remove_card(db(), number, actor=actor())
+        db().commit()
+        flash(f"Card {number} removed.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("residents.show", code=code))
+
+
+@bp.post("/residents/<code>/pin")
+@roles_required(*RESIDENT_ROLES)
+def set_pin(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    generated = request.form.get("mode") == "generate"
+    pin = generate_pin() if generated else request.form.get("pin", "")[:16]
+    if not generated and pin != request.form.get("pin2", "")[:16]:
+        flash("The two PINs differ.", "error")
+        return redirect(url_for("residents.show", code=code))
+    try:
+        resident_service.set_pin(db(), resident, pin, ctx().hasher, actor=actor(), now=now())
+        db().commit()
+    except GateError as err:
+        fail(err)
+        return redirect(url_for("residents.show", code=code))
+    if not generated:
+        flash("PIN set. It is stored only as a hash and cannot be shown again.", "ok")
+        return redirect(url_for("residents.show", code=code))
+    # Shown once, in this response only: not in a flash message (that is the session cookie), not logged.
+    response = make_response(render_template("residents/pin_once.html", resident=resident, pin=pin))
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,90 @@
+"""The person's rights: delete face (withdrawal), delete the resident, receipts, export (PIPL art. 45, 47)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+
+from gate import rights as rights_service
+from gate.errors import GateError, NotFoundError
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
+from webui.residents import load
+
+bp = Blueprint("rights", __name__)
+
+
+@bp.route("/residents/<code>/face/delete", methods=["GET", "POST"])
+@roles_required(*RESIDENT_ROLES)
+def delete_face(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    if request.method == "GET":
+        return render_template("rights/confirm_face.html", resident=resident)
+    if request.form.get("confirm") != "yes":
+        flash("Tick the confirmation box to delete the face data.", "error")
+        return render_template("rights/confirm_face.html", resident=resident), 400
+    try:
+        number = rights_service.delete_face(db(), resident, ctx().store, actor=actor(), now=now())
+        db().commit()
+    except GateError as err:
+        fail(err)
+        return redirect(url_for("residents.show", code=code))
+    flash("Face data deleted. Card and PIN keep working. Print the receipt for the resident.", "ok")
+    return redirect(url_for("rights.receipt", number=number))
+
+
+@bp.route("/residents/<code>/delete", methods=["GET", "POST"])
+@roles_required(*RESIDENT_ROLES)
+def delete_resident(code: str):  # type: ignore[no-untyped-def]
+    resident = load(code)
+    if request.method == "GET":
+        return render_template("rights/confirm_resident.html", resident=resident)
+    if request.form.get("confirm") != code:
+        flash(f"Type the resident code {code} to confirm deleting everything about this resident.", "error")
+        return render_template("rights/confirm_resident.html", resident=resident), 400
+    name = resident.name
+    try:
+        number = rights_service.delete_resident(db(), resident, ctx().store, actor=actor())
+        db().commit()
+    except GateError as err:
+        fail(err)
+        return redirect(url_for("residents.show", code=code))
+    # The name appears on this one printout only; the reprint (by receipt number) no longer knows it.
+    return render_template("rights/receipt.html", receipt=rights_service.receipt(db(), number),
+                           person=f"{name} ({code})", fresh=True)
+
+
+@bp.get("/receipts/<int:number>")
+@roles_required(*RESIDENT_ROLES)
+def receipt(number: int):  # type: ignore[no-untyped-def]
+    try:
+        found = rights_service.receipt(db(), number)
+    except NotFoundError:
+        abort(404)
+    person = None
+    if found.action == "consent.withdraw":
+        from gate.models import Resident
+
+        resident_id = int(found.resident_ref.split(":", 1)[1])
+        resident = db().get(Resident, resident_id)
+        person = f"{resident.name} ({resident.code})" if resident else None
+    return render_template("rights/receipt.html", receipt=found, person=person, fresh=False)
+
+
+def _export(code: str) -> dict[str, object]:
+    resident = load(code)
+    data = rights_service.export_resident(db(), resident, ctx().store, actor=actor(), now=now())
+    db().commit()
+    return data
+
+
+@bp.get("/residents/<code>/export")
+@roles_required(*RESIDENT_ROLES)
+def export_page(code: str):  # type: ignore[no-untyped-def]
+    return render_template("rights/export.html", data=_export(code), code=code)
+
+
+@bp.get("/residents/<code>/export.json")
+@roles_required(*RESIDENT_ROLES)
+def export_json(code: str):  # type: ignore[no-untyped-def]
+    body = rights_service.export_json(_export(code))
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="resident-{code}.json"'})

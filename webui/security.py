@@ -1,0 +1,95 @@
+"""The web UI's secret key, security headers and the per-address login throttle (kept per app, not global)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from flask import Flask, Response
+
+from gate.errors import ConfigError
+
+SECRET_NAME = "web_secret"
+#: Secrets copied from tutorials or left as placeholders: refusing them is cheaper than a forged session.
+KNOWN_DEFAULTS = frozenset({"dev", "development", "secret", "changeme", "change-me", "change_me", "default",
+                            "your-secret-key", "secret-key", "secret_key", "please-change", "test", "testing"})
+MIN_SECRET_LENGTH = 32
+
+
+def check_secret(secret: str | bytes) -> None:
+    text = secret.decode("utf-8", "replace") if isinstance(secret, bytes) else str(secret)
+    if text.strip().lower() in KNOWN_DEFAULTS or len(text) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            "The web UI's secret key is a default or shorter than 32 characters; refusing to start. "
+            "Remove the SECRET_KEY setting so one is generated in the key folder."
+        )
+
+
+def load_or_create_secret(key_dir: Path) -> str:
+    """`<key dir>/web_secret`, created 0600 on first start; refused if others can read it."""
+    path = key_dir / SECRET_NAME
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(f"{path} can be read by other users; run `chmod 600 {path}` and start again.")
+    secret = path.read_text(encoding="ascii").strip()
+    check_secret(secret)
+    return secret
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def add_headers(app: Flask, tls: bool) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=(), payment=()")
+        if not response.headers.get("Cache-Control"):
+            # Pages carry personal data: never keep them in a shared or browser cache.
+            headers["Cache-Control"] = "no-store"
+        if tls:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+class LoginThrottle:
+    """At most `limit` sign-in attempts per client address per `window` seconds (one instance per app)."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.setdefault(address, deque())
+            while hits and now - hits[0] > self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return False
+            hits.append(now)
+            if len(self._hits) > 10_000:  # bound memory under a spray of addresses
+                for key in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window]:
+                    del self._hits[key]
+            return True

@@ -1,0 +1,144 @@
+"""Settings (admins): gates and their policies, impact assessments, notice versions, retention, integrations."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from gate import gates as gate_service
+from gate import notices, retention, site_admin
+from gate.errors import GateError, NotFoundError, PolicyError
+from gate.models import Gate, Notice
+from gate.policy import LIVENESS_MODES, Method
+from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required
+
+bp = Blueprint("settings", __name__)
+SECRET_WORDS = ("password", "secret", "token", "key")
+
+
+def _masked(section: dict[str, object]) -> dict[str, object]:
+    return {k: ("••••" if any(w in k.lower() for w in SECRET_WORDS) and v else v) for k, v in section.items()}
+
+
+@bp.get("/settings")
+@roles_required(*SETTINGS_ROLES)
+def index():  # type: ignore[no-untyped-def]
+    settings = ctx().settings
+    return render_template(
+        "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
+        methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
+        mqtt=_masked(settings.section("mqtt")), webhook=_masked(settings.section("webhook")),
+        notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()))
+
+
+@bp.post("/settings/gates")
+@roles_required(*SETTINGS_ROLES)
+def add_gate():  # type: ignore[no-untyped-def]
+    methods = ",".join(request.form.getlist("methods")) or gate_service.DEFAULT_METHODS
+    try:
+        gate_service.add_gate(db(), request.form.get("name", "").strip()[:64] or "?", methods, actor=actor())
+        db().commit()
+        flash("Gate added.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("settings.index"))
+
+
+def _gate(name: str) -> Gate:
+    try:
+        return gate_service.get_gate(db(), name)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.post("/settings/gates/<name>")
+@roles_required(*SETTINGS_ROLES)
+def set_gate(name: str):  # type: ignore[no-untyped-def]
+    gate = _gate(name)
+    form = request.form
+    try:
+        threshold = float(form["threshold"]) if form.get("threshold") else None
+        pulse = int(form["pulse_ms"]) if form.get("pulse_ms") else None
+    except ValueError:
+        fail(PolicyError("Threshold is a decimal number and pulse a whole number of milliseconds."))
+        return redirect(url_for("settings.index"))
+    methods = ",".join(form.getlist("methods"))
+    try:
+        if not methods:
+            raise PolicyError("A gate must accept at least one way in.")
+        gate_service.set_gate(db(), gate, actor=actor(), methods=methods, liveness=form.get("liveness") or None,
+                              threshold=threshold, pulse_ms=pulse)
+        db().commit()
+        flash(f"Gate {name} saved.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/settings/gates/<name>/assessment")
+@roles_required(*SETTINGS_ROLES)
+def assess(name: str):  # type: ignore[no-untyped-def]
+    gate = _gate(name)
+    upload = request.files.get("document")
+    try:
+        try:
+            assessed_on = date.fromisoformat(request.form.get("assessed_on", ""))
+        except ValueError as err:
+            raise PolicyError("Give the assessment date as YYYY-MM-DD.") from err
+        site_admin.record_assessment_document(db(), gate, assessed_on=assessed_on,
+                                              approver=request.form.get("approver", ""),
+                                              document=upload.read() if upload else b"", actor=actor())
+        db().commit()
+        flash(f"Impact assessment recorded for {name}; face can now be enabled there.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("settings.index"))
+
+
+@bp.route("/settings/notices/new", methods=["GET", "POST"])
+@roles_required(*SETTINGS_ROLES)
+def new_notice():  # type: ignore[no-untyped-def]
+    current = notices.current_notice(db())
+    if request.method == "POST":
+        fields = {key: request.form.get(key, "")[:4000] for key in notices.REQUIRED_FIELDS}
+        version = request.form.get("version", "").strip()[:32]
+        try:
+            if not version:
+                raise PolicyError("Give the new notice a version name, e.g. 2.")
+            notice = notices.create_notice(db(), version, fields, actor())
+            if request.form.get("publish") == "yes":
+                notices.publish_notice(db(), notice.version, actor())
+            db().commit()
+            flash(f"Notice version {notice.version} saved" +
+                  (" and published: new consents are given against it." if notice.published_at else "."), "ok")
+            return redirect(url_for("settings.index"))
+        except GateError as err:
+            fail(err)
+            return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS,
+                                   version=version), 400
+    fields = notices.fields_of(current) if current else notices.default_fields()
+    return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS, version="")
+
+
+@bp.post("/settings/notices/<version>/publish")
+@roles_required(*SETTINGS_ROLES)
+def publish_notice(version: str):  # type: ignore[no-untyped-def]
+    try:
+        notices.publish_notice(db(), version, actor())
+        db().commit()
+        flash(f"Notice version {version} published.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/settings/purge")
+@roles_required(*SETTINGS_ROLES)
+def purge():  # type: ignore[no-untyped-def]
+    report = retention.purge(db(), site_days=ctx().settings.template_retention_days, actor=actor(), now=now())
+    db().commit()
+    flash(f"Retention purge done: {report.total} template(s) deleted ({report.expired} expired, "
+          f"{report.moved_out} moved out, {report.no_consent} without consent, {report.orphaned} orphaned).", "ok")
+    return redirect(url_for("settings.index"))

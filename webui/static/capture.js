@@ -1,0 +1,69 @@
+// Webcam capture for face enrollment. The only script in the operator UI: getUserMedia needs it.
+// Frames go to the controller for a quality check; the good ones are kept in this page's memory only
+// and submitted with the ordinary upload form. Nothing is stored in the browser or on the server.
+(function () {
+  "use strict";
+  var section = document.getElementById("webcam-section");
+  var config = document.getElementById("capture-config");
+  if (!section || !config || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { return; }
+  section.hidden = false;
+  var video = document.getElementById("webcam");
+  var startBtn = document.getElementById("webcam-start");
+  var grabBtn = document.getElementById("webcam-grab");
+  var enrollBtn = document.getElementById("webcam-enroll");
+  var feedback = document.getElementById("webcam-feedback");
+  var list = document.getElementById("webcam-frames");
+  var maxFrames = parseInt(config.dataset.max, 10) || 12;
+  var good = [];
+
+  function say(text) { feedback.textContent = text; }
+
+  startBtn.addEventListener("click", function () {
+    navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }).then(function (stream) {
+      video.srcObject = stream;
+      grabBtn.disabled = false;
+      say("Webcam on. Ask the resident to look at the camera, then take a frame.");
+    }).catch(function (err) { say("The webcam cannot be used: " + err.name + ". Upload photos instead."); });
+  });
+
+  grabBtn.addEventListener("click", function () {
+    var canvas = document.createElement("canvas");
+    canvas.width = video.videoWidth || 640;
+    canvas.height = video.videoHeight || 480;
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (!blob) { say("No frame: is the webcam on?"); return; }
+      var body = new FormData();
+      body.append("frame", blob, "frame.jpg");
+      say("Checking the frame…");
+      fetch(config.dataset.checkUrl, { method: "POST", body: body, credentials: "same-origin",
+                                       headers: { "X-CSRFToken": config.dataset.csrf } })
+        .then(function (r) { return r.json(); })
+        .then(function (result) {
+          var item = document.createElement("li");
+          if (result.accepted) {
+            if (good.length < maxFrames) { good.push(blob); }
+            item.textContent = "Frame " + (good.length) + ": good";
+            enrollBtn.disabled = false;
+            say(good.length + " good frame(s). Take a few more with small head movements, or enroll now.");
+          } else {
+            item.textContent = "Not used: " + (result.reasons || [result.error]).join("; ");
+            say("Not usable: " + (result.reasons || [result.error]).join("; "));
+          }
+          list.appendChild(item);
+        })
+        .catch(function () { say("The controller did not answer; try again."); });
+    }, "image/jpeg", 0.92);
+  });
+
+  enrollBtn.addEventListener("click", function () {
+    var form = document.getElementById("upload-form");
+    var input = document.getElementById("photos");
+    var files = new DataTransfer();
+    good.forEach(function (blob, i) { files.items.add(new File([blob], "webcam-" + i + ".jpg", { type: "image/jpeg" })); });
+    input.files = files.files;
+    good = [];
+    if (video.srcObject) { video.srcObject.getTracks().forEach(function (t) { t.stop(); }); }
+    form.submit();
+  });
+})();
