@@ -98,7 +98,7 @@ def _from_text(text: str, bits: int | None, *, force_decimal: bool) -> str:
         raise CardNumberError("empty card number")
     if len(cleaned) > _MAX_DIGITS:
         raise CardNumberError(f"card number too long ({len(cleaned)} characters)")
-    if m := re.fullmatch(r"(\d+)[:,/](\d+)", cleaned):
+    if m := re.fullmatch(r"([0-9]+)[:,/]([0-9]+)", cleaned):
         fc, cn = int(m[1]), int(m[2])
         fc_bits, cn_bits = FORMATS.get(bits or 26, (None, 16))
         if cn >> cn_bits:
@@ -108,7 +108,7 @@ def _from_text(text: str, bits: int | None, *, force_decimal: bool) -> str:
         return str((fc << cn_bits) | cn)
     if not force_decimal and re.fullmatch(r"0[xX][0-9A-Fa-f]+", cleaned):
         return str(int(cleaned, 16))
-    if re.fullmatch(r"\d+", cleaned):
+    if re.fullmatch(r"[0-9]+", cleaned):
         return str(int(cleaned))
     raise CardNumberError(
         f"not a card number: {text!r} (expected digits, 0x-prefixed hex, or facility:number)"
