@@ -45,6 +45,13 @@ class Box:
     def height(self) -> int:
         return self.bottom - self.top
 
+    def overlap(self, other: Box) -> float:
+        """Intersection over union, 0..1."""
+        ix = max(0, min(self.right, other.right) - max(self.left, other.left))
+        iy = max(0, min(self.bottom, other.bottom) - max(self.top, other.top))
+        union = self.width * self.height + other.width * other.height - ix * iy
+        return ix * iy / union if union > 0 else 0.0
+
 
 @dataclass(frozen=True)
 class ModelPaths:

@@ -39,13 +39,19 @@ def detection_scale(shape: tuple[int, ...], policy: QualityPolicy) -> float:
 #: A face at arm's length from a door camera is well over 160 px in a 640x480 frame; at half size it
 #: is still over HOG's 80 px, and the search costs a quarter. Smaller faces get a second, finer pass.
 COARSE_SCALE = 0.5
+#: Boxes this similar are the same face that has not moved (IoU; a 5 % shift of a face gives ~0.8).
+ANCHOR_OVERLAP = 0.75
 
 
 def analyze(engine: FaceEngine, rgb: np.ndarray, index: int, policy: QualityPolicy,
             roi: tuple[int, int, int, int] | None = None, *, check_eyes: bool = True,
-            coarse_first: bool = False) -> FaceFrame:
+            coarse_first: bool = False, anchor: Box | None = None) -> FaceFrame:
     """`coarse_first` (verification) may miss a second, smaller face in the background; enrollment,
-    which must refuse a picture with two faces, searches at the fine scale only."""
+    which must refuse a picture with two faces, searches at the fine scale only.
+
+    `anchor` is the previous frame's box in a burst. When the new detection barely moved, the anchor
+    is kept: HOG boxes jitter by a few pixels from frame to frame, and the landmarks (hence the eye
+    ratio the blink check reads) follow the box, so a still face would otherwise seem to twitch."""
     result = FaceFrame(index)
     fine = detection_scale(rgb.shape, policy)
     scales = [COARSE_SCALE, fine] if coarse_first and fine > COARSE_SCALE else [fine]
@@ -61,6 +67,8 @@ def analyze(engine: FaceEngine, rgb: np.ndarray, index: int, policy: QualityPoli
         result.reasons.append(quality.MANY_FACES)
         return result
     box = faces[0]
+    if anchor is not None and box.overlap(anchor) >= ANCHOR_OVERLAP:
+        box = Box(anchor.left, anchor.top, anchor.right, anchor.bottom, box.score)
     result.box = box
     result.landmarks = engine.landmarks(rgb, box)
     result.figures = quality.measure(rgb, box, result.landmarks)

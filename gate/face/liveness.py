@@ -115,11 +115,4 @@ def _turn(faces: list[FaceFrame], direction: TurnDirection | None, policy: Liven
 
 def _same_place(faces: list[FaceFrame], min_overlap: float) -> bool:
     boxes = [f.box for f in faces]
-    for a, b in zip(boxes, boxes[1:]):
-        assert a is not None and b is not None
-        ix = max(0, min(a.right, b.right) - max(a.left, b.left))
-        iy = max(0, min(a.bottom, b.bottom) - max(a.top, b.top))
-        union = a.width * a.height + b.width * b.height - ix * iy
-        if union <= 0 or ix * iy / union < min_overlap:
-            return False
-    return True
+    return all(a.overlap(b) >= min_overlap for a, b in zip(boxes, boxes[1:]))  # type: ignore[union-attr]

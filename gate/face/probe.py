@@ -50,19 +50,21 @@ class Probe:
         self.faces: list[FaceFrame] = []
         self._pixels: dict[int, np.ndarray] = {}
         self._encodings: dict[int, np.ndarray] = {}
-        window = None
+        window = anchor = None
         for index, frame in enumerate(frames):
             try:
                 rgb = as_rgb(frame)
             except ImageRejected as err:
                 self.faces.append(FaceFrame(index, reasons=[str(err)]))
                 continue
-            face = analyze(engine, rgb, index, policy, window, check_eyes=check_eyes, coarse_first=coarse_first)
+            face = analyze(engine, rgb, index, policy, window, check_eyes=check_eyes, coarse_first=coarse_first,
+                           anchor=anchor)
             if window is not None and face.box is None:
                 # Lost in the window (moved fast): look at the whole frame once before giving up.
                 face = analyze(engine, rgb, index, policy, None, check_eyes=check_eyes, coarse_first=coarse_first)
             if track and face.box is not None:
                 window = search_window(face.box, rgb.shape)
+                anchor = face.box
             self.faces.append(face)
             if face.usable:
                 self._pixels[index] = rgb

@@ -50,3 +50,35 @@ def _close_one(map_y: np.ndarray, eye: np.ndarray, openness: float) -> None:
                 y_up + (rows - y_new) * (y_low - y_up) / max(y_low - y_new, 1e-6),  # what is left of the eye
             )
             map_y[rows, x] = src.astype(np.float32)
+
+
+def framed(engine, rgb: np.ndarray, face_px: int = 180, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """`rgb` scaled so its face is `face_px` wide and cut to a door camera's frame around it: lets
+    photos taken at different distances stand in for frames of one burst."""
+    box = engine.detect(rgb, min(1.0, 960 / max(rgb.shape[:2])))[0]
+    factor = face_px / box.width
+    scaled = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    cx, cy = int((box.left + box.right) / 2 * factor), int((box.top + box.bottom) / 2 * factor)
+    width, height = size
+    padded = cv2.copyMakeBorder(scaled, height, height, width, width, cv2.BORDER_REPLICATE)
+    x0, y0 = cx + width - width // 2, cy + height - height // 2
+    return np.ascontiguousarray(padded[y0:y0 + height, x0:x0 + width])
+
+
+def blink_burst(engine, rgb: np.ndarray, openness=(1.0, 1.0, 0.6, 0.1, 0.6, 1.0, 1.0)) -> list[np.ndarray]:
+    """A burst of one real frame in which the eyes close and open again."""
+    box = engine.detect(rgb)[0]
+    points = engine.landmarks(rgb, box)
+    return [rgb.copy() if o == 1.0 else close_eyes(rgb, points, o) for o in openness]
+
+
+def held_photo(rgb: np.ndarray, count: int = 7, seed: int = 7) -> list[np.ndarray]:
+    """A photo held up to the camera: the same picture each frame, plus sensor noise and a hand's
+    tremor of a pixel or two, so the still-photo case is not won merely by identical input."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(count):
+        dx, dy = rng.integers(-2, 3, size=2)
+        moved = np.roll(rgb, (int(dy), int(dx)), axis=(0, 1)).astype(np.float32)
+        frames.append(np.clip(moved + rng.normal(0, 3.0, rgb.shape), 0, 255).astype(np.uint8))
+    return frames
