@@ -67,6 +67,7 @@ def _register() -> None:
 
     cli.add_command(sim_commands.sim)
     bench_commands.bench.add_command(sim_commands.bench_relay)
+    from gate.cli.admin_commands import admin; cli.add_command(admin)  # noqa: E702 - web UI operators
 
 
 _register()
