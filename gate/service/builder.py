@@ -42,7 +42,10 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                          max_age_seconds=cache_max_age or float(section.get("offline_cache_hours", 24)) * 3600,
                          schedule_for=_schedule_lookup())
 
-    camera_spec = camera if camera is not None else ctx.settings.section("camera").get("source")
+    if rig is not None and feeds is None:
+        feeds = rig.feeds
+    camera_spec = camera if camera is not None else (
+        rig.camera_spec if rig is not None else ctx.settings.section("camera").get("source"))
     camera_factory = None
     if camera_spec:
         from drivers.camera import open_camera

@@ -201,6 +201,10 @@ class GateRuntime:
         """From the reader driver (or the simulator's virtual reader): 'card' or 'key'."""
         self._queue.put(_Ctl(kind, value))
 
+    def reload_policy(self) -> None:
+        """Pick up a changed gate policy now (it is also reloaded between transactions and on refresh)."""
+        self._queue.put(_Ctl("policy"))
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every event posted before this call has been handled (tests, the bench)."""
         reply: queue.Queue[bool] = queue.Queue()
@@ -308,7 +312,12 @@ class GateRuntime:
         elif ctl.kind == "door":
             self._door_event(ctl.value)
         elif ctl.kind == "refresh":
+            if self._state.phase is m.Phase.IDLE:
+                self._load_policy()
             self._refresh_cache()
+        elif ctl.kind == "policy":
+            if self._state.phase is m.Phase.IDLE:
+                self._load_policy()
         elif ctl.kind == "reader_status":
             self._alarm("reader_offline", not ctl.value.online)
             self._record_door("reader_online" if ctl.value.online else "reader_offline", ctl.value.detail)

@@ -10,6 +10,7 @@ folder. Inputs of the simulated board: 0 door sensor (closed = on), 1 exit butto
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from drivers.sim.modbus_board import SimModbusBoard
 from drivers.sim.osdp_reader import SimOsdpReader
 from drivers.sim.wire import PtyWire
 from drivers.backoff import Backoff
+from drivers.camera import PushedFeeds
 
 DOOR_SENSOR, EXIT_BUTTON, FIRE_ALARM, PASSAGE = 0, 1, 2, 3
 RELEASE = 0
@@ -41,8 +43,36 @@ class SimRig:
     reader_wire: PtyWire | None = None
     board: SimModbusBoard | None = None
     reader: SimOsdpReader | None = None
+    #: The virtual camera: whatever photo is "held up" is pushed as frames at ~10 fps.
+    feeds: PushedFeeds = field(default_factory=PushedFeeds)
+    camera_name: str = "gate"
+    _photo: Any = None
+    _photo_label: str | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _feeder: threading.Thread | None = None
+
+    @property
+    def camera_spec(self) -> str:
+        return f"pushed:{self.camera_name}"
+
+    def show_photo(self, rgb: Any, label: str = "photo") -> None:
+        """Hold a photo up to the virtual camera (None takes it away)."""
+        self._photo, self._photo_label = rgb, (label if rgb is not None else None)
+
+    @property
+    def photo_label(self) -> str | None:
+        return self._photo_label
+
+    def _feed(self) -> None:
+        feed = self.feeds.feed(self.camera_name)
+        while not self._stop.wait(0.1):
+            photo = self._photo
+            if photo is not None:
+                feed.push(photo)
 
     def start(self) -> SimRig:
+        self._feeder = threading.Thread(target=self._feed, name="sim-camera", daemon=True)
+        self._feeder.start()
         self.board_wire = PtyWire("relay")
         self.reader_wire = PtyWire("reader")
         self.board = SimModbusBoard(self.board_wire.device_path).start()
@@ -52,6 +82,7 @@ class SimRig:
         return self
 
     def stop(self) -> None:
+        self._stop.set()
         for part in (self.reader, self.board):
             if part is not None:
                 try:
@@ -102,6 +133,7 @@ class SimRig:
                        for i, v in enumerate(board.inputs if board else ())][:4],
             "reader_online": bool(reader and reader.online),
             "reader_secure": bool(reader and reader.secure),
+            "photo": self._photo_label,
             "reader_leds": [c.get("on_color") for c in (reader.commands[-5:] if reader else [])
                             if "on_color" in c],
         }

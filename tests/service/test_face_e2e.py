@@ -1,0 +1,163 @@
+"""Face at the gate with real photos: match, mismatch then PIN, no consent, camera dead, model missing,
+key file missing. Photos come from ../shared/faces and are never copied into the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate import consent, gates, residents
+from gate.decision import Reason
+from gate.face.engine import FaceEngine, ModelPaths
+from gate.face.enroll import enroll
+from gate.face.images import read_image_file
+from gate.service import machine as m
+from tests.service.conftest import CARD, CODE, PIN, Gate
+
+FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+
+pytestmark = pytest.mark.faces
+
+
+@pytest.fixture(scope="module")
+def photos() -> Path:
+    if not (FACES / "people" / "obama").is_dir():
+        pytest.skip(f"real face photos not found at {FACES} (the shared/ folder beside the checkout)")
+    return FACES / "people"
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    engine = FaceEngine()
+    if not engine.available:
+        pytest.skip("the face model (dlib + face_recognition_models) is not installed")
+    return engine
+
+
+def allow_face(gate: Gate, tmp_path: Path) -> None:
+    doc = tmp_path / "dpia.txt"
+    doc.write_text("impact assessment")
+    with gate.ctx.transaction() as session:
+        g = gates.get_gate(session, "main")
+        from datetime import date
+
+        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
+        gates.set_gate(session, g, actor="test", methods="card,pin,face,card+face")
+    gate.runtime.reload_policy()
+    gate.runtime.wait_idle()
+
+
+def enroll_resident(gate: Gate, engine: FaceEngine, photo: Path) -> None:
+    result = enroll(engine, [read_image_file(photo)])
+    assert result.ok
+    with gate.ctx.transaction() as session:
+        resident = residents.get_resident(session, CODE)
+        consent.grant_consent(session, resident, operator="test", retention_days=365)
+        gate.ctx.store.save(session, resident, result.encodings, engine.model_version)
+
+
+def face_by_code(gate: Gate) -> None:
+    gate.runtime.post(m.Choose("face"))
+    gate.runtime.post(m.EnterCode(CODE))
+
+
+def wait_reason(gate: Gate, reason: Reason) -> None:
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == reason.value), gate.runtime.snapshot().last_events[:3]
+
+
+def test_face_match_opens(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
+    assert "face" in gate.runtime.snapshot().offered
+    face_by_code(gate)
+    wait_reason(gate, Reason.GRANTED)
+    assert gate.last_access()["method"] == "face"
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    assert gate.runtime.snapshot().camera["opens"] == 1
+    assert not gate.runtime.snapshot().camera_on
+
+
+def test_face_mismatch_then_pin(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    gate.rig.show_photo(read_image_file(photos / "biden" / "biden.jpg"), "biden")
+    face_by_code(gate)
+    wait_reason(gate, Reason.FACE_MISMATCH)
+    snap = gate.runtime.snapshot()
+    assert snap.phase == "refusal" and {"card", "pin"} <= set(snap.offered)
+    assert gate.releases() == 0
+    gate.runtime.post(m.Choose("pin"))
+    gate.runtime.post(m.EnterPin(PIN))
+    wait_reason(gate, Reason.GRANTED)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+
+
+def test_no_consent_tells_how_to_enroll_and_captures_nothing(gate_factory, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=None)
+    allow_face(gate, tmp_path)
+    face_by_code(gate)
+    wait_reason(gate, Reason.NO_CONSENT)
+    snap = gate.runtime.snapshot()
+    assert "enroll" in snap.message and snap.offered == ["card", "pin"]
+    assert snap.camera["opens"] == 0
+
+
+def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    gate.runtime.post(m.EnterCode(CODE))
+    gate.runtime.post(m.EnterPin(PIN))
+    assert gate.wait_for(lambda: gate.last_access().get("method") == "pin")
+    camera = gate.runtime.snapshot().camera
+    assert camera["opens"] == 0 and camera["frames_read"] == 0
+
+
+def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine, camera=f"folder:{tmp_path / 'no-such-camera'}")
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    face_by_code(gate)
+    wait_reason(gate, Reason.FACE_UNAVAILABLE)
+    assert {"card", "pin"} <= set(gate.runtime.snapshot().offered)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+
+
+def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
+    missing = FaceEngine(ModelPaths(tmp_path / "a.dat", tmp_path / "b.dat"))
+    gate = gate_factory(face_engine=missing)
+    allow_face(gate, tmp_path)
+    with gate.ctx.transaction() as session:
+        resident = residents.get_resident(session, CODE)
+        consent.grant_consent(session, resident, operator="test", retention_days=365)
+        resident.face_pseudonym = "x" * 32  # a template link without a usable model
+    assert gate.runtime.snapshot().face_model["state"] == "unavailable"
+    face_by_code(gate)
+    wait_reason(gate, Reason.FACE_UNAVAILABLE)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+
+
+def test_key_file_missing_face_unavailable_card_and_pin_work(gate_factory, photos: Path, engine: FaceEngine,
+                                                             tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    gate.ctx.settings.key_file.rename(tmp_path / "moved.key")
+    gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
+    face_by_code(gate)
+    wait_reason(gate, Reason.FACE_UNAVAILABLE)
+    assert gate.runtime.snapshot().camera["opens"] == 0
+    gate.runtime.post(m.Choose("pin"))
+    gate.runtime.post(m.EnterPin(PIN))
+    wait_reason(gate, Reason.GRANTED)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 2)
