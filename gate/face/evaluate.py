@@ -84,8 +84,12 @@ def threshold_for_fmr(impostor: np.ndarray, target: float) -> float | None:
         return None
     ordered = np.sort(impostor)
     allowed = int(np.floor(target * ordered.size))  # impostors that may fall at or under it
+    if allowed >= ordered.size:
+        return float(ordered[-1])
     ceiling = float(ordered[allowed])  # the first impostor that must stay above it
-    return float(np.floor((ceiling - 1e-4) * 1000) / 1000)
+    if allowed == 0:
+        return float(np.floor((ceiling - 1e-4) * 1000) / 1000)
+    return (float(ordered[allowed - 1]) + ceiling) / 2
 
 
 def equal_error_rate(genuine: np.ndarray, impostor: np.ndarray) -> float | None:
