@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -22,6 +23,8 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture
 def gctx(data_dir: Path) -> Iterator[GateContext]:
     context = GateContext.open(data_dir)
+    # Still argon2id, with test-sized cost: the production parameters cost ~50 ms per hash.
+    context.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield context
     context.close()
 
