@@ -148,4 +148,9 @@ def gate_camera(code: str):  # type: ignore[no-untyped-def]
     if not callable(grab):
         flash("No gate camera is available on this controller: use the webcam or upload photos.", "error")
         return redirect(url_for("enroll.capture", code=code))
-    return _finish(resident, list(grab(GATE_CAMERA_FRAMES)))
+    try:
+        frames = list(grab(GATE_CAMERA_FRAMES))
+    except (FaceUnavailable, GateError, TimeoutError) as err:
+        flash(f"The gate camera cannot be used: {err}. Use the webcam or upload photos.", "error")
+        return redirect(url_for("enroll.capture", code=code))
+    return _finish(resident, frames)

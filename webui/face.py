@@ -1,7 +1,7 @@
 """The web UI's door to face processing: one engine per app, per-frame quality, enrollment.
 
 Enrollment goes through `gate.face.service.FaceService.enroll(session, resident, frames, operator)` when
-that module is present. Pixels only ever live in memory for the length of one request.
+that module is present, otherwise through `gate.enrollment.enroll_resident`. Pixels only ever live in memory for the length of one request.
 """
 
 from __future__ import annotations
@@ -79,10 +79,13 @@ def enroll(session: Session, resident: Resident, frames: list[Any], operator: st
     if len(frames) > MAX_FRAMES:
         raise ImageRejected(f"At most {MAX_FRAMES} pictures per enrollment; {len(frames)} were sent.")
     service = face_service()
-    if service is None:
-        raise FaceUnavailable("Face enrollment is not installed on this controller yet (gate.face.service); "
-                              "card and PIN work as usual.")
-    result = service.enroll(session, resident, frames, operator)  # type: ignore[attr-defined]
+    if service is not None:
+        result = service.enroll(session, resident, frames, operator)  # type: ignore[attr-defined]
+    else:
+        from gate.enrollment import enroll_resident
+
+        context = current_app.extensions["gate_context"]
+        result = enroll_resident(session, resident, frames, engine=_engine(), store=context.store, operator=operator)
     return _outcome(result)
 
 

@@ -9,6 +9,7 @@ from gate import residents as resident_service
 from gate.context import GateContext
 from gate.models import AccessEvent, Gate, Resident
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 
 def add_resident(context: GateContext, code: str = "A101", name: str = "Ada Lovelace", **kw: object) -> int:
@@ -24,7 +25,8 @@ def grant(context: GateContext, code: str, guardian: str | None = None) -> None:
 
 def resident(context: GateContext, code: str) -> Resident | None:
     with context.sessions() as session:
-        return session.scalar(select(Resident).where(Resident.code == code))
+        return session.scalar(select(Resident).where(Resident.code == code).options(
+            selectinload(Resident.cards), selectinload(Resident.pin), selectinload(Resident.consents)))
 
 
 def add_events(context: GateContext, count: int, *, resident_id: int | None = None,
