@@ -1,0 +1,126 @@
+"""The face credential for one resident: consented enrollment into the encrypted store, and 1:1
+verification against that resident's template only.
+
+Consent is checked before a single frame is looked at. Frames are analysed in memory and dropped;
+what is kept is the template (encrypted by the TemplateStore) and quality figures.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from gate import audit
+from gate.consent import current_consent
+from gate.decision import FaceOutcome
+from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
+from gate.face import liveness
+from gate.face.engine import FaceEngine
+from gate.face.enroll import DEFAULT_ENROLLMENT, EnrollmentPolicy, FrameReport, enroll
+from gate.face.errors import FaceUnavailable, ImageRejected
+from gate.face.liveness import LivenessResult
+from gate.face.probe import Frame, Probe
+from gate.face.verify import DEFAULT_MAX_ENCODES, DEFAULT_THRESHOLD, VerificationResult, check_threshold, verify
+from gate.models import Resident, ResidentStatus
+from gate.templates import TemplateStore
+
+log = logging.getLogger("gate.face")
+
+MAX_ENROLLMENT_FRAMES = 20
+MAX_PROBE_FRAMES = 30
+NOT_ENROLLED = "no face template: enroll first"
+OTHER_MODEL = "the template was made with another face model: enroll again"
+
+
+@dataclass(frozen=True)
+class EnrollmentOutcome:
+    ok: bool
+    reasons: list[str]
+    quality: dict[str, float]
+    frames: list[FrameReport]
+    template_id: str | None = None
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class FaceVerdict:
+    outcome: FaceOutcome
+    reasons: list[str] = field(default_factory=list)
+    verification: VerificationResult | None = None
+    liveness: LivenessResult | None = None
+
+
+class FaceService:
+    def __init__(self, store: TemplateStore, engine: FaceEngine | None = None,
+                 enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> None:
+        self.store = store
+        self.engine = engine or FaceEngine()  # models load on first use, not here
+        self.enrollment = enrollment
+
+    @classmethod
+    def from_context(cls, context: object) -> FaceService:
+        return cls(context.store)  # type: ignore[attr-defined]
+
+    def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str) -> EnrollmentOutcome:
+        """Raises ConsentError (before any frame is read) without a current consent; FaceUnavailable
+        when the model cannot load. Quality failures come back as ok=False with reasons."""
+        _require_consent(session, resident)
+        if len(frames) > MAX_ENROLLMENT_FRAMES:
+            raise ImageRejected(f"At most {MAX_ENROLLMENT_FRAMES} pictures per enrollment; {len(frames)} were sent.")
+        self.engine.load()
+        result = enroll(self.engine, frames, self.enrollment)
+        if not result.ok:
+            return EnrollmentOutcome(False, result.reasons, result.quality, result.frames)
+        version = self.engine.model_version
+        template_id = self.store.save(session, resident, result.encodings, version)
+        audit.record(session, operator, "face.enroll", f"resident:{resident.id}",
+                     vectors=int(result.encodings.shape[0]), model_version=version,
+                     pictures_refused=len(result.frames) - result.accepted)
+        return EnrollmentOutcome(True, [], result.quality, result.frames, template_id, version)
+
+    def verify(self, session: Session, resident: Resident, frames: Sequence[Frame],
+               gate_threshold: float | None = None, liveness_mode: str = "none",
+               direction: str | None = None, max_encodes: int = DEFAULT_MAX_ENCODES) -> FaceVerdict:
+        """1:1: loads `resident`'s template and no other. Every failure of the machinery (model, key,
+        template) is UNAVAILABLE, so the gate offers card and PIN; it never raises for those."""
+        _require_consent(session, resident)
+        threshold = check_threshold(DEFAULT_THRESHOLD if gate_threshold is None else gate_threshold)
+        mode = liveness.LivenessMode(liveness_mode)
+        if len(frames) > MAX_PROBE_FRAMES:
+            raise ImageRejected(f"At most {MAX_PROBE_FRAMES} frames per attempt; {len(frames)} were sent.")
+        try:
+            self.engine.load()
+            stored = self.store.load(session, resident)
+        except (FaceUnavailable, KeyUnavailableError, TemplateIntegrityError) as err:
+            log.warning("face unavailable for resident %s: %s", resident.id, err)
+            return FaceVerdict(FaceOutcome.UNAVAILABLE, [str(err)])
+        if stored is None:
+            return FaceVerdict(FaceOutcome.UNAVAILABLE, [NOT_ENROLLED])
+        if stored.model_version != self.engine.model_version:
+            return FaceVerdict(FaceOutcome.UNAVAILABLE, [OTHER_MODEL])
+        probe = Probe(self.engine, frames)
+        try:
+            live = liveness.check(mode, probe.faces, direction=direction)
+            if not live.passed:
+                # No encoding is computed for a failed challenge: nothing biometric is compared.
+                return FaceVerdict(FaceOutcome.LIVENESS_FAILED, [live.reason or ""], liveness=live)
+            result = verify(stored.encodings, probe, threshold, max_encodes)
+        finally:
+            probe.discard()
+        if result.match:
+            self.store.mark_used(session, stored.template_id)
+        outcome = FaceOutcome.MATCH if result.match else FaceOutcome.MISMATCH
+        return FaceVerdict(outcome, result.reasons, result, live)
+
+
+def _require_consent(session: Session, resident: Resident) -> None:
+    if resident.status is not ResidentStatus.ACTIVE:
+        raise ConsentError(f"Resident {resident.code} has moved out: no face processing.")
+    if current_consent(session, resident) is None:
+        raise ConsentError(
+            f"Resident {resident.code} has no current, separate consent to face processing: "
+            "record consent first. Card and PIN are unaffected."
+        )
