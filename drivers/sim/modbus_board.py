@@ -48,6 +48,12 @@ class SimModbusBoard:
         with self._cond:
             self._inputs[index] = value
 
+    def force_coil(self, coil: int, on: bool) -> None:
+        """Set a relay without a Modbus write (left over by a crashed controller); not in history."""
+        with self._cond:
+            self._coils[coil] = on
+            self._cond.notify_all()
+
     @property
     def coils(self) -> tuple[bool, ...]:
         with self._cond:
