@@ -1,0 +1,30 @@
+"""`gate bench face` runs and reports its figures; speed targets are read from its output, not asserted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from gate.cli import cli
+
+pytestmark = [pytest.mark.faces, pytest.mark.slow]
+
+
+def test_bench_face_json(faces):
+    result = CliRunner().invoke(cli, ["bench", "face", "--rounds", "5", "--json",
+                                      "--photo", str(faces / "special" / "obama" / "obama-720p.jpg")])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert {"median_ms", "p95_ms", "peak_rss_mb", "baseline_median_ms"} <= figures.keys()
+    assert figures["frame"] == "640x480"
+    assert figures["matched"] == figures["rounds"] == 5  # every timed verification really matched
+    assert 0 < figures["median_ms"] <= figures["p95_ms"]
+    assert figures["peak_rss_mb"] > 50 and figures["enroll_5_frames_median_ms"] > 0
+
+
+def test_bench_face_refuses_a_photo_without_a_face(faces):
+    result = CliRunner().invoke(cli, ["bench", "face", "--rounds", "5",
+                                      "--photo", str(faces / "special" / "obama" / "obama-240p.jpg")])
+    assert result.exit_code != 0
