@@ -84,9 +84,12 @@ class LineReader(Reader):
             finally:
                 port.close()
 
-    def _handle(self, lines: list[bytes]) -> None:
-        for line in lines:
+    def _handle(self, lines: list[tuple[bytes, bool]]) -> None:
+        for line, overflow in lines:
             at = time.perf_counter()
+            if overflow:
+                self._fault("line too long: not a card number", line)
+                continue
             try:
                 card = self._decoder.decode(line)
             except CardNumberError as exc:

@@ -13,32 +13,41 @@ MAX_LINE = 128
 
 
 class LineSplitter:
-    """Bytes in, complete lines (or over-long garbage) out; CR, LF and CRLF all end a line."""
+    """Bytes in, complete lines out; CR, LF and CRLF all end a line.
+
+    ``feed`` returns ``(line, overflow)`` pairs.  A line longer than ``max_line`` is handed
+    over in pieces flagged ``overflow`` up to and including its end, so that the tail of
+    garbage is never mistaken for a short card number.
+    """
 
     def __init__(self, max_line: int = MAX_LINE) -> None:
         self._buf = bytearray()
         self._max = max_line
+        self._overflow = False
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
         self._buf += data
-        lines: list[bytes] = []
+        lines: list[tuple[bytes, bool]] = []
         while True:
             cut = min((i for i in (self._buf.find(b"\n"), self._buf.find(b"\r")) if i >= 0), default=-1)
             if cut < 0:
                 break
             line = bytes(self._buf[:cut])
             del self._buf[: cut + 1]
-            if line:
-                lines.append(line)
+            if line or self._overflow:
+                if line:
+                    lines.append((line, self._overflow))
+                self._overflow = False
         if len(self._buf) > self._max:
-            # A line with no end: hand it over as-is so the caller can report it as garbage.
-            lines.append(bytes(self._buf))
+            lines.append((bytes(self._buf), True))
             self._buf.clear()
+            self._overflow = True
         return lines
 
     def reset(self) -> bytes:
         """Forget a partial line (the port was lost mid-line); returns what was dropped."""
         rest, self._buf = bytes(self._buf), bytearray()
+        self._overflow = False
         return rest
 
 
