@@ -41,6 +41,8 @@ class LineReader(Reader):
         self._stopper = Stopper()
         self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
+        #: Bytes taken off the port so far (lets a caller know a partial line was seen).
+        self.bytes_in = 0
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.name}", daemon=True)
@@ -75,6 +77,7 @@ class LineReader(Reader):
                     if data and port.in_waiting:
                         data += port.read(port.in_waiting)
                     if data:
+                        self.bytes_in += len(data)
                         self._handle(splitter.feed(data))
             except (serial.SerialException, OSError) as exc:
                 lost = splitter.reset()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import sys
 
 import click
 
@@ -108,10 +109,9 @@ def sim(devices: str, address: int, factory_new: bool) -> None:
         click.echo("\nConfiguration for these ports:\n")
         click.echo(rig.config_toml())
         click.echo(HELP)
-        stdin = click.get_text_stream("stdin")
         while True:
             click.echo("sim> ", nl=False)
-            line = stdin.readline()
+            line = sys.stdin.readline()
             if not line or line.strip().lower() in ("quit", "exit"):
                 break
             reply = run_command(rig, line)
