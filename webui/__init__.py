@@ -15,7 +15,7 @@ from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gate.context import GateContext
-from webui.security import LoginThrottle, add_headers, check_secret, load_or_create_secret
+from webui.security import InMemoryRequest, LoginThrottle, add_headers, check_secret, load_or_create_secret
 
 DEFAULT_IDLE_MINUTES = 15
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -24,6 +24,7 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
                extra_blueprints: Sequence[Blueprint] = (), gate_runtime: object | None = None) -> Flask:
     app = Flask(__name__)
+    app.request_class = InMemoryRequest
     web = context.settings.section("web")
     tls = bool(web.get("tls", False) or web.get("tls_cert"))
     idle = int(web.get("idle_minutes", DEFAULT_IDLE_MINUTES))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import threading
 import time
 from collections import deque
 from pathlib import Path
+from typing import IO
 
-from flask import Flask, Response
+from flask import Flask, Request, Response
 
 from gate.errors import ConfigError
 
@@ -93,3 +95,12 @@ class LoginThrottle:
                 for key in [k for k, v in self._hits.items() if not v or now - v[-1] > self.window]:
                     del self._hits[key]
             return True
+
+
+class InMemoryRequest(Request):
+    """Uploads stay in memory. Werkzeug would spool any file part over 500 KB to a temporary file on disk,
+    which for a face photo is exactly what must never happen; MAX_CONTENT_LENGTH bounds the memory."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        return io.BytesIO()

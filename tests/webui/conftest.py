@@ -35,9 +35,26 @@ def add_operator(context: GateContext, username: str, role: OperatorRole) -> Non
                                          role=role, actor="test")
 
 
+@pytest.fixture(scope="session")
+def face_engine():  # type: ignore[no-untyped-def]
+    """dlib's models, loaded once for the whole session and shared by the apps that need face."""
+    from gate.face.engine import FaceEngine
+
+    engine = FaceEngine()
+    if not engine.available:
+        pytest.skip("face models are not installed (dlib / face_recognition_models)")
+    return engine
+
+
 @pytest.fixture
 def app(gctx: GateContext) -> Flask:
     return create_app(gctx, config={"TESTING": True})
+
+
+@pytest.fixture
+def face_app(app: Flask, face_engine) -> Flask:  # type: ignore[no-untyped-def]
+    app.extensions["face_engine"] = face_engine
+    return app
 
 
 @pytest.fixture

@@ -1,0 +1,179 @@
+"""The consent and enrollment wizard, with real photos from ../shared/faces. No image is kept anywhere."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from gate.models import AuditEntry, Consent, FaceTemplate, OperatorRole
+from tests.webui.helpers import add_resident, grant, resident
+
+
+def test_notice_shows_every_required_field_and_the_alternatives(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    page = client.get("/residents/A101/face").get_data(as_text=True)
+    for label in ("Who processes the face data", "The purpose", "The method of processing", "The retention period",
+                  "How to exercise one&#39;s rights, including withdrawal", "That card and pin are available instead"):
+        assert label in page, label
+    assert "Card and PIN keep working" in page and "version <b>1</b>" in page
+
+
+def test_consent_needs_the_separate_box_ticked(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    form = client.get("/residents/A101/face/consent").get_data(as_text=True)
+    assert 'name="face_consent" value="yes" id="face_consent">' in form  # present and not pre-ticked
+    unticked = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "1"})
+    assert unticked.status_code == 400 and "separately" in unticked.get_data(as_text=True)
+    ok = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
+                                                    "retention_days": "200"})
+    assert ok.status_code == 302 and ok.headers["Location"] == "/residents/A101/face/capture"
+    consent = resident(gctx, "A101").consents[0]
+    assert consent.retention_days == 200 and consent.operator == "clerk"
+    page = client.get("/residents/A101").get_data(as_text=True)
+    assert "notice version <b>1</b>" in page
+
+
+def test_stale_notice_version_and_bad_retention_are_refused(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    stale = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "0", "face_consent": "yes"})
+    assert stale.status_code == 302 and stale.headers["Location"] == "/residents/A101/face"
+    for days in ("0", "5000", "abc"):
+        bad = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
+                                                         "retention_days": days})
+        assert bad.status_code == 400, days
+    assert resident(gctx, "A101").consents == []
+
+
+def test_minor_needs_a_guardian(client, auth, gctx) -> None:
+    add_resident(gctx, "K1", "Kid", is_minor=True)
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert "under 14" in client.get("/residents/K1/face/consent").get_data(as_text=True)
+    refused = auth.post("/residents/K1/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes"})
+    assert refused.status_code == 400 and "guardian" in refused.get_data(as_text=True)
+    ok = auth.post("/residents/K1/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
+                                                  "guardian_name": "Parent One"})
+    assert ok.status_code == 302
+    assert resident(gctx, "K1").consents[0].guardian_name == "Parent One"
+
+
+def test_refusal_ends_the_wizard_and_changes_nothing_else(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    auth.post("/residents/A101/cards", {"number": "555"})
+    response = auth.post("/residents/A101/face/consent", {"decision": "refuse", "face_consent": "yes"})
+    assert response.status_code == 302 and response.headers["Location"] == "/residents/A101"
+    stored = resident(gctx, "A101")
+    assert stored.consents == [] and [c.uid for c in stored.cards] == ["555"]
+    with gctx.sessions() as session:
+        assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "consent.refuse")) is not None
+
+
+def test_capture_needs_consent(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert client.get("/residents/A101/face/capture").headers["Location"] == "/residents/A101/face"
+    blocked = auth.post("/residents/A101/face/enroll", {"photos": (io.BytesIO(b"x"), "a.jpg")})
+    assert blocked.status_code == 302
+    assert auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(b"x"), "a.jpg")}).status_code == 409
+
+
+def _files_in(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.faces
+def test_enroll_from_a_real_photo_keeps_no_image(face_app, auth, gctx, faces, tmp_path, caplog) -> None:
+    client = auth.client = face_app.test_client()
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    before = _files_in(tmp_path)
+    photo = (faces / "special" / "obama" / "obama-480p.jpg").read_bytes()
+    response = auth.post("/residents/A101/face/enroll", {"photos": [(io.BytesIO(photo), "obama.jpg")]},
+                         content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "template was created" in page and "mean face px" in page
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 1
+        assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "face.enroll")) is not None
+    assert resident(gctx, "A101").face_pseudonym is not None
+    # Nothing new on disk except the database (and its journal), nothing image-like in the session or logs.
+    new = {p.name for p in _files_in(tmp_path) - before}
+    assert new <= {"gate.db-journal", "gate.db-wal", "gate.db-shm"}, new
+    cookie = client.get_cookie("gate_session")
+    assert cookie is not None and len(cookie.value) < 1000
+    assert all(len(r.getMessage()) < 2000 for r in caplog.records)
+    assert b"\xff\xd8" not in (gctx.settings.data_dir / "gate.db").read_bytes()  # no JPEG in the database
+
+
+@pytest.mark.faces
+def test_two_faces_and_hostile_uploads_are_refused_with_a_reason(face_app, auth, gctx, faces) -> None:
+    auth.client = face_app.test_client()
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    two = (faces / "special" / "multi" / "longoria-cooper.jpg").read_bytes()
+    response = auth.post("/residents/A101/face/enroll", {"photos": [(io.BytesIO(two), "two.jpg")]},
+                         content_type="multipart/form-data")
+    assert response.status_code == 422 and "two faces" in response.get_data(as_text=True)
+    for payload in (b"", b"GIF89a not really", b"\xff\xd8\xff" + os.urandom(200), two[: len(two) // 3]):
+        response = auth.post("/residents/A101/face/enroll", {"photos": [(io.BytesIO(payload), "x.jpg")]},
+                             content_type="multipart/form-data")
+        assert response.status_code in (302, 422), payload[:10]
+    assert resident(gctx, "A101").face_pseudonym is None
+    too_many = [(io.BytesIO(b"tiny"), f"{i}.jpg") for i in range(13)]  # counted before decoding
+    response = auth.post("/residents/A101/face/enroll", {"photos": too_many}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert "At most 12" in auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
+
+
+@pytest.mark.faces
+def test_live_frame_check_gives_quality_feedback(face_app, auth, gctx, faces) -> None:
+    auth.client = face_app.test_client()
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    good = auth.post("/residents/A101/face/check",
+                     {"frame": (io.BytesIO((faces / "special" / "obama" / "obama-480p.jpg").read_bytes()), "f.jpg")},
+                     content_type="multipart/form-data", token_from="/residents/A101/face/capture")
+    assert good.status_code == 200 and good.json["accepted"] is True and good.json["figures"]["face_px"] > 100
+    two = auth.post("/residents/A101/face/check",
+                    {"frame": (io.BytesIO((faces / "special" / "multi" / "longoria-cooper.jpg").read_bytes()), "f.jpg")},
+                    content_type="multipart/form-data")
+    assert two.json["accepted"] is False and "two faces" in two.json["reasons"][0]
+    junk = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(b"junk"), "f.jpg")},
+                     content_type="multipart/form-data")
+    assert junk.json["accepted"] is False and "not an image" in junk.json["reasons"][0]
+    assert auth.post("/residents/A101/face/check", {}).status_code == 400
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 0
+        assert session.scalar(select(func.count(Consent.id))) == 1
+
+
+@pytest.mark.faces
+def test_gate_camera_frames_from_the_runtime(gctx, face_engine, faces) -> None:
+    from gate.face.images import read_image_file
+    from tests.webui.conftest import AuthActions
+    from webui import create_app
+
+    class Runtime:
+        def camera_frames(self, n: int) -> list:
+            return [read_image_file(faces / "special" / "obama" / "obama-480p.jpg")]
+
+    app = create_app(gctx, config={"TESTING": True}, gate_runtime=Runtime())
+    app.extensions["face_engine"] = face_engine
+    auth = AuthActions(app.test_client(), gctx)
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert "Capture from the gate camera" in auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
+    response = auth.post("/residents/A101/face/gate-camera", {})
+    assert response.status_code == 200 and "template was created" in response.get_data(as_text=True)
