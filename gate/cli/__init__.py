@@ -61,6 +61,9 @@ def _register() -> None:
     for command in store_commands.COMMANDS:
         cli.add_command(command)
     cli.add_command(bench_commands.bench)
+    from gate.cli import serve_commands
+    for command in serve_commands.COMMANDS:
+        cli.add_command(command)
     cli.add_command(face_commands.eval_group)
     bench_commands.bench.add_command(face_commands.bench_face)
     from gate.cli import sim_commands

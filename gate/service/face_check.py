@@ -49,16 +49,22 @@ class FaceCheck:
         self.engine = engine
         self.on_camera = on_camera
         self.stats = FaceStats()
+        self._model: dict[str, object] = {"state": "loading"}
         self._lock = threading.Lock()  # one camera user at a time
 
-    def model_state(self) -> dict[str, object]:
+    def warm_up(self) -> None:
+        """Load the model once at start (on the face worker), so /health can report it without loading it."""
         if self.engine is None:
-            return {"state": "disabled"}
+            self._model = {"state": "disabled"}
+            return
         try:
             self.engine.load()  # type: ignore[attr-defined]
-            return {"state": "ready", "version": self.engine.model_version}  # type: ignore[attr-defined]
+            self._model = {"state": "ready", "version": self.engine.model_version}  # type: ignore[attr-defined]
         except FaceUnavailable as err:
-            return {"state": "unavailable", "detail": str(err)}
+            self._model = {"state": "unavailable", "detail": str(err)}
+
+    def model_state(self) -> dict[str, object]:
+        return dict(self._model)
 
     def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
         with self._lock:
@@ -77,7 +83,9 @@ class FaceCheck:
     def _run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
         if self.engine is None or self.camera_factory is None:
             raise FaceUnavailable("face is not configured on this gate")
-        self.engine.load()  # type: ignore[attr-defined]  # raises FaceUnavailable when the model is missing
+        self.warm_up()
+        if self._model["state"] != "ready":
+            raise FaceUnavailable(str(self._model.get("detail", "the face model is not available")))
         with self.sessions() as session:
             resident = _resolve(session, claim)
             if resident is None:

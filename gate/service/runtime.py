@@ -150,6 +150,8 @@ class GateRuntime:
             self.door.start()
         if self.reader is not None:
             self.reader.start()
+        if self.face is not None:
+            self._executor.submit(self.face.warm_up)
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
         self._thread.start()

@@ -109,7 +109,7 @@ class SimRig:
 
     def reader_factory(self, on_event: Any) -> OsdpReader:
         assert self.reader_wire is not None
-        return OsdpReader(self.reader_wire.driver_path, key=self.key, name="sim-reader", offline_after=2.0,
+        return OsdpReader(self.reader_wire.driver_path, key=self.key, name="sim-reader", offline_after=5.0,
                           backoff=Backoff(1.0, 2.0), on_event=on_event)
 
     # -- acting as the world --------------------------------------------------------------------

@@ -139,7 +139,7 @@ def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
         resident = residents.get_resident(session, CODE)
         consent.grant_consent(session, resident, operator="test", retention_days=365)
         resident.face_pseudonym = "x" * 32  # a template link without a usable model
-    assert gate.runtime.snapshot().face_model["state"] == "unavailable"
+    assert gate.wait_for(lambda: gate.runtime.snapshot().face_model["state"] == "unavailable")
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
     gate.rig.present_card(CARD)

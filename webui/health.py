@@ -1,0 +1,20 @@
+"""GET /health: the gate service's snapshot as JSON (devices, face model, database, last events).
+
+No PIN, card number, image or name is ever part of it: events carry the internal resident id only.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+def health():  # type: ignore[no-untyped-def]
+    runtime = current_app.extensions.get("gate_runtime")
+    if runtime is None:
+        return jsonify({"ok": False, "service": "not running"}), 503
+    snap = runtime.snapshot().as_dict()
+    snap["ok"] = bool(snap["running"]) and not ({"relay_offline", "reader_offline"} & set(snap["alarms"]))
+    return jsonify(snap), 200

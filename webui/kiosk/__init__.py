@@ -1,0 +1,90 @@
+"""The gate's own screen at /kiosk: the privacy notice in short and the ways in this gate accepts.
+
+The page polls /kiosk/state and posts what the person taps to /kiosk/action. A post only queues an
+event for the gate service: no decision, camera or database work happens in the request. Posts must
+be JSON from this origin (a cross-site form cannot send them), so they do not need a session token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, request
+
+from gate.notices import current_notice, fields_of
+from gate.service import machine as m
+
+bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
+               static_url_path="/kiosk-static")
+
+SHORT_FIELDS = ("processor", "purpose", "retention", "rights", "alternatives")
+
+
+def _runtime() -> Any:
+    runtime = current_app.extensions.get("gate_runtime")
+    if runtime is None:
+        abort(503)
+    return runtime
+
+
+def _notice() -> dict[str, str]:
+    context = current_app.extensions["gate_context"]
+    with context.sessions() as session:
+        notice = current_notice(session)
+        if notice is None:
+            return {}
+        fields = fields_of(notice)
+        fields["version"] = notice.version
+        return fields
+
+
+def same_origin_json() -> None:
+    """Refuse posts that are not JSON or come from another site (CSRF without a session)."""
+    if not request.is_json:
+        abort(415)
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in ("same-origin", "none"):
+        abort(403)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != request.host_url.rstrip("/"):
+        abort(403)
+
+
+@bp.get("/")
+def page():  # type: ignore[no-untyped-def]
+    notice = _notice()
+    return render_template("kiosk.html", notice={k: notice.get(k, "") for k in SHORT_FIELDS},
+                           notice_version=notice.get("version"))
+
+
+@bp.get("/notice")
+def notice_full():  # type: ignore[no-untyped-def]
+    return render_template("kiosk_notice.html", notice=_notice())
+
+
+@bp.get("/state")
+def state():  # type: ignore[no-untyped-def]
+    snap = _runtime().snapshot()
+    return jsonify({"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
+                    "message": snap.message, "granted": snap.granted, "reason": snap.reason,
+                    "transaction": snap.transaction, "database_ok": snap.database["ok"]})
+
+
+@bp.post("/action")
+def action():  # type: ignore[no-untyped-def]
+    same_origin_json()
+    data = request.get_json(silent=True) or {}
+    kind = str(data.get("action", ""))
+    value = str(data.get("value", ""))[:32]
+    runtime = _runtime()
+    if kind == "choose" and value in ("card", "pin", "face"):
+        runtime.post(m.Choose(value))
+    elif kind == "code" and value.strip():
+        runtime.post(m.EnterCode(value.strip()))
+    elif kind == "pin" and value:
+        runtime.post(m.EnterPin(value))
+    elif kind == "cancel":
+        runtime.post(m.Cancel())
+    else:
+        return jsonify({"ok": False, "error": "unknown action"}), 400
+    return jsonify({"ok": True}), 202

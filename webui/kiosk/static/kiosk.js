@@ -1,0 +1,65 @@
+// The gate's screen: shows what the gate service says and posts what the person taps. Nothing is
+// decided here; the camera is never touched by this page (the gate service owns it).
+(function () {
+  "use strict";
+  const root = document.getElementById("kiosk");
+  const stateUrl = root.dataset.stateUrl;
+  const actionUrl = root.dataset.actionUrl;
+  const message = document.getElementById("message");
+  const camera = document.getElementById("camera-indicator");
+  const codeForm = document.getElementById("code-form");
+  const pinForm = document.getElementById("pin-form");
+  const cancel = document.getElementById("cancel");
+  const buttons = Array.from(document.querySelectorAll("#ways button"));
+  let lastPhase = null;
+
+  function post(action, value) {
+    return fetch(actionUrl, {
+      method: "POST", headers: {"Content-Type": "application/json"}, credentials: "same-origin",
+      body: JSON.stringify({action: action, value: value || ""}),
+    }).then(refresh);
+  }
+
+  function render(s) {
+    message.textContent = s.message;
+    camera.hidden = !s.camera_on;
+    document.body.dataset.phase = s.phase;
+    document.body.classList.toggle("granted", s.phase === "open");
+    document.body.classList.toggle("refused", s.phase === "refusal");
+    const showWays = ["idle", "refusal", "choice", "claim"].includes(s.phase);
+    buttons.forEach(function (b) {
+      const way = b.dataset.way;
+      // In "choice" the claim is known: only face (and the PIN field below) make sense.
+      const fits = s.phase !== "choice" || way === "face";
+      b.hidden = !(showWays && fits && s.offered.includes(way));
+    });
+    codeForm.hidden = s.phase !== "claim";
+    pinForm.hidden = s.phase !== "choice";
+    cancel.hidden = s.phase === "idle";
+    if (s.phase !== lastPhase) {
+      if (s.phase === "claim") document.getElementById("code").focus();
+      if (s.phase === "choice") document.getElementById("pin").focus();
+      lastPhase = s.phase;
+    }
+  }
+
+  function refresh() {
+    return fetch(stateUrl, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(render)
+      .catch(function () { message.textContent = "The gate service is not answering. Card still works."; });
+  }
+
+  buttons.forEach(function (b) { b.addEventListener("click", function () { post("choose", b.dataset.way); }); });
+  codeForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    const input = document.getElementById("code");
+    post("code", input.value); input.value = "";
+  });
+  pinForm.addEventListener("submit", function (e) {
+    e.preventDefault();
+    const input = document.getElementById("pin");
+    post("pin", input.value); input.value = "";
+  });
+  cancel.addEventListener("click", function () { post("cancel"); });
+  refresh();
+  setInterval(refresh, 500);
+})();
