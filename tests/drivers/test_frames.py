@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drivers.errors import FrameError
+from drivers.errors import FrameError, RelayProtocolError
 from drivers.relays import lcus_frames
 from drivers.relays.lcus import LcusRelayBoard
 from drivers.relays.modbus import ModbusRelayBoard
@@ -53,6 +53,13 @@ def test_modbus_fc05_bytes_on_the_wire(wire: PtyWire, modbus_sim):
     assert wire.trace.received().startswith(frame("modbus_fc05_slave1_coil0_on.hex")[0])
 
 
+def test_modbus_exception_reply_fixture_is_refused(wire, modbus_sim):
+    with ModbusRelayBoard(wire.driver_path, coil_base=100) as board:
+        with pytest.raises(RelayProtocolError):
+            board.hold(0, True)
+    assert wire.trace.received() == frame("modbus_fc05_exception_illegal_address.hex")[0]
+
+
 def test_lcus_bytes_on_the_wire_at_9600_8n1(wire: PtyWire):
     with SimLcusDevice(wire.device_path) as device, LcusRelayBoard(wire.driver_path, outputs=4) as board:
         board.pulse(0, 50)
@@ -97,6 +104,7 @@ def test_libosdp_frames_carry_crc16_with_initial_value_1d0f(wire: PtyWire):
     with SimOsdpReader(wire.device_path, key=key), \
             OsdpReader(wire.driver_path, key=key, on_event=events):
         assert events.wait_for(lambda e: getattr(e, "online", False))
+    assert _osdp_packets(wire.trace.sent())[0] == frame("osdp_id_request_addr0.hex")[0]
     for direction in (wire.trace.sent(), wire.trace.received()):
         packets = [p for p in _osdp_packets(direction) if p[4] & 0x04]  # CTRL bit 2: CRC present
         assert len(packets) >= 3
