@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +15,24 @@ from flask.testing import FlaskClient
 from gate import operators as operator_service
 from gate.context import GateContext
 from gate.models import OperatorRole
+from tests.conftest import make_installation
 from webui import create_app
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def _installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `gate init` per session; each test gets a copy (migrating per test costs ~0.5 s)."""
+    return make_installation(tmp_path_factory.mktemp("template") / "data")
+
+
+@pytest.fixture
+def data_dir(_installed: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "data"
+    shutil.copytree(_installed, target)
+    return target
 
 
 @pytest.fixture
