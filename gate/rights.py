@@ -23,7 +23,8 @@ from gate.templates import TemplateStore
 
 RETAINED_FACTS = (
     "The audit log keeps one entry per action on this record: when, which operator, the action, the "
-    "internal record number and counts. It holds no name, card number, PIN, photo or face template. "
+    "internal record number and counts, and for card changes the card number. It holds no name, PIN, "
+    "photo or face template. "
     "It is kept because the operator must be able to prove that deletion and consent were handled "
     "lawfully (PIPL art. 51, 54) and cannot be edited without the change being detected.",
     "Access events keep the date, gate, method and outcome; the link to the person is removed "

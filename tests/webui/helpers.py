@@ -37,3 +37,13 @@ def add_events(context: GateContext, count: int, *, resident_id: int | None = No
         session.add_all([AccessEvent(at=start + timedelta(minutes=i), gate_id=gate_id, resident_id=resident_id,
                                      method="card" if i % 2 else "pin", granted=i % 3 != 0,
                                      reason="granted" if i % 3 else "wrong_pin") for i in range(count)])
+
+
+def store_template(context: GateContext, code: str) -> None:
+    """A template of random encodings: deletion and export tests need one, not a real face."""
+    import numpy as np
+
+    with context.transaction() as session:
+        found = resident_service.get_resident(session, code)
+        encodings = np.random.default_rng(7).normal(size=(2, 128)).astype(np.float32)
+        context.store.save(session, found, encodings, "test-model")
