@@ -21,8 +21,10 @@ def eval_group() -> None:
               help="Distance at or under which a probe matches (lower is stricter).")
 @click.option("--enroll-photos", type=click.IntRange(1, 5), default=2, show_default=True,
               help="Photos per person used for the template (always leaving one to probe with).")
+@click.option("--rotate", is_flag=True,
+              help="Also probe with each enrollment photo, against a template from the person's other photos.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def eval_faces(directory: Path, threshold: float, enroll_photos: int, as_json: bool) -> None:
+def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bool, as_json: bool) -> None:
     """Enroll each person in DIRECTORY (one folder per person) and verify every photo 1:1 against
     every enrolled person. Prints FMR, FNMR, EER and the threshold for FMR <= 0.1%."""
     from gate.face.engine import FaceEngine
@@ -33,7 +35,7 @@ def eval_faces(directory: Path, threshold: float, enroll_photos: int, as_json: b
         check_threshold(threshold)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--threshold") from err
-    summary = evaluate(FaceEngine(), directory, threshold, enroll_photos).summary()
+    summary = evaluate(FaceEngine(), directory, threshold, enroll_photos, rotate=rotate).summary()
     if as_json:
         click.echo(json.dumps(summary))
         return

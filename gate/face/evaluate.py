@@ -120,7 +120,10 @@ def collect(root: Path) -> dict[str, list[Photo]]:
 
 
 def evaluate(engine: FaceEngine, root: Path, threshold: float = DEFAULT_THRESHOLD, enroll_photos: int = 2,
-             policy: QualityPolicy = DEFAULT_POLICY) -> EvalReport:
+             policy: QualityPolicy = DEFAULT_POLICY, rotate: bool = False) -> EvalReport:
+    """`rotate` also gives every enrollment photo its turn as a genuine probe, against a template
+    built from the person's other photos: more genuine pairs from a small folder. Impostor pairs
+    stay one per (photo, other person), so no impostor comparison is counted twice."""
     threshold = check_threshold(threshold)
     people = collect(Path(root))
     report = EvalReport(threshold)
@@ -130,27 +133,44 @@ def evaluate(engine: FaceEngine, root: Path, threshold: float = DEFAULT_THRESHOL
         if len(photos) < 2:
             continue
         chosen = photos[: max(1, min(enroll_photos, len(photos) - 1))]
-        frames, names = [], []
-        for photo in chosen:
-            try:
-                frames.append(read_image_file(photo.path))
-                names.append(photo.name)
-            except ImageRejected as err:
-                report.rejected[photo.name] = [str(err)]
-        result = enroll(engine, frames, EnrollmentPolicy(quality=policy))
-        for frame_report, name in zip(result.frames, names):
-            if not frame_report.accepted:
-                report.rejected[name] = frame_report.reasons
         in_template[person] = {p.name for p in chosen}
-        if result.ok:
-            templates[person] = result.encodings
-            report.enrolled[person] = [n for r, n in zip(result.frames, names) if r.accepted]
-        else:
-            report.not_enrolled[person] = result.reasons
+        encodings = _enroll_from(engine, chosen, policy, report, person)
+        if encodings is not None:
+            templates[person] = encodings
     for person, photos in people.items():
         for photo in photos:
             _score_photo(engine, photo, templates, in_template, policy, report)
+    if rotate:
+        for person in list(templates):
+            for photo in [p for p in people[person] if p.name in in_template[person]]:
+                others = [p for p in people[person] if p is not photo]
+                fold = _enroll_from(engine, others[: max(1, min(enroll_photos, len(others)))], policy,
+                                    report, person, record=False)
+                if fold is not None:
+                    _score_photo(engine, photo, {person: fold}, {person: set()}, policy, report)
     return report
+
+
+def _enroll_from(engine: FaceEngine, photos: list[Photo], policy: QualityPolicy, report: EvalReport,
+                 person: str, record: bool = True) -> np.ndarray | None:
+    frames, names = [], []
+    for photo in photos:
+        try:
+            frames.append(read_image_file(photo.path))
+            names.append(photo.name)
+        except ImageRejected as err:
+            report.rejected[photo.name] = [str(err)]
+    result = enroll(engine, frames, EnrollmentPolicy(quality=policy))
+    for frame_report, name in zip(result.frames, names):
+        if not frame_report.accepted:
+            report.rejected[name] = frame_report.reasons
+    if not record:
+        return result.encodings if result.ok else None
+    if result.ok:
+        report.enrolled[person] = [n for r, n in zip(result.frames, names) if r.accepted]
+        return result.encodings
+    report.not_enrolled[person] = result.reasons
+    return None
 
 
 def _score_photo(engine: FaceEngine, photo: Photo, templates: dict[str, np.ndarray],
