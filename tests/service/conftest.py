@@ -77,7 +77,8 @@ def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
 
     def make(*, mode: str = "door", timeouts: Timeouts = Timeouts(), camera: str | None = None,
              **kw) -> Gate:
-        rig = SimRig(mode=mode, pulse_ms=kw.pop("pulse_ms", 500)).start()
+        rig = SimRig(mode=mode, pulse_ms=kw.pop("pulse_ms", 500),
+                     passage_window_ms=kw.pop("passage_window_ms", 5000)).start()
         runtime = build_runtime(installation, rig=rig, timeouts=timeouts, camera=camera, **kw)
         started.append((rig, runtime))
         runtime.start()

@@ -1,0 +1,109 @@
+"""Door, turnstile, reader and database failures, end to end through the simulators."""
+
+from __future__ import annotations
+
+import shutil
+
+from gate.decision import Reason
+from gate.service import machine as m
+from gate.service.runtime import Timeouts
+from gate.service.simrig import DOOR_SENSOR, PASSAGE
+from tests.service.conftest import CARD, CODE, PIN, Gate
+
+
+def events(gate: Gate, name: str) -> list[dict]:
+    return [e for e in gate.runtime.snapshot().last_events if e.get("event") == name]
+
+
+def test_relay_board_offline_is_fail_secure_and_card_is_still_decided(gate: Gate) -> None:
+    gate.rig.board_wire.cut()  # type: ignore[union-attr]
+    assert gate.wait_for(lambda: "relay_offline" in gate.runtime.snapshot().alarms)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: bool(events(gate, "grant_failed")))
+    assert gate.last_access()["granted"] is True  # decided, but the door could not be released
+    assert gate.rig.board.coils[0] is False  # type: ignore[union-attr]
+    assert gate.releases() == 0
+    gate.rig.board_wire.mend()  # type: ignore[union-attr]
+    assert gate.wait_for(lambda: "relay_offline" not in gate.runtime.snapshot().alarms)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+
+
+def test_reader_offline_is_reported_and_the_screen_still_takes_a_pin(gate: Gate) -> None:
+    gate.rig.reader_wire.cut()  # type: ignore[union-attr]
+    assert gate.wait_for(lambda: "reader_offline" in gate.runtime.snapshot().alarms)
+    assert gate.runtime.snapshot().reader["online"] is False
+    gate.runtime.post(m.EnterCode(CODE))
+    gate.runtime.post(m.EnterPin(PIN))
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    gate.rig.reader_wire.mend()  # type: ignore[union-attr]
+    assert gate.wait_for(lambda: "reader_offline" not in gate.runtime.snapshot().alarms)
+
+
+def test_door_held_open_alarm(gate_factory) -> None:
+    gate = gate_factory(timeouts=Timeouts(held_open=1.0))
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    gate.rig.set_input(DOOR_SENSOR, False)  # opened under the grant: not forced
+    assert gate.wait_for(lambda: "door_held_open" in gate.runtime.snapshot().alarms)
+    assert "door_forced" not in gate.runtime.snapshot().alarms
+    gate.rig.set_input(DOOR_SENSOR, True)
+    assert gate.wait_for(lambda: "door_held_open" not in gate.runtime.snapshot().alarms)
+    assert events(gate, "held_open")
+
+
+def test_claim_timeout_brings_the_gate_back_to_idle(gate_factory) -> None:
+    gate = gate_factory(timeouts=Timeouts(claim=0.5, refusal=0.5))
+    gate.runtime.post(m.Choose("pin"))
+    gate.runtime.post(m.EnterCode(CODE))
+    assert gate.wait_for(lambda: gate.runtime.snapshot().transaction >= 2)  # claim, then the code
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
+    assert gate.releases() == 0
+    gate.rig.present_card("1:1")
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "refusal")
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
+
+
+def test_turnstile_passage_confirms_and_no_passage_is_granted_not_used(gate_factory) -> None:
+    gate = gate_factory(mode="turnstile", pulse_ms=200, passage_window_ms=1000)
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    assert gate.wait_for(lambda: bool(events(gate, "granted_not_used")))
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 2)
+    gate.rig.set_input(PASSAGE, True)
+    assert gate.wait_for(lambda: bool(events(gate, "passage")))
+    gate.rig.set_input(PASSAGE, False)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
+
+
+def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Gate, tmp_path) -> None:
+    db_file = gate.ctx.settings.data_dir / "gate.db"
+    shutil.move(db_file, tmp_path / "away.db")
+    gate.ctx.engine.dispose()  # drop pooled connections to the moved file
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    snap = gate.runtime.snapshot()
+    assert snap.database["ok"] is False and snap.database["decisions_from_cache"] is True
+    assert "face" not in snap.offered
+    assert gate.last_access().get("offline") is True
+    gate.runtime.post(m.EnterCode(CODE))
+    gate.runtime.post(m.EnterPin(PIN))
+    assert gate.wait_for(lambda: gate.releases() >= 2)
+    gate.rig.present_card("1:1")
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_CARD.value)
+    # back: the kept events are written and the next decision is from the database again
+    db_file.unlink(missing_ok=True)
+    gate.ctx.engine.dispose()
+    shutil.move(tmp_path / "away.db", db_file)
+    gate.ctx.engine.dispose()
+    gate.rig.present_card(CARD)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().database["ok"] is True)
+    assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
+    from sqlalchemy import func, select
+
+    from gate.models import AccessEvent
+
+    with gate.ctx.sessions() as session:
+        offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%")))
+    assert offline == 3
