@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from gate.errors import PolicyError
@@ -91,7 +91,8 @@ def events_page(session: Session, flt: EventFilter, *, after: str | None = None,
     query = _filtered(_base(), flt)
     if after:
         at, row_id = decode_cursor(after)
-        query = query.where(or_(AccessEvent.at < at, and_(AccessEvent.at == at, AccessEvent.id < row_id)))
+        # `at <= cursor` first: a plain range the index can seek to; the OR only breaks ties at that instant.
+        query = query.where(AccessEvent.at <= at, or_(AccessEvent.at < at, AccessEvent.id < row_id))
     query = query.order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(size + 1)
     rows = [EventRow(*row) for row in session.execute(query)]
     more = len(rows) > size
