@@ -1,0 +1,112 @@
+"""Settings (gates, face rule, assessments, notices, purge) and the privacy dashboard."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from gate.models import Gate, Notice, OperatorRole
+from tests.webui.helpers import add_resident, grant, store_template
+
+
+def _gate(gctx, name: str = "main") -> Gate:  # type: ignore[no-untyped-def]
+    with gctx.sessions() as session:
+        return session.scalar(select(Gate).where(Gate.name == name).options(selectinload(Gate.assessments)))
+
+
+def test_face_only_is_refused_with_a_clear_message(client, auth, gctx) -> None:
+    auth.login()
+    auth.post("/settings/gates/main", {"methods": ["face"]}, token_from="/settings")
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Face can never be the only way in" in page or "impact assessment" in page
+    assert _gate(gctx).methods == "card,pin"
+    # With an assessment, face is allowed alongside card and PIN; still never alone.
+    auth.post("/settings/gates/main/assessment", {"assessed_on": "2026-01-10", "approver": "DPO",
+                                                  "document": (io.BytesIO(b"%PDF-1.4 signed"), "pia.pdf")},
+              content_type="multipart/form-data")
+    assert len(_gate(gctx).assessments) == 1
+    auth.post("/settings/gates/main", {"methods": ["face"]})
+    assert "Face can never be the only way in" in client.get("/settings").get_data(as_text=True)
+    auth.post("/settings/gates/main", {"methods": ["card", "pin", "face"], "threshold": "0.45", "liveness": "blink"})
+    gate = _gate(gctx)
+    assert gate.methods == "card,pin,face" and gate.face_threshold == 0.45 and gate.liveness == "blink"
+
+
+def test_gate_input_is_validated(client, auth, gctx) -> None:
+    auth.login()
+    for data in ({"methods": ["card"], "threshold": "abc"}, {"methods": ["card"], "threshold": "0.9"},
+                 {"methods": ["card"], "pulse_ms": "5"}, {"methods": ["card"], "liveness": "magic"},
+                 {"methods": ["teleport"]}, {}):
+        auth.post("/settings/gates/main", data, token_from="/settings")
+        assert _gate(gctx).methods == "card,pin", data
+    assert auth.post("/settings/gates/nowhere", {"methods": ["card"]}).status_code == 404
+    auth.post("/settings/gates/main/assessment", {"assessed_on": "2999-01-01", "approver": "X",
+                                                  "document": (io.BytesIO(b"doc"), "a.pdf")},
+              content_type="multipart/form-data")
+    auth.post("/settings/gates/main/assessment", {"assessed_on": "2026-01-01", "approver": "X"})
+    assert _gate(gctx).assessments == []
+    auth.post("/settings/gates", {"name": "side", "methods": ["card"]})
+    assert _gate(gctx, "side").methods == "card"
+
+
+def test_notice_versions(client, auth, gctx) -> None:
+    auth.login()
+    form = client.get("/settings/notices/new").get_data(as_text=True)
+    assert "Who processes the face data" in form
+    fields = {"processor": "Estate Ltd", "contact": "office", "purpose": "doors", "method": "1:1", "retention": "1y",
+              "necessity_and_impact": "low", "rights": "ask", "alternatives": "card and PIN"}
+    incomplete = auth.post("/settings/notices/new", {**fields, "rights": "", "version": "2", "publish": "yes"},
+                           token_from="/settings/notices/new")
+    assert incomplete.status_code == 400 and "cannot be published" in incomplete.get_data(as_text=True)
+    ok = auth.post("/settings/notices/new", {**fields, "version": "2", "publish": "yes"})
+    assert ok.status_code == 302
+    assert "Current (new consents are given against it): <b>2</b>" in client.get("/settings").get_data(as_text=True)
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    with gctx.sessions() as session:
+        assert session.scalar(select(Notice.version).where(Notice.id == 2)) == "2"
+    # A draft can be published later.
+    auth.post("/settings/notices/new", {**fields, "purpose": "doors only", "version": "3", "publish": "no"})
+    assert "draft" in client.get("/settings").get_data(as_text=True)
+    auth.post("/settings/notices/3/publish", {})
+    assert "<b>3</b>" in client.get("/settings").get_data(as_text=True)
+
+
+def test_purge_and_integrations_are_shown_with_secrets_masked(data_dir, gctx) -> None:
+    from tests.webui.conftest import AuthActions
+    from webui import create_app
+
+    (data_dir / "gate.toml").write_text('[mqtt]\nhost = "broker.lan"\npassword = "hunter2"\n', encoding="utf-8")
+    from gate.context import GateContext
+
+    context = GateContext.open(data_dir)
+    context.hasher = gctx.hasher
+    try:
+        client = create_app(context, config={"TESTING": True}).test_client()
+        auth = AuthActions(client, context)
+        auth.login()
+        page = client.get("/settings").get_data(as_text=True)
+        assert "broker.lan" in page and "hunter2" not in page
+        response = auth.post("/settings/purge", {}, token_from="/settings")
+        assert response.status_code == 302
+        assert "Retention purge done" in client.get("/settings").get_data(as_text=True)
+    finally:
+        context.close()
+
+
+def test_privacy_dashboard_and_report(client, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    add_resident(gctx, "A102", "Bob")
+    grant(gctx, "A101")
+    store_template(gctx, "A101")
+    auth.login("aud", OperatorRole.AUDITOR)
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="face-count">1<' in page and "version 1: 1" in page and "Last purge" in page
+    data = json.loads(client.get("/privacy/report.json").get_data(as_text=True))
+    assert data["residents_with_face"] == 1 and data["residents_active"] == 2
+    assert data["consents_current_by_notice"] == {"1": 1} and data["templates_due_for_deletion"] == 0
+    assert data["last_purge"] is None and data["last_key_rotation"] is None
+    assert "impact assessment" in client.get("/privacy/report").get_data(as_text=True)
