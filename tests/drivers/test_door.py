@@ -120,7 +120,7 @@ def test_maintenance_hold(hw):
 def test_turnstile_passage_and_timeout(hw):
     events = Recorder()
     with run(hw, events, mode="turnstile", pulse_ms=100, passage_sensor_input=PASSAGE,
-             passage_window_ms=600, door_sensor_input=None, exit_button_input=None) as door:
+             passage_window_ms=2000, door_sensor_input=None, exit_button_input=None) as door:
         assert door.grant()
         assert wait_until(lambda: changes(hw) == [True, False])
         on, off = [c.at for c in hw.history]

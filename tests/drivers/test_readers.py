@@ -111,7 +111,7 @@ def test_osdp_cable_pulled_then_reconnected(wire, pd):
         assert events.wait_for(offline)
         assert not reader.health().online
         wire.mend()
-        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) == 2, timeout=30)
+        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) >= 2, timeout=30)
         assert reader.health().reconnects == 1 and reader.health().secure_channel
         pd.present_card("7")
         assert events.wait_for(lambda e: isinstance(e, CardRead)).card == "7"
@@ -125,7 +125,7 @@ def test_osdp_reader_stops_answering(wire, pd):
         assert events.wait_for(offline)
         assert "no reply" in events.wait_for(offline).detail
         wire.unmute()
-        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) == 2, timeout=30)
+        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) >= 2, timeout=30)
 
 
 def test_osdp_adapter_unplugged_and_back(wire, pd):
@@ -136,7 +136,7 @@ def test_osdp_adapter_unplugged_and_back(wire, pd):
         assert events.wait_for(offline)
         assert reader.feedback(True) is False  # nothing to show it on
         wire.replug()
-        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) == 2, timeout=30)
+        assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) >= 2, timeout=30)
         pd.present_card("8")
         assert events.wait_for(lambda e: isinstance(e, CardRead)).card == "8"
 
@@ -186,7 +186,7 @@ def test_line_reader_port_disappears_and_comes_back(wire):
             assert events.wait_for(offline)
             assert events.wait_for(lambda e: isinstance(e, ReaderFault)).data == b"12"
             wire.replug()
-            assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) == 2)
+            assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) >= 2)
             sim.present("34")
             assert events.wait_for(lambda e: isinstance(e, CardRead)).card == "34"
         assert reader.health().reconnects == 1

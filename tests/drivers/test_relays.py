@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import serial
 
@@ -46,9 +48,10 @@ def test_hold_and_read_back(wire, modbus_sim):
 
 def test_hold_cancels_pulse_in_progress(wire, modbus_sim):
     with modbus(wire) as board:
-        board.pulse(0, 200)
+        board.pulse(0, 1000)
         board.hold(0, True)
-        assert not modbus_sim.wait_for_coil(0, False, timeout=0.6)
+        threading.Event().wait(1.5)  # well past the pulse's end
+    assert [(w.coil, w.on) for w in modbus_sim.writes()] == [(0, True), (0, True)]
     assert modbus_sim.coils[0] is True
 
 
