@@ -381,7 +381,8 @@ class GateRuntime:
 
     def _decide(self, effect: m.Decide) -> None:
         decision = self._decide_now(effect)
-        self._handle(m.Decided(effect.token, decision, effect.method))
+        # Queued, not handled re-entrantly: the effects after this one (its timer) run first.
+        self.post(m.Decided(effect.token, decision, effect.method))
 
     def _decide_now(self, effect: m.Decide) -> Decision:
         claim = effect.claim
@@ -440,7 +441,7 @@ class GateRuntime:
             method = Method.CARD_FACE if effect.claim.kind is ClaimKind.CARD else Method.FACE
             self._remember({"kind": "access", "method": method.value, "granted": False,
                             "reason": denial.reason.value, "camera_opened": False})
-        self._handle(m.Prechecked(effect.token, denial))
+        self.post(m.Prechecked(effect.token, denial))
 
     def _start_face(self, effect: m.StartFace) -> None:
         self._face_cancel = cancel = threading.Event()
