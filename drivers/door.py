@@ -253,6 +253,11 @@ class DoorController:
                         self._emit("fault", str(exc))
             except DeviceClosed:
                 return
+            except Exception as exc:  # noqa: BLE001 - report and keep supervising
+                log.exception("door supervisor")
+                with self._lock:
+                    self._fault = f"internal error: {exc}"
+                    self._emit("fault", self._fault)
             self._check_passages()
             self._wake.wait(poll)
             self._wake.clear()

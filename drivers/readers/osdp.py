@@ -15,6 +15,7 @@ events into ReaderEvents and watches the link:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,8 @@ from drivers.readers.base import (
     CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper,
 )
 from gate.cardnumber import CardNumberError, normalize_card
+
+log = logging.getLogger(__name__)
 
 # Keypads send '*' and '#' either as ASCII or as DEL/CR (OSDP spec, osdp_KEYPAD).
 _KEYS = {0x7F: "*", 0x0D: "#"}
@@ -198,10 +201,15 @@ class OsdpReader(Reader):
     def _run(self) -> None:
         assert self._cp is not None
         while not self._stopper.is_set():
-            event = self._cp.get_event(self.address, timeout=0.1)
-            if event is not None:
-                self._translate(event, time.perf_counter())
-            self._watch_link()
+            try:
+                event = self._cp.get_event(self.address, timeout=0.1)
+                if event is not None:
+                    self._translate(event, time.perf_counter())
+                self._watch_link()
+            except Exception as exc:  # noqa: BLE001 - a bad event must not end the reader
+                log.exception("OSDP reader %s", self.name)
+                self._fault(f"internal error: {exc}")
+                self._stopper.wait(0.1)
 
     def _translate(self, event: dict, at: float) -> None:
         kind = event.get("event")

@@ -250,6 +250,9 @@ class RelayBoard(abc.ABC):
         self._ever_connected = True
         self._backoff.reset()
         # Outputs that should have gone back to rest while we were blind go there first.
+        self._flush_pending()
+
+    def _flush_pending(self) -> None:
         for channel, level in list(self._pending_rest.items()):
             self._write(channel, level)
             del self._pending_rest[channel]
@@ -266,11 +269,12 @@ class RelayBoard(abc.ABC):
             try:
                 op, fut = self._requests.get(timeout=timeout)
             except queue.Empty:
-                if self._pending_rest and not self._connected:
+                if self._pending_rest and time.monotonic() >= self._retry_at:
                     try:
-                        self._guarded(lambda: None)
-                    except RelayError:
-                        pass
+                        self._guarded(self._flush_pending)
+                    except Exception:  # noqa: BLE001 - retried below, on the back-off schedule
+                        if time.monotonic() >= self._retry_at:
+                            self._retry_at = time.monotonic() + self._backoff.next_delay()
                 continue
             if self._stop.is_set():
                 fut.cancel()
@@ -290,7 +294,7 @@ class RelayBoard(abc.ABC):
             _, _, channel, level = heapq.heappop(self._timers)
             try:
                 self._guarded(lambda: self._write(channel, level))
-            except RelayError:
+            except Exception:  # noqa: BLE001 - whatever failed, the "off" must be retried
                 self._pending_rest[channel] = level
 
     def _finish_pulses_now(self) -> None:

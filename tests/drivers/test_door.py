@@ -171,7 +171,7 @@ def test_event_listener_errors_do_not_stop_the_door(hw):
 # -- restarts against the Modbus simulator over a pty ------------------------------------------
 def modbus_door(wire: PtyWire) -> DoorController:
     cfg = door_cfg()
-    board = ModbusRelayBoard(wire.driver_path, backoff=Backoff(0.05, 0.3), reply_timeout=0.3)
+    board = ModbusRelayBoard(wire.driver_path, backoff=Backoff(0.05, 0.3), reply_timeout=1.0)
     return DoorController(board, cfg.door)
 
 

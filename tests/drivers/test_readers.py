@@ -32,7 +32,7 @@ def offline(e) -> bool:
 
 def osdp_reader(wire: PtyWire, events, **kw) -> OsdpReader:
     kw.setdefault("key", KEY)
-    return OsdpReader(wire.driver_path, address=kw.pop("address", 3), offline_after=kw.pop("offline_after", 1.0),
+    return OsdpReader(wire.driver_path, address=kw.pop("address", 3), offline_after=kw.pop("offline_after", 1.5),
                       backoff=Backoff(1.0, 1.5), on_event=events, **kw)
 
 

