@@ -61,7 +61,7 @@ def test_folder_that_is_missing_or_empty(tmp_path):
 
 def test_folder_with_a_broken_image(tmp_path):
     (tmp_path / "frame.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
-    with open_camera(f"folder:{tmp_path}") as camera, pytest.raises(CameraUnavailable, match="not an image"):
+    with open_camera(f"folder:{tmp_path}") as camera, pytest.raises(CameraUnavailable, match="not a JPEG"):
         camera.read()
 
 
