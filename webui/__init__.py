@@ -48,6 +48,11 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     else:
         app.config["SECRET_KEY"] = load_or_create_secret(context.settings.key_file.parent)
 
+    hops = int(web.get("proxy_hops", 0))
+    if hops:  # behind a TLS-terminating reverse proxy: trust exactly that many X-Forwarded-* hops
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["gate_context"] = context
     app.extensions["gate_runtime"] = gate_runtime
     app.extensions["login_throttle"] = LoginThrottle(int(app.config["LOGIN_ATTEMPTS_PER_MINUTE"]), 60.0)

@@ -114,7 +114,7 @@ def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: i
     # 3. Add a resident with a card and a PIN.
     page.goto("/residents/new")
     page.fill("input[name=code]", "A101")
-    page.fill("input[name=name]", "Barack Obama")
+    page.fill("input[name=name]", "Robin Example")
     page.fill("input[name=unit]", "1-01")
     page.click("main button[type=submit]")
     page.wait_for_url("**/residents/A101")

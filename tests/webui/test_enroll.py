@@ -151,7 +151,7 @@ def test_live_frame_check_gives_quality_feedback(face_app, auth, gctx, faces) ->
     assert two.json["accepted"] is False and "two faces" in two.json["reasons"][0]
     junk = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(b"junk"), "f.jpg")},
                      content_type="multipart/form-data")
-    assert junk.json["accepted"] is False and "not an image" in junk.json["reasons"][0]
+    assert junk.json["accepted"] is False and junk.json["figures"] is None and "image" in junk.json["reasons"][0]
     assert auth.post("/residents/A101/face/check", {}).status_code == 400
     with gctx.sessions() as session:
         assert session.scalar(select(func.count(FaceTemplate.id))) == 0
