@@ -20,6 +20,7 @@ import numpy as np
 from gate.face.errors import FaceUnavailable
 
 DEFAULT_TIMEOUT = 3.0
+RELEASE_WAIT = 1.0
 T = TypeVar("T")
 
 
@@ -35,6 +36,8 @@ class Camera(ABC):
 
     #: What the camera is, for messages; never includes credentials from a URL.
     label = "camera"
+    #: A live source runs at its own pace (device, stream); a file or folder yields frames on demand.
+    live = False
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not timeout > 0:
@@ -71,24 +74,35 @@ class Camera(ABC):
             raise CameraUnavailable(f"{self.label} stopped delivering frames")
         return frame
 
-    def burst(self, count: int) -> list[np.ndarray]:
-        """`count` frames, all within one timeout: the whole burst is bounded, not each frame."""
+    def burst(self, count: int, spacing: float = 0.0) -> list[np.ndarray]:
+        """`count` frames, all within one timeout: the whole burst is bounded, not each frame.
+
+        `spacing` (seconds) keeps only frames at least that far apart from a live source, reading
+        and dropping the ones between so the driver's buffer does not go stale: a blink lasts 100-400
+        ms, so a blink challenge wants ~10 frames over ~1.5 s, not 5 frames in 170 ms at 30 fps."""
         deadline = time.monotonic() + self.timeout
-        frames = []
-        for _ in range(count):
+        frames: list[np.ndarray] = []
+        last = -float("inf")
+        while len(frames) < count:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise CameraUnavailable(f"{self.label} delivered {len(frames)} of {count} frames in {self.timeout:g} s")
-            frames.append(self._call(self._read, "delivered no frame", remaining))
-            if frames[-1] is None:
+            frame = self._call(self._read, "delivered no frame", remaining)
+            if frame is None:
                 raise CameraUnavailable(f"{self.label} stopped delivering frames")
+            now = time.monotonic()
+            if not self.live or now - last >= spacing:
+                frames.append(frame)
+                last = now
         return frames
 
     def close(self) -> None:
+        """Release the device. Waits (bounded) for the release, so the camera is free when the
+        transaction ends; a driver stuck in a call releases as soon as that call returns."""
         worker, self._worker = self._worker, None
         self._opened = False
         if worker is not None:
-            worker.finish(self._close)
+            worker.finish(self._close).wait(min(self.timeout, RELEASE_WAIT))
 
     def __enter__(self) -> Camera:
         return self.open()
@@ -132,10 +146,19 @@ class _Worker:
             raise value
         return value
 
-    def finish(self, release: Callable[[], None]) -> None:
-        """Queue the release behind whatever is running, then stop; does not wait."""
-        self._jobs.put((release, queue.Queue(maxsize=1)))
+    def finish(self, release: Callable[[], None]) -> threading.Event:
+        """Queue the release behind whatever is running, then stop. The event is set once released."""
+        done = threading.Event()
+
+        def release_then_signal() -> None:
+            try:
+                release()
+            finally:
+                done.set()
+
+        self._jobs.put((release_then_signal, queue.Queue(maxsize=1)))
         self._jobs.put(None)
+        return done
 
     def _loop(self) -> None:
         while (job := self._jobs.get()) is not None:

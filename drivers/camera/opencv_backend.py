@@ -15,6 +15,7 @@ class OpenCVCamera(Camera):
         super().__init__(timeout)
         self.source = source
         self.label = _label(source)
+        self.live = isinstance(source, int) or "://" in source
         self._capture: cv2.VideoCapture | None = None
 
     def _open(self) -> None:

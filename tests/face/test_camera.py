@@ -38,6 +38,24 @@ def test_video_file_delivers_frames_then_ends(tmp_path):
             camera.read()
 
 
+def test_device_is_released_when_the_transaction_ends(tmp_path):
+    video = tmp_path / "clip.avi"
+    _synthetic_video(video)
+    camera = open_camera(f"file:{video}")
+    assert camera._capture is None  # nothing is opened until the face transaction starts
+    with camera:
+        assert camera._capture is not None and camera._capture.isOpened()
+        camera.read()
+    assert camera._capture is None
+
+
+def test_camera_can_be_reopened_for_the_next_transaction(faces):
+    camera = open_camera(f"folder:{faces / 'people' / 'hopkins'}")
+    for _ in range(2):
+        with camera:
+            assert len(camera.burst(2)) == 2
+
+
 def test_folder_of_real_photos(faces):
     camera = open_camera(f"folder:{faces / 'people' / 'obama'}")
     assert isinstance(camera, FolderCamera)
@@ -109,6 +127,39 @@ def test_stalled_backend_call_is_abandoned_within_timeout():
         camera.read()
     assert time.monotonic() - start < 1.0
     release.set()
+
+
+class _Live(OpenCVCamera):
+    """A live source at ~200 fps, without hardware."""
+
+    def _open(self):
+        self.count = 0
+
+    def _read(self):
+        time.sleep(0.005)
+        self.count += 1
+        return np.full((8, 8, 3), self.count % 256, np.uint8)
+
+    def _close(self):
+        pass
+
+
+def test_spaced_burst_from_a_live_source():
+    camera = _Live(0, timeout=2.0)
+    assert camera.live
+    with camera:
+        start = time.monotonic()
+        frames = camera.burst(4, spacing=0.1)
+        took = time.monotonic() - start
+    assert len(frames) == 4 and took >= 0.3
+    assert camera.count > 20  # the frames in between were read and dropped, not left to go stale
+
+
+def test_spaced_burst_that_cannot_finish_in_time_is_unavailable():
+    start = time.monotonic()
+    with _Live(0, timeout=0.3) as camera, pytest.raises(CameraUnavailable, match="face unavailable"):
+        camera.burst(10, spacing=0.1)
+    assert time.monotonic() - start < 1.0
 
 
 def test_pushed_feed_delivers_what_the_simulator_pushes():
