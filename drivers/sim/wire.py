@@ -81,6 +81,12 @@ class PtyWire:
         with self._lock:
             self._tamper.append(change)
 
+    @property
+    def tampers_pending(self) -> int:
+        """How many ``tamper_next_reply`` changes are still waiting for a reply to damage."""
+        with self._lock:
+            return len(self._tamper)
+
     def inject_to_driver(self, data: bytes) -> None:
         """Put bytes on the line as if the device (or noise) had sent them."""
         with self._lock:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import osdp
 import pytest
 
@@ -221,3 +224,25 @@ def test_same_card_reads_the_same_on_both_readers(tmp_path):
             printer.present(printed)
         assert wait_until(lambda: len(osdp_events.of(CardRead)) == 3 and len(line_events.of(CardRead)) == 3)
     assert [c.card for c in osdp_events.of(CardRead)] == [c.card for c in line_events.of(CardRead)]
+
+
+def test_osdp_noise_and_damaged_replies_are_not_cards(wire, pd):
+    events = Recorder()
+    with osdp_reader(wire, events) as reader:
+        assert events.wait_for(online)
+        wire.inject_to_driver(b"\x53\x80\x05\x00\xff\x00\x13\x37garbage")  # noise, a bogus header
+        wire.tamper_next_reply(lambda b: b[:-1] + bytes([b[-1] ^ 0x5A]))  # wrong CRC
+        wire.tamper_next_reply(lambda b: b[: len(b) // 2])  # truncated
+        assert wait_until(lambda: wire.tampers_pending == 0)
+        # Damage may cost the secure-channel session (libosdp then drops the link and the driver
+        # restarts it), and a card shown meanwhile is lost, as on a real bus; the person shows it
+        # again.  Whatever happens, no damaged frame is ever taken as a card.
+        deadline = time.monotonic() + 30
+        while not events.of(CardRead) and time.monotonic() < deadline:
+            if reader.health().online and reader.health().secure_channel:
+                pd.present_card("188:24910")
+                events.wait_for(lambda e: isinstance(e, CardRead), timeout=3)
+            else:
+                threading.Event().wait(0.1)
+        cards = [c.card for c in events.of(CardRead)]
+        assert cards and set(cards) == {"12345678"}
