@@ -41,3 +41,23 @@ def test_model_version_names_the_encoder(engine):
 def test_models_load_lazily():
     engine = FaceEngine()
     assert engine._models is None  # constructing an engine costs nothing; the service can start
+
+
+def test_concurrent_first_use_loads_once(monkeypatch):
+    import threading
+
+    engine = FaceEngine()
+    calls = []
+    real = FaceEngine._load
+
+    def counting(self):
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(FaceEngine, "_load", counting)
+    threads = [threading.Thread(target=engine.load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and engine.available

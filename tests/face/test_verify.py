@@ -65,3 +65,18 @@ def test_bad_template_and_threshold_are_clear_errors(engine, photo, obama_templa
         verify(np.full((1, 128), np.nan, np.float32), probe)
     with pytest.raises(ValueError, match="threshold"):
         verify(obama_template, probe, 5.0)
+
+
+def test_concurrent_verifications_agree_with_sequential(engine, photo, obama_template):
+    import threading
+
+    frames = {"genuine": photo("people/obama/obama3.jpg"), "impostor": photo("people/biden/biden2.jpg")}
+    expected = {k: verify_frames(engine, obama_template, [f]).distance for k, f in frames.items()}
+    got = {}
+    threads = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, verify_frames(engine, obama_template, [f]).distance))
+               for k, f in frames.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert got == expected
