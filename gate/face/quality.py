@@ -12,7 +12,7 @@ from gate.face.geometry import eye_aspect_ratio, roll_degrees, yaw_ratio
 
 # Reasons are shown on the gate's screen and the enrollment page: short, and each says what to do.
 NO_FACE = "no face found: look at the camera"
-MANY_FACES = "two faces in view: only the person enrolling should be in front of the camera"
+MANY_FACES = "two faces in view: only one person in front of the camera, please"
 TOO_SMALL = "move closer"
 TOO_BLURRY = "too blurry: hold still"
 TOO_DARK = "too dark: add light in front of the face"
