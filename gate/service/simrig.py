@@ -43,7 +43,7 @@ class SimRig:
     reader_wire: PtyWire | None = None
     board: SimModbusBoard | None = None
     reader: SimOsdpReader | None = None
-    #: The virtual camera: whatever photo is "held up" is pushed as frames at ~10 fps.
+    #: The virtual camera: whatever photo is "held up" is pushed as frames at ~30 fps.
     feeds: PushedFeeds = field(default_factory=PushedFeeds)
     camera_name: str = "gate"
     _photo: Any = None
@@ -65,7 +65,7 @@ class SimRig:
 
     def _feed(self) -> None:
         feed = self.feeds.feed(self.camera_name)
-        while not self._stop.wait(0.1):
+        while not self._stop.wait(1 / 30):
             photo = self._photo
             if photo is not None:
                 feed.push(photo)
