@@ -12,7 +12,7 @@ from gate import notices, retention, site_admin
 from gate.errors import GateError, NotFoundError, PolicyError
 from gate.models import Gate, Notice
 from gate.policy import LIVENESS_MODES, Method
-from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required
+from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
 
 bp = Blueprint("settings", __name__)
 SECRET_WORDS = ("password", "secret", "token", "key")
@@ -71,10 +71,18 @@ def set_gate(name: str):  # type: ignore[no-untyped-def]
         gate_service.set_gate(db(), gate, actor=actor(), methods=methods, liveness=form.get("liveness") or None,
                               threshold=threshold, pulse_ms=pulse)
         db().commit()
+        _reload_gate_policy()
         flash(f"Gate {name} saved.", "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
+
+
+def _reload_gate_policy() -> None:
+    """Tell the running gate service (when there is one) to read its policy again."""
+    reload = getattr(runtime(), "reload_policy", None)
+    if callable(reload):
+        reload()
 
 
 @bp.post("/settings/gates/<name>/assessment")

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gate.access import Claim, ClaimKind
-from gate.decision import FaceOutcome
 from gate.face.images import read_image_file
-from gate.face.verify import verify_frames
 from tests.webui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -41,10 +39,30 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def live(face_app, gctx) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def sim_gate(gctx, face_engine):  # type: ignore[no-untyped-def]
+    """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it."""
+    from gate.service.builder import build_runtime
+    from gate.service.simrig import SimRig
+
+    rig = SimRig().start()
+    runtime = build_runtime(gctx, rig=rig, face_engine=face_engine)
+    runtime.start()
+    try:
+        yield rig, runtime
+    finally:
+        runtime.stop()
+        rig.stop()
+
+
+@pytest.fixture
+def live(gctx, face_engine, sim_gate) -> Iterator[str]:  # type: ignore[no-untyped-def]
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, face_app, threaded=True)
+    from webui import create_app
+
+    app = create_app(gctx, config={"TESTING": True}, gate_runtime=sim_gate[1])
+    app.extensions["face_engine"] = face_engine
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -77,7 +95,23 @@ def page(browser, live):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.faces
-def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: ignore[no-untyped-def]
+def wait_for(runtime, predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runtime.wait_idle(1.0)
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def last_access(runtime) -> dict:  # type: ignore[no-untyped-def]
+    events = [e for e in runtime.snapshot().last_events if e["kind"] == "access"]
+    return events[0] if events else {}
+
+
+def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None:  # type: ignore[no-untyped-def]
+    rig, runtime = sim_gate
     photo = faces / "special" / "obama" / "obama-480p.jpg"
     # 1. First run: create the first admin.
     page.goto("/")
@@ -106,6 +140,7 @@ def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: i
     assert "Face can never be the only way in" in page.inner_text("main")
     page.check("#gate-main input[value=card]")
     page.check("#gate-main input[value=pin]")
+    page.check("#gate-main input[value=face]")
     page.check("#gate-main input[value='card+face']")
     page.click("#gate-main form[action$='/gates/main'] button")
     assert "Gate main saved" in page.inner_text("main")
@@ -118,9 +153,12 @@ def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: i
     page.fill("input[name=unit]", "1-01")
     page.click("main button[type=submit]")
     page.wait_for_url("**/residents/A101")
-    page.fill("input[name=number]", "12345678")
-    page.click("form[action$='/cards'] button")
-    assert "Card 12345678 added" in page.inner_text("main")
+    # "Present a card on the reader": the simulated reader reads a card while the button waits for it.
+    presenter = threading.Timer(1.0, rig.present_card, args=("12345678",))
+    presenter.start()
+    page.click("text=Present a card on the reader to capture its number")
+    presenter.join()
+    assert "Card 12345678 read from the reader and added" in page.inner_text("main")
     page.fill("input[name=pin]", "5821")
     page.fill("input[name=pin2]", "5821")
     page.click("form[action$='/pin'] button:has-text('Set PIN')")
@@ -148,21 +186,21 @@ def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: i
     assert "No image was kept" in page.inner_text("main")
     page.screenshot(path=str(shots / "face-result.png"), full_page=True)
 
-    # 5. Verify at the simulated gate: card, then a 1:1 face check against another photo of the same person.
-    with gctx.sessions() as session:
-        from gate.residents import get_resident
+    # 5. Verify at the simulated gate: the gate camera sees another photo of the same person; face by code.
+    from gate.service import machine as m
 
-        template = gctx.store.load(session, get_resident(session, "A101"))
-    result = verify_frames(face_engine, template.encodings, [read_image_file(faces / "people" / "obama" / "obama.jpg")])
-    assert result.match, result
-    outcome = gctx.access().face("main", Claim(ClaimKind.CARD, "12345678"), FaceOutcome.MATCH)
-    assert outcome.decision.granted
+    rig.show_photo(read_image_file(faces / "people" / "obama" / "obama.jpg"), "obama")
+    assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
+    runtime.post(m.Choose("face"))
+    runtime.post(m.EnterCode("A101"))
+    assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"), runtime.snapshot().last_events[:3]
+    assert last_access(runtime)["method"] == "face"
 
     # 6. Events page shows it; filters work in the browser.
     page.goto("/events")
-    page.select_option("select[name=method]", "card+face")
+    page.select_option("select[name=method]", "face")
     page.click("form.filters button")
-    assert "card+face" in page.inner_text("#events") and "granted" in page.inner_text("#events")
+    assert "face" in page.inner_text("#events") and "granted" in page.inner_text("#events")
     page.screenshot(path=str(shots / "events.png"))
 
     # 7. Export (readable page) shows the face as held, without template bytes.
@@ -181,9 +219,21 @@ def test_main_journey(page, gctx, face_engine, faces, shots) -> None:  # type: i
     assert "Face data deleted" in page.inner_text("h1 + p") or "Face data deleted" in page.inner_text("main")
     page.screenshot(path=str(shots / "deletion-receipt.png"), full_page=True)
     with gctx.sessions() as session:
+        from gate.residents import get_resident
+
         assert get_resident(session, "A101").face_pseudonym is None
-    denied = gctx.access().face("main", Claim(ClaimKind.CARD, "12345678"), FaceOutcome.MATCH)
-    assert not denied.decision.granted and gctx.access().card("main", "12345678").decision.granted
+    # At the gate, face now refuses at once (no consent, camera not opened) and the card still opens.
+    assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
+    opens = runtime.snapshot().camera["opens"]
+    runtime.post(m.Choose("face"))
+    runtime.post(m.EnterCode("A101"))
+    assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "no_consent"), (
+        runtime.snapshot().phase, runtime.snapshot().message, runtime.snapshot().last_events[:3])
+    assert runtime.snapshot().camera["opens"] == opens
+    assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
+    rig.present_card("12345678")
+    assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"
+                    and last_access(runtime).get("method") == "card"), (runtime.snapshot().phase, runtime.snapshot().last_events[:3])
 
     # 9. Dashboard and audit log.
     page.goto("/")
