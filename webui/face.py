@@ -57,7 +57,12 @@ def face_service() -> object | None:
         else:
             context = current_app.extensions["gate_context"]
             builder = getattr(FaceService, "from_context", None)
-            current_app.extensions["face_service"] = builder(context) if callable(builder) else FaceService(context)
+            try:
+                service = builder(context) if callable(builder) else FaceService(context)
+            except TypeError:  # a constructor this adapter does not know yet: keep enrolling the known way
+                current_app.logger.warning("gate.face.service.FaceService(context) failed; using gate.enrollment")
+                service = None
+            current_app.extensions["face_service"] = service if callable(getattr(service, "enroll", None)) else None
     return current_app.extensions["face_service"]
 
 
