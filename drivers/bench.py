@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import statistics
 import threading
-import time
 
 from drivers.config import parse_reader, parse_relay
 from drivers.door import DoorController
-from drivers.readers import CardRead, make_reader
+from drivers.readers import CardRead, ReaderStatus, make_reader
 from drivers.relays import make_board
 from drivers.sim.rig import SimRig
 
@@ -35,19 +34,24 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
             reader_cfg = parse_reader({"backend": "line", "port": rig.port("line")})
         online = threading.Event()
         door = DoorController(make_board(relay_cfg), relay_cfg.door)
+        link_events: list = []
 
         def on_event(event) -> None:
             if isinstance(event, CardRead):
                 door.grant("bench")
-            elif getattr(event, "online", False):
-                online.set()
+            elif isinstance(event, ReaderStatus):
+                link_events.append(event)
+                if event.online:
+                    online.set()
 
         drv = make_reader(reader_cfg, on_event)
         assert rig.relay is not None
         with door, drv:
             if not online.wait(20):
                 raise RuntimeError("simulated reader did not come online")
-            for i in range(n):
+            lost = 0
+            i = 0
+            while len(samples) < n:
                 before = len(rig.relay.writes(0))
                 if reader == "osdp":
                     assert rig.reader is not None
@@ -57,9 +61,21 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
                     assert rig.line is not None
                     rig.line.present(str(1000 + i))
                     started = rig.line.last_sent_at
-                if not _wait(lambda: len(rig.relay.writes(0)) >= before + 2, 10):
-                    raise RuntimeError(f"card {i} did not pulse the relay")
+                i += 1
+                if not rig.relay.wait_for_writes(0, before + 2, timeout=10):
+                    # A read lost to a dropped link (seen on a starved CPU: libosdp gives up on a
+                    # reply after 200 ms) is counted, not timed; the person would show the card again.
+                    lost += 1
+                    if lost > max(3, n // 10):
+                        raise RuntimeError(f"{lost} cards did not pulse the relay; reader link: "
+                                           f"{link_events}, door: {door.snapshot()}")
+                    online.clear()
+                    if not drv.health().online and not online.wait(30):
+                        raise RuntimeError("simulated reader went offline and did not come back")
+                    continue
                 on = rig.relay.writes(0)[before]
+                if on.at < started:  # a late pulse for an earlier, lost card
+                    continue
                 samples.append((on.at - started) * 1000)
     samples.sort()
     p99 = samples[min(len(samples) - 1, max(0, round(0.99 * len(samples)) - 1))]
@@ -70,14 +86,5 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
         "reader": reader,
         "min_ms": round(samples[0], 2),
         "max_ms": round(samples[-1], 2),
+        "lost": lost,
     }
-
-
-def _wait(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    gate = threading.Event()
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        gate.wait(0.002)
-    return True

@@ -68,6 +68,12 @@ class SimModbusBoard:
         with self._cond:
             return self._cond.wait_for(lambda: self._coils[coil] == on, timeout)
 
+    def wait_for_writes(self, coil: int, count: int, timeout: float = 10.0) -> bool:
+        """Wait until ``coil`` has been written at least ``count`` times in total."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: sum(1 for w in self.history if w.coil == coil) >= count, timeout)
+
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self.requests >= count, timeout)
