@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from gate import gates as gate_service
-from gate import notices, retention, site_admin
+from gate import notices, retention, site_admin, site_config
 from gate.errors import GateError, NotFoundError, PolicyError
 from gate.models import Gate, Notice
 from gate.policy import LIVENESS_MODES, Method
@@ -22,6 +22,16 @@ def _masked(section: dict[str, object]) -> dict[str, object]:
     return {k: ("••••" if any(w in k.lower() for w in SECRET_WORDS) and v else v) for k, v in section.items()}
 
 
+def _file_values() -> dict[str, dict[str, object]]:
+    """What gate.toml says now (it may differ from the running settings until a restart)."""
+    from gate.config import load_settings
+
+    try:
+        return load_settings(ctx().settings.data_dir).sections
+    except GateError:
+        return ctx().settings.sections
+
+
 @bp.get("/settings")
 @roles_required(*SETTINGS_ROLES)
 def index():  # type: ignore[no-untyped-def]
@@ -30,6 +40,7 @@ def index():  # type: ignore[no-untyped-def]
         "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
         methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
         mqtt=_masked(settings.section("mqtt")), webhook=_masked(settings.section("webhook")),
+        file_values=_file_values(), editable=site_config.EDITABLE,
         notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()))
 
 
@@ -137,6 +148,23 @@ def publish_notice(version: str):  # type: ignore[no-untyped-def]
         notices.publish_notice(db(), version, actor())
         db().commit()
         flash(f"Notice version {version} published.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("settings.index"))
+
+
+@bp.post("/settings/config/<section>")
+@roles_required(*SETTINGS_ROLES)
+def update_config(section: str):  # type: ignore[no-untyped-def]
+    fields = site_config.EDITABLE.get(section)
+    if fields is None:
+        abort(404)
+    try:
+        values = {key: site_config.parse_value(section, key, request.form.get(key, "")[:500])
+                  for key, kind in fields.items() if kind is bool or request.form.get(key, "").strip()}
+        site_config.update_section(db(), ctx().settings.data_dir, section, values, actor=actor())
+        db().commit()
+        flash(f"[{section}] saved to {ctx().settings.config_file}; it applies when `gate serve` restarts.", "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))

@@ -9,7 +9,8 @@ from gate.models import OperatorRole
 from tests.webui.helpers import add_resident
 
 PUBLIC = {"static", "auth.login", "auth.setup"}
-ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css"}
+ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css",
+        "section": "retention"}
 
 
 def routes(app: Flask) -> list[tuple[str, str, str, tuple]]:

@@ -110,3 +110,28 @@ def test_privacy_dashboard_and_report(client, auth, gctx) -> None:
     assert data["consents_current_by_notice"] == {"1": 1} and data["templates_due_for_deletion"] == 0
     assert data["last_purge"] is None and data["last_key_rotation"] is None
     assert "impact assessment" in client.get("/privacy/report").get_data(as_text=True)
+
+
+def test_retention_and_integrations_are_saved_to_the_config_file(client, auth, gctx) -> None:
+    import tomllib
+
+    from gate.config import load_settings
+
+    auth.login()
+    assert auth.post("/settings/config/retention", {"template_days": "200"}, token_from="/settings").status_code == 302
+    auth.post("/settings/config/mqtt", {"enabled": "1", "host": "broker.lan", "port": "1884", "topic": "site/gate"})
+    auth.post("/settings/config/webhook", {"url": "https://hooks.example/gate", "timeout_seconds": "3"})
+    config = gctx.settings.config_file
+    data = tomllib.loads(config.read_text(encoding="utf-8"))
+    assert data["retention"]["template_days"] == 200
+    assert data["mqtt"] == {"enabled": True, "host": "broker.lan", "port": 1884, "topic": "site/gate"}
+    assert data["webhook"] == {"enabled": False, "url": "https://hooks.example/gate", "timeout_seconds": 3.0}
+    assert "# Face templates unused" in config.read_text(encoding="utf-8")  # comments kept
+    assert load_settings(gctx.settings.data_dir).template_retention_days == 200
+    before = config.read_text(encoding="utf-8")
+    for section, data_ in (("retention", {"template_days": "5000"}), ("retention", {"template_days": "x"}),
+                           ("mqtt", {"port": "70000"}), ("webhook", {"url": "file:///etc/passwd"}),
+                           ("mqtt", {"host": "a\nb = 1"})):
+        auth.post(f"/settings/config/{section}", data_)
+        assert config.read_text(encoding="utf-8") == before, (section, data_)
+    assert auth.post("/settings/config/database", {"url": "sqlite:///x"}).status_code == 404
