@@ -45,6 +45,22 @@ class Gate:
         finally:
             deadline_hit.cancel()
 
+    def card(self, number: str) -> None:
+        """Tap a card on the simulated OSDP reader (once its secure channel is up)."""
+        assert self.wait_for(lambda: self.runtime.snapshot().reader.get("online") is True), "reader never came online"
+        self.rig.present_card(number)
+
+    def keys(self, typed: str) -> None:
+        assert self.wait_for(lambda: self.runtime.snapshot().reader.get("online") is True), "reader never came online"
+        self.rig.type_keys(typed)
+
+    def pin_on_screen(self, code: str, pin: str) -> None:
+        from gate.service import machine as m
+
+        self.runtime.post(m.Choose("pin"))
+        self.runtime.post(m.EnterCode(code))
+        self.runtime.post(m.EnterPin(pin))
+
     def last_access(self) -> dict:
         events = [e for e in self.runtime.snapshot().last_events if e["kind"] == "access"]
         return events[0] if events else {}
@@ -83,7 +99,6 @@ def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
         started.append((rig, runtime))
         runtime.start()
         gate = Gate(installation, rig, runtime)
-        assert gate.wait_for(lambda: runtime.snapshot().reader.get("online") is True), "reader never came online"
         assert gate.wait_for(lambda: runtime.snapshot().door.get("state") == "locked"), "door never reconciled"
         return gate
 

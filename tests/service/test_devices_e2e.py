@@ -18,18 +18,19 @@ def events(gate: Gate, name: str) -> list[dict]:
 def test_relay_board_offline_is_fail_secure_and_card_is_still_decided(gate: Gate) -> None:
     gate.rig.board_wire.cut()  # type: ignore[union-attr]
     assert gate.wait_for(lambda: "relay_offline" in gate.runtime.snapshot().alarms)
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: bool(events(gate, "grant_failed")))
     assert gate.last_access()["granted"] is True  # decided, but the door could not be released
     assert gate.rig.board.coils[0] is False  # type: ignore[union-attr]
     assert gate.releases() == 0
     gate.rig.board_wire.mend()  # type: ignore[union-attr]
     assert gate.wait_for(lambda: "relay_offline" not in gate.runtime.snapshot().alarms)
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
 
 
 def test_reader_offline_is_reported_and_the_screen_still_takes_a_pin(gate: Gate) -> None:
+    assert gate.wait_for(lambda: gate.runtime.snapshot().reader.get("online") is True)
     gate.rig.reader_wire.cut()  # type: ignore[union-attr]
     assert gate.wait_for(lambda: "reader_offline" in gate.runtime.snapshot().alarms)
     assert gate.runtime.snapshot().reader["online"] is False
@@ -42,7 +43,7 @@ def test_reader_offline_is_reported_and_the_screen_still_takes_a_pin(gate: Gate)
 
 def test_door_held_open_alarm(gate_factory) -> None:
     gate = gate_factory(timeouts=Timeouts(held_open=1.0))
-    gate.rig.present_card(CARD)
+    gate.pin_on_screen(CODE, PIN)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     gate.rig.set_input(DOOR_SENSOR, False)  # opened under the grant: not forced
     assert gate.wait_for(lambda: "door_held_open" in gate.runtime.snapshot().alarms)
@@ -59,17 +60,17 @@ def test_claim_timeout_brings_the_gate_back_to_idle(gate_factory) -> None:
     assert gate.wait_for(lambda: gate.runtime.snapshot().transaction >= 2)  # claim, then the code
     assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
     assert gate.releases() == 0
-    gate.rig.present_card("1:1")
-    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_CARD.value)
+    gate.pin_on_screen("9999", "000000")
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_RESIDENT.value)
     assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
 
 
 def test_turnstile_passage_confirms_and_no_passage_is_granted_not_used(gate_factory) -> None:
     gate = gate_factory(mode="turnstile", pulse_ms=200, passage_window_ms=1000)
-    gate.rig.present_card(CARD)
+    gate.pin_on_screen(CODE, PIN)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     assert gate.wait_for(lambda: bool(events(gate, "granted_not_used")))
-    gate.rig.present_card(CARD)
+    gate.pin_on_screen(CODE, PIN)
     assert gate.wait_for(lambda: gate.releases() >= 2)
     gate.rig.set_input(PASSAGE, True)
     assert gate.wait_for(lambda: bool(events(gate, "passage")))
@@ -81,7 +82,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     db_file = gate.ctx.settings.data_dir / "gate.db"
     shutil.move(db_file, tmp_path / "away.db")
     gate.ctx.engine.dispose()  # drop pooled connections to the moved file
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     snap = gate.runtime.snapshot()
     assert snap.database["ok"] is False and snap.database["decisions_from_cache"] is True
@@ -90,14 +91,14 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     gate.runtime.post(m.EnterCode(CODE))
     gate.runtime.post(m.EnterPin(PIN))
     assert gate.wait_for(lambda: gate.releases() >= 2)
-    gate.rig.present_card("1:1")
-    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_CARD.value)
+    gate.pin_on_screen("9999", "000000")
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_RESIDENT.value)
     # back: the kept events are written and the next decision is from the database again
     db_file.unlink(missing_ok=True)
     gate.ctx.engine.dispose()
     shutil.move(tmp_path / "away.db", db_file)
     gate.ctx.engine.dispose()
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.runtime.snapshot().database["ok"] is True)
     assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
     from sqlalchemy import func, select
@@ -105,5 +106,5 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     from gate.models import AccessEvent
 
     with gate.ctx.sessions() as session:
-        offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%")))
+        offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door"))
     assert offline == 3

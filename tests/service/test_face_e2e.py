@@ -111,7 +111,7 @@ def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: Fac
     allow_face(gate, tmp_path)
     enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
     gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     gate.runtime.post(m.EnterCode(CODE))
     gate.runtime.post(m.EnterPin(PIN))
@@ -127,7 +127,7 @@ def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, eng
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
     assert {"card", "pin"} <= set(gate.runtime.snapshot().offered)
-    gate.rig.present_card(CARD)
+    gate.pin_on_screen(CODE, PIN)
     assert gate.wait_for(lambda: gate.releases() >= 1)
 
 
@@ -142,7 +142,7 @@ def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
     assert gate.wait_for(lambda: gate.runtime.snapshot().face_model["state"] == "unavailable")
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
-    gate.rig.present_card(CARD)
+    gate.pin_on_screen(CODE, PIN)
     assert gate.wait_for(lambda: gate.releases() >= 1)
 
 
@@ -159,5 +159,5 @@ def test_key_file_missing_face_unavailable_card_and_pin_work(gate_factory, photo
     gate.runtime.post(m.Choose("pin"))
     gate.runtime.post(m.EnterPin(PIN))
     wait_reason(gate, Reason.GRANTED)
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 2)

@@ -8,7 +8,7 @@ from tests.service.conftest import CARD, CODE, PIN, Gate
 
 
 def test_card_opens_the_door_and_the_reader_shows_green(gate: Gate) -> None:
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     assert gate.last_access()["granted"] is True
     assert gate.last_access()["method"] == "card"
@@ -24,16 +24,16 @@ def _led_command() -> int:
 
 
 def test_unknown_card_is_refused_and_the_door_stays_locked(gate: Gate) -> None:
-    gate.rig.present_card("1:1")
+    gate.card("1:1")
     assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_CARD.value)
     assert gate.releases() == 0
     assert gate.runtime.snapshot().phase == "refusal"
 
 
 def test_pin_on_the_readers_keypad(gate: Gate) -> None:
-    gate.rig.type_keys(f"{CODE}#")
+    gate.keys(f"{CODE}#")
     assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "choice")
-    gate.rig.type_keys(f"{PIN}#")
+    gate.keys(f"{PIN}#")
     assert gate.wait_for(lambda: gate.releases() >= 1)
     assert gate.last_access()["method"] == "pin" and gate.last_access()["granted"] is True
 
@@ -59,7 +59,7 @@ def test_wrong_pins_lock_the_keypad_but_not_the_card(gate: Gate) -> None:
     gate.runtime.post(m.EnterPin(PIN))
     assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.LOCKED_OUT.value)
     assert gate.releases() == 0
-    gate.rig.present_card(CARD)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
 
 

@@ -1,0 +1,131 @@
+"""/health, the kiosk screen and the simulator page: HTTP through the real app, and the kiosk in
+headless Chromium (Debian's package, driven by Playwright)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gate import gates
+from gate.cli.serve_commands import make_app
+from tests.service.conftest import CODE, PIN, Gate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def client(gate: Gate):  # type: ignore[no-untyped-def]
+    app = make_app(gate.ctx, gate.runtime, simulate=True)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    gate.card("188:24910")
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    data = client.get("/health").get_json()
+    assert data["ok"] is True and data["gate"] == "main"
+    assert data["door"]["link_ok"] is True and data["reader"]["online"] is True
+    assert data["face_model"]["state"] in ("loading", "ready", "unavailable", "disabled")
+    assert data["last_events"][0]["method"] == "card"
+    assert "188" not in str(data["last_events"])  # no card numbers in health
+
+
+def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/kiosk/action", data={"action": "choose", "value": "pin"}).status_code == 415
+    cross = client.post("/kiosk/action", json={"action": "choose", "value": "pin"},
+                        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    assert client.post("/kiosk/action", json={"action": "open"}).status_code == 400
+    assert client.post("/kiosk/action", json={"action": "choose", "value": "pin"}).status_code == 202
+    assert gate.wait_for(lambda: client.get("/kiosk/state").get_json()["phase"] == "claim")
+    page = client.get("/kiosk/").get_data(as_text=True)
+    assert "Full notice" in page and "Card and PIN" in page
+
+
+def test_sim_page_taps_a_card_through_the_osdp_simulator(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/sim/").status_code == 200
+    assert client.post("/sim/card", json={"number": "188:24910"}).status_code == 202
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    state = client.get("/sim/state").get_json()
+    assert state["rig"]["reader_online"] is True
+
+
+def test_sim_page_is_absent_without_simulate(gate: Gate) -> None:
+    app = make_app(gate.ctx, gate.runtime, simulate=False)
+    assert app.test_client().get("/sim/").status_code == 404
+
+
+# -- the kiosk in a browser -------------------------------------------------------------------------
+@pytest.fixture
+def served(gate: Gate) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, make_app(gate.ctx, gate.runtime, simulate=True), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture
+def page(served: str):  # type: ignore[no-untyped-def]
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    page.goto(served + "/kiosk/")
+    page.get_by_role("button", name="Card").wait_for()
+    assert page.get_by_role("button", name="PIN").is_visible()
+    assert not page.get_by_role("button", name="Face").is_visible()  # this gate does not accept face
+    page.get_by_role("button", name="PIN").click()
+    page.get_by_label("Resident code").fill(CODE)
+    page.get_by_label("Resident code").press("Enter")
+    page.get_by_label("PIN").fill(PIN)
+    page.get_by_label("PIN").press("Enter")
+    page.get_by_text("Welcome.").wait_for()
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    assert gate.runtime.snapshot().camera["opens"] == 0
+
+
+@pytest.mark.browser
+def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, served: str, gate: Gate,
+                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    doc = tmp_path / "dpia.txt"
+    doc.write_text("assessment")
+    with gate.ctx.transaction() as session:
+        g = gates.get_gate(session, "main")
+        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="t")
+        gates.set_gate(session, g, actor="t", methods="card,pin,face")
+    gate.runtime.reload_policy()
+    page.goto(served + "/kiosk/")
+    face = page.get_by_role("button", name="Face")
+    face.wait_for()
+    assert page.get_by_role("button", name="Card").is_visible() and page.get_by_role("button", name="PIN").is_visible()
+    assert page.evaluate("document.activeElement.dataset.way") != "face"
+    # no consent: told how to enroll, offered card and PIN, the camera indicator never shows
+    face.click()
+    page.get_by_label("Resident code").fill(CODE)
+    page.get_by_label("Resident code").press("Enter")
+    page.get_by_text("ask the management office to enroll you").wait_for()
+    assert not page.locator("#camera-indicator").is_visible()
+    assert not face.is_visible()
+    assert gate.runtime.snapshot().camera["opens"] == 0
