@@ -15,6 +15,14 @@ import serial
 from gate.cardnumber import encode_wiegand
 
 
+class _PeripheralDevice(osdp.PeripheralDevice):
+    @staticmethod
+    def refresh(event, lock, ctx):  # as a real reader's firmware: no 20 ms naps between polls
+        while not event.wait(0.005):
+            with lock:
+                ctx.refresh()
+
+
 class _PortChannel(osdp.Channel):
     def __init__(self, port: serial.SerialBase) -> None:
         super().__init__()
@@ -50,7 +58,7 @@ class SimOsdpReader:
         self._log_level = log_level
         self.commands: list[dict] = []
         self._cond = threading.Condition()
-        self._pd: osdp.PeripheralDevice | None = None
+        self._pd: _PeripheralDevice | None = None
         self._serial: serial.SerialBase | None = None
         self.last_card_at = 0.0
 
@@ -66,7 +74,7 @@ class SimOsdpReader:
         ])
         flags = [osdp.LibFlag.InstallMode] if self._install_mode else []
         info = osdp.PDInfo(self.address, _PortChannel(self._serial), scbk=self.key, flags=flags)
-        self._pd = osdp.PeripheralDevice(info, caps, log_level=self._log_level,
+        self._pd = _PeripheralDevice(info, caps, log_level=self._log_level,
                                          command_handler=self._on_command)
         self._pd.start()
         return self
