@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from drivers.errors import RelayLinkLost
+from drivers.errors import RelayLinkLost, RelayProtocolError
 from drivers.relays.base import RelayBoard
 
 
@@ -27,6 +27,9 @@ class SimulatedHardware:
         self.inputs = [False] * inputs
         self.history: list[OutputChange] = []
         self.reachable = True
+        #: Answer writes with an exception reply (a misconfigured or faulty board).
+        self.refuse_writes = False
+        self.write_attempts = 0
         self._cond = threading.Condition()
 
     def set_input(self, index: int, value: bool) -> None:
@@ -35,8 +38,11 @@ class SimulatedHardware:
 
     def write(self, channel: int, on: bool) -> None:
         with self._cond:
+            self.write_attempts += 1
             if not self.reachable:
                 raise RelayLinkLost("simulated board unreachable")
+            if self.refuse_writes:
+                raise RelayProtocolError("simulated board refused the write")
             self.outputs[channel] = on
             self.history.append(OutputChange(time.monotonic(), channel, on))
             self._cond.notify_all()

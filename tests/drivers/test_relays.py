@@ -242,6 +242,22 @@ def test_simulated_board_records_history_and_can_be_driven():
         hw.assert_outputs(True, False)
 
 
+def test_refused_pulse_end_is_retried_with_backoff_not_in_a_loop():
+    hw = SimulatedHardware(outputs=2, inputs=0)
+    with SimulatedRelayBoard(hw, backoff=Backoff(0.05, 0.2)) as board:
+        board.pulse(0, 50)
+        hw.refuse_writes = True
+        assert wait_until(lambda: board.health().pending_rest == (0,))
+        attempts = hw.write_attempts
+        threading.Event().wait(1.0)
+        # Back-off allows about 1.0 / 0.2 + a few retries; a spinning worker would make thousands.
+        assert hw.write_attempts - attempts < 50
+        assert hw.outputs[0] is True
+        hw.refuse_writes = False
+        assert hw.wait_for(0, False)
+        assert wait_until(lambda: board.health().pending_rest == ())
+
+
 def _try(fn) -> bool:
     try:
         fn()
