@@ -110,8 +110,9 @@ class Receipt:
 
 def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
     templates = int(details.get("templates_destroyed", 0) or 0)
-    face_line = (f"Face template: {templates} encrypted record(s) and their encryption keys destroyed "
-                 "(crypto-shredded; unrecoverable even from backups)" if templates
+    face_line = (f"Face template: {templates} encrypted record(s) and their own encryption keys destroyed "
+                 "(crypto-shredded). Copies in older database backups become unreadable at the next master-key "
+                 "rotation, and a restored copy is destroyed by the next purge" if templates
                  else "Face template: none was held")
     if action == "consent.withdraw":
         return [face_line, "Face consent: marked withdrawn; face will not be used at any gate",
