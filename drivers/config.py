@@ -148,6 +148,11 @@ def parse_door(data: dict[str, Any], *, outputs: int, inputs: int) -> DoorConfig
         raise DriverConfigError(
             f"[{sec}] pulse_ms = {cfg.pulse_ms}: turnstile controllers need a pulse of at least 100 ms"
         )
+    if cfg.passage_sensor_input is not None and cfg.poll_ms > 50:
+        raise DriverConfigError(
+            f"[{sec}] poll_ms = {cfg.poll_ms}: passage sensors give pulses of about 100 ms, "
+            "poll at 50 ms or faster so none is missed"
+        )
     used = [v for k, v in dataclasses.asdict(cfg).items() if k.endswith("_input") and v is not None]
     if len(used) != len(set(used)):
         raise DriverConfigError(f"[{sec}] two functions are wired to the same input: {used}")

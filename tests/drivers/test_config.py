@@ -73,6 +73,7 @@ def test_example_values_are_what_the_docs_say(examples: Path):
     ({"backend": "modbus", "port": "/dev/x", "outputs": 2, "door": {"release_output": 2}}, "release_output"),
     ({"backend": "lcus", "port": "/dev/x", "door": {"fire_alarm_input": 0}}, "no inputs"),
     ({"backend": "modbus", "port": "/dev/x", "door": {"failure_mode": "open"}}, "failure_mode"),
+    ({"backend": "modbus", "port": "/dev/x", "door": {"passage_sensor_input": 3, "poll_ms": 100}}, "50 ms"),
 ])
 def test_relay_config_errors_name_the_key(data, message):
     with pytest.raises(DriverConfigError, match=message) as info:
