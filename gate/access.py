@@ -7,8 +7,9 @@ file or the face pipeline, so they keep working when either is broken.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from gate.decision import Decision, Evidence, FaceOutcome, Locks, Reason, Subjec
 from gate.errors import GateError
 from gate.events import record_event
 from gate.gates import get_gate, policy_of
-from gate.models import Card, Lockout, Resident, ResidentStatus
+from gate.models import Card, Gate, Lockout, Resident, ResidentStatus
 from gate.policy import GatePolicy, Method
 
 # Verifying against a dummy hash when the resident is unknown keeps the timing the same, so the keypad
@@ -51,13 +52,24 @@ class Outcome:
     gate_id: int
 
 
+class SubjectRules(Protocol):
+    """Time schedules and anti-passback (gate.service.schedules.SiteRules); optional."""
+
+    def within_schedule(self, session: Session, resident: Resident, now: datetime) -> bool: ...
+
+    def passback_ok(self, session: Session, resident: Resident, gate: Gate, now: datetime) -> bool: ...
+
+    def after_grant(self, session: Session, resident: Resident, gate: Gate, now: datetime) -> None: ...
+
+
 class AccessService:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, hasher: PasswordHasher,
-                 clock: Clock = utcnow) -> None:
+                 clock: Clock = utcnow, rules: SubjectRules | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.hasher = hasher
         self.clock = clock
+        self.rules = rules
         self._dummy_hash = hasher.hash(_DUMMY_PIN)
 
     # -- public entry points ------------------------------------------------------------------------
@@ -85,7 +97,7 @@ class AccessService:
             gate = get_gate(session, gate_name)
             policy = policy_of(gate, self.settings)
             resident = self._resolve(session, claim)
-            subject = self._subject(session, resident)
+            subject = self._ruled(session, self._subject(session, resident), resident, gate, self.clock())
             # Pretend the face matched: whatever still denies is a reason not to open the camera.
             decision = decide(policy, method, subject, Evidence(face=FaceOutcome.MATCH), Locks(face_failures=face_failures))
             return None if decision.granted else decision
@@ -102,7 +114,7 @@ class AccessService:
             gate = get_gate(session, gate_name)
             policy = policy_of(gate, self.settings)
             resident = self._resolve(session, claim)
-            subject = self._subject(session, resident)
+            subject = self._ruled(session, self._subject(session, resident), resident, gate, now)
             gate_lock = self._lock_state(session, f"gate:{gate.id}")
             resident_lock = self._lock_state(session, f"resident:{resident.id}") if resident else lockout.LockoutState()
             locks = Locks(resident_locked=resident_lock.is_locked(now), gate_locked=gate_lock.is_locked(now),
@@ -117,6 +129,8 @@ class AccessService:
 
             if method.uses_pin and pin_matches is not None:
                 self._update_locks(session, gate.id, resident, pin_matches and decision.granted, now)
+            if decision.granted and resident is not None and self.rules is not None:
+                self.rules.after_grant(session, resident, gate, now)
             event = record_event(session, at=now, gate_id=gate.id, gate_name=gate.name,
                                  resident_id=resident.id if resident else None, method=method, decision=decision)
             return Outcome(decision, resident.id if resident else None, event.id, gate.id)
@@ -129,6 +143,13 @@ class AccessService:
                 return None
             return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
         return session.scalar(select(Resident).where(Resident.code == claim.value))
+
+    def _ruled(self, session: Session, subject: Subject | None, resident: Resident | None, gate: Gate,
+               now: datetime) -> Subject | None:
+        if subject is None or resident is None or self.rules is None:
+            return subject
+        return replace(subject, within_schedule=self.rules.within_schedule(session, resident, now),
+                       passback_ok=self.rules.passback_ok(session, resident, gate, now))
 
     @staticmethod
     def _subject(session: Session, resident: Resident | None) -> Subject | None:

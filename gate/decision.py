@@ -20,6 +20,7 @@ class Reason(enum.StrEnum):
     UNKNOWN_RESIDENT = "unknown_resident"
     RESIDENT_INACTIVE = "resident_inactive"
     OUTSIDE_SCHEDULE = "outside_schedule"
+    ANTI_PASSBACK = "anti_passback"
     LOCKED_OUT = "locked_out"
     PIN_NOT_SET = "pin_not_set"
     WRONG_PIN = "wrong_pin"
@@ -38,6 +39,7 @@ MESSAGES = {
     Reason.UNKNOWN_RESIDENT: "Resident code not recognised.",
     Reason.RESIDENT_INACTIVE: "This resident is no longer registered here.",
     Reason.OUTSIDE_SCHEDULE: "Access is not allowed at this time.",
+    Reason.ANTI_PASSBACK: "You are already recorded inside: leave through the exit gate first.",
     Reason.LOCKED_OUT: "Too many wrong PINs: the keypad is locked for a while. Your card still works.",
     Reason.PIN_NOT_SET: "No PIN has been set for this resident; ask the management office.",
     Reason.WRONG_PIN: "Wrong PIN.",
@@ -67,6 +69,7 @@ class Subject:
     has_consent: bool = False
     has_template: bool = False
     within_schedule: bool = True
+    passback_ok: bool = True  # anti-passback (gate pairs): False when already inside
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
         return deny(Reason.RESIDENT_INACTIVE)
     if not subject.within_schedule:
         return deny(Reason.OUTSIDE_SCHEDULE)
+    if not subject.passback_ok:
+        return deny(Reason.ANTI_PASSBACK)
 
     if method.uses_pin:
         if locks.gate_locked or locks.resident_locked:

@@ -282,8 +282,80 @@ class SystemState(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+
+# -- time schedules, holidays and anti-passback (the gate service, issue #6) ------------------------
+class Schedule(Base):
+    """A named set of weekly time windows. Residents (or their group) assigned one or more schedules
+    may enter only inside one of their windows; residents with none assigned are not restricted."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    windows: Mapped[list[ScheduleWindow]] = relationship(back_populates="schedule", cascade="all, delete-orphan")
+
+
+class ScheduleWindow(Base):
+    __tablename__ = "schedule_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    #: Seven characters, Monday first: "1111100" is Monday to Friday.
+    days: Mapped[str] = mapped_column(String(7))
+    start: Mapped[str] = mapped_column(String(5))  # "HH:MM", site local time
+    end: Mapped[str] = mapped_column(String(5))    # "HH:MM" or "24:00"; after start
+    #: Whether this window also applies on holidays (other windows do not).
+    on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    schedule: Mapped[Schedule] = relationship(back_populates="windows")
+
+
+class ScheduleAssignment(Base):
+    """A schedule for one resident, or for every resident of a group (residents.group_name)."""
+
+    __tablename__ = "schedule_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    group_name: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class Holiday(Base):
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class PassbackPair(Base):
+    """Anti-passback between an entry gate and an exit gate: no second entry before an exit."""
+
+    __tablename__ = "passback_pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    exit_gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    #: After this many minutes inside, a new entry is allowed again (a missed exit does not lock out forever).
+    reset_minutes: Mapped[int] = mapped_column(Integer, default=720)
+
+
+class PassbackPresence(Base):
+    __tablename__ = "passback_presence"
+
+    pair_id: Mapped[int] = mapped_column(ForeignKey("passback_pairs.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    inside: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
     "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "Pin", "Resident",
     "ResidentStatus", "SystemState", "UTCDateTime",
+    "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]

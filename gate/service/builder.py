@@ -37,10 +37,17 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     section = gate_section(ctx)
     name = gate_name or section.get("name", "main")
     timeouts = timeouts or timeouts_from(section)
+    from zoneinfo import ZoneInfo
+
+    from gate.service.schedules import SiteRules, schedule_checker
+
+    timezone = str(ctx.settings.section("site").get("timezone", "UTC"))
     access = ctx.access()
+    access.rules = SiteRules(timezone)
+    zone = ZoneInfo(timezone)
     cache = OfflineCache(ctx.settings, ctx.hasher,
                          max_age_seconds=cache_max_age or float(section.get("offline_cache_hours", 24)) * 3600,
-                         schedule_for=_schedule_lookup())
+                         schedule_for=lambda session, resident: schedule_checker(session, resident, zone))
 
     if rig is not None and feeds is None:
         feeds = rig.feeds
@@ -106,11 +113,3 @@ def _devices_from_config(ctx: GateContext) -> tuple[Any, Any]:
             return make_reader(reader_config, on_event)
 
     return door, reader_factory
-
-
-def _schedule_lookup() -> Any:
-    try:
-        from gate.service.schedules import schedule_checker
-    except ImportError:
-        return None
-    return schedule_checker
