@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gate.access import Claim, ClaimKind
 from gate.cardnumber import normalize_card
+from gate.db import transaction
 from gate.decision import FaceOutcome
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
@@ -88,11 +89,10 @@ class FaceCheck:
             raise FaceUnavailable(str(self._model.get("detail", "the face model is not available")))
         with self.sessions() as session:
             resident = _resolve(session, claim)
-            if resident is None:
-                return FaceOutcome.MISMATCH
-            template = self.store.load(session, resident)  # raises when the key file is missing
-        if template is None:
-            return FaceOutcome.MISMATCH
+            # Decrypting the template before the camera opens: a missing key file or a broken
+            # template ends the attempt here, and no frame is taken for nothing.
+            if resident is None or self.store.load(session, resident) is None:
+                return FaceOutcome.UNAVAILABLE
         if cancel.is_set():
             return FaceOutcome.UNAVAILABLE
         camera = self.camera_factory()
@@ -106,24 +106,17 @@ class FaceCheck:
             self.on_camera(False)
         if cancel.is_set():
             return FaceOutcome.UNAVAILABLE
-        return self._verify(template.encodings, frames, policy)
+        from gate.face.service import FaceService
 
-    def _verify(self, encodings: object, frames: list, policy: GatePolicy) -> FaceOutcome:
-        from gate.face import liveness
-        from gate.face.probe import Probe
-        from gate.face.verify import DEFAULT_THRESHOLD, verify
-
-        threshold = policy.face_threshold or DEFAULT_THRESHOLD
-        probe = Probe(self.engine, frames, check_eyes=policy.liveness == "blink")  # type: ignore[arg-type]
-        try:
-            if policy.liveness != "none":
-                live = liveness.check(policy.liveness, probe.faces)
-                if not live.passed:
-                    return FaceOutcome.LIVENESS_FAILED
-            result = verify(encodings, probe, threshold)  # type: ignore[arg-type]
-        finally:
-            probe.discard()
-        return FaceOutcome.MATCH if result.match else FaceOutcome.MISMATCH
+        service = FaceService(self.store, self.engine)  # type: ignore[arg-type]
+        with transaction(self.sessions) as session:
+            resident = _resolve(session, claim)
+            if resident is None:
+                return FaceOutcome.UNAVAILABLE
+            verdict = service.verify(session, resident, frames, policy.face_threshold, policy.liveness)
+        if verdict.outcome is not FaceOutcome.MATCH:
+            self.stats.last_error = "; ".join(verdict.reasons) or None
+        return verdict.outcome
 
 
 def _resolve(session: Session, claim: Claim) -> Resident | None:

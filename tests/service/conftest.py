@@ -91,7 +91,9 @@ def installation(tmp_path: Path) -> Iterator[GateContext]:
 def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
     started: list[tuple[SimRig, GateRuntime]] = []
 
-    def make(*, mode: str = "door", timeouts: Timeouts = Timeouts(), camera: str | None = None,
+    # Face and decision timeouts long enough for a loaded 2-core machine; tests that are about
+    # timeouts pass their own.
+    def make(*, mode: str = "door", timeouts: Timeouts = Timeouts(face=60, decision=60), camera: str | None = None,
              **kw) -> Gate:
         rig = SimRig(mode=mode, pulse_ms=kw.pop("pulse_ms", 500),
                      passage_window_ms=kw.pop("passage_window_ms", 5000)).start()

@@ -63,7 +63,8 @@ def face_by_code(gate: Gate) -> None:
 
 
 def wait_reason(gate: Gate, reason: Reason) -> None:
-    assert gate.wait_for(lambda: gate.last_access().get("reason") == reason.value), gate.runtime.snapshot().last_events[:3]
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == reason.value), (
+        gate.runtime.snapshot().last_events[:3], gate.runtime.snapshot().camera)
 
 
 def test_face_match_opens(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
