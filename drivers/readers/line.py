@@ -15,6 +15,7 @@ import serial
 from drivers.backoff import Backoff
 from drivers.readers.base import CardRead, Reader, ReaderEvent, Stopper
 from drivers.readers.line_framing import LineDecoder, LineSplitter
+from drivers.serialerrors import SERIAL_ERRORS
 from gate.cardnumber import CardNumberError
 
 
@@ -56,7 +57,7 @@ class LineReader(Reader):
     def _open(self) -> serial.SerialBase | None:
         try:
             return serial.serial_for_url(self.port, baudrate=self._baudrate, timeout=0.1)
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             self._set_online(False, f"cannot open {self.port}: {exc}")
             self._last_error = f"cannot open {self.port}: {exc}"
             return None
@@ -79,7 +80,7 @@ class LineReader(Reader):
                     if data:
                         self.bytes_in += len(data)
                         self._handle(splitter.feed(data))
-            except (serial.SerialException, OSError) as exc:
+            except SERIAL_ERRORS as exc:
                 lost = splitter.reset()
                 if lost:
                     self._fault("partial line lost with the port", lost)

@@ -27,6 +27,7 @@ from drivers.backoff import Backoff
 from drivers.readers.base import (
     CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper,
 )
+from drivers.serialerrors import SERIAL_ERRORS
 from gate.cardnumber import CardNumberError, normalize_card
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ class SerialChannel(osdp.Channel):
             return None
         try:
             self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0, write_timeout=1)
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             self._lost(f"cannot open {self.url}: {exc}")
             return None
         if self._opened_once:
@@ -103,7 +104,7 @@ class SerialChannel(osdp.Channel):
                 return b""
             try:
                 data = port.read(max_bytes)
-            except (serial.SerialException, OSError) as exc:
+            except SERIAL_ERRORS as exc:
                 self._lost(f"{self.url} lost: {exc}")
                 return b""
             if data:
@@ -117,7 +118,7 @@ class SerialChannel(osdp.Channel):
                 return 0
             try:
                 return port.write(buf) or 0
-            except (serial.SerialException, OSError) as exc:
+            except SERIAL_ERRORS as exc:
                 self._lost(f"{self.url} lost: {exc}")
                 return 0
 

@@ -13,6 +13,7 @@ import serial
 from drivers.errors import RelayLinkLost
 from drivers.relays import lcus_frames
 from drivers.relays.base import RelayBoard
+from drivers.serialerrors import SERIAL_ERRORS
 
 
 class LcusRelayBoard(RelayBoard):
@@ -30,7 +31,7 @@ class LcusRelayBoard(RelayBoard):
                 self.port, baudrate=self._baudrate, bytesize=8, parity="N", stopbits=1,
                 timeout=0.2, write_timeout=1.0,
             )
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"cannot open LCUS board on {self.port}: {exc}") from exc
 
     def _disconnect(self) -> None:
@@ -43,7 +44,7 @@ class LcusRelayBoard(RelayBoard):
         try:
             self._serial.write(lcus_frames.encode(channel, on))
             self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
 
     def _read_inputs(self) -> tuple[bool, ...]:
@@ -52,6 +53,6 @@ class LcusRelayBoard(RelayBoard):
         try:
             self._serial.reset_input_buffer()
             self._serial.in_waiting
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
         return ()

@@ -13,6 +13,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 
 from drivers.errors import RelayLinkLost, RelayProtocolError
 from drivers.relays.base import RelayBoard
+from drivers.serialerrors import SERIAL_ERRORS
 
 
 class ModbusRelayBoard(RelayBoard):
@@ -64,7 +65,7 @@ class ModbusRelayBoard(RelayBoard):
             # No (valid) reply within the timeout: silent board, bad CRC or truncated frame;
             # pymodbus discards the bad bytes before the next request.
             raise RelayLinkLost(f"Modbus slave {self.slave_id} on {self.port}: no valid reply to {what}") from exc
-        except OSError as exc:
+        except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"Modbus port {self.port} failed during {what}: {exc}") from exc
         if reply.isError():
             raise RelayProtocolError(f"Modbus slave {self.slave_id} refused {what}: {reply}")

@@ -222,3 +222,24 @@ def test_simulated_board_restart_history_shows_no_pulse(hw):
             door.stop()
     assert hw.history == []
     hw.assert_outputs(False, False, False, False)
+
+
+def test_lcus_door_notices_the_unplugged_board(wire):
+    from drivers.relays.lcus import LcusRelayBoard
+    from drivers.sim.lcus_device import SimLcusDevice
+
+    events = Recorder()
+    cfg = parse_relay({"backend": "lcus", "port": wire.driver_path, "outputs": 2,
+                       "door": {"pulse_ms": 100, "poll_ms": 20}})
+    with SimLcusDevice(wire.device_path) as device:
+        board = LcusRelayBoard(wire.driver_path, outputs=2, backoff=Backoff(0.05, 0.3))
+        with DoorController(board, cfg.door, on_event=events) as door:
+            # Write-only board: the locked command is repeated at start (no relay moves).
+            assert device.wait_for(lambda d: [(h.coil, h.on) for h in d.history] == [(0, False)])
+            wire.unplug()
+            assert events.wait_for(lambda e: e.kind == "link_lost")
+            assert door.grant() is False
+            wire.replug()
+            assert events.wait_for(lambda e: e.kind == "link_restored")
+            assert door.grant()
+            assert device.wait_for(lambda d: [h.on for h in d.history] == [False, True, False])
