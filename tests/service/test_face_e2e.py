@@ -162,3 +162,19 @@ def test_key_file_missing_face_unavailable_card_and_pin_work(gate_factory, photo
     wait_reason(gate, Reason.GRANTED)
     gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 2)
+
+
+def test_card_during_a_face_attempt_is_handled_at_once(gate_factory, photos: Path, engine: FaceEngine,
+                                                       tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    face_by_code(gate)  # nobody in front of the camera: the burst waits for frames
+    assert gate.wait_for(lambda: gate.runtime.snapshot().camera_on)
+    gate.card(CARD)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    assert gate.last_access()["method"] == "card"
+    assert gate.wait_for(lambda: not gate.runtime.snapshot().camera_on)
+    gate.runtime.wait_idle()
+    # the face attempt ended later and its result was dropped: no face decision was recorded
+    assert not [e for e in gate.runtime.snapshot().last_events if e.get("method") == "face"]
