@@ -74,7 +74,7 @@ class DoorController:
         self._applied_release: bool | None = None
         self._pulse_until = 0.0
         self._passage_deadlines: list[float] = []
-        self._link_ok = False
+        self._link_ok: bool | None = None  # None until the first contact attempt
         self._fault: str | None = None
         self._reconciled = False
         self._stop = threading.Event()
@@ -167,7 +167,7 @@ class DoorController:
                 state = "locked"
             return DoorSnapshot(
                 state=state,
-                link_ok=self._link_ok,
+                link_ok=bool(self._link_ok),
                 fault=self._fault,
                 fire_alarm=self._fire,
                 door_open=self._door_open,
@@ -194,7 +194,7 @@ class DoorController:
 
     def _note_link_error(self, exc: RelayError) -> None:
         self._fault = str(exc)
-        if isinstance(exc, RelayLinkLost) and self._link_ok:
+        if isinstance(exc, RelayLinkLost) and self._link_ok is not False:
             self._link_ok = False
             # Whatever we held released must be asserted again once the board is back.
             if self._applied_release:
@@ -236,9 +236,10 @@ class DoorController:
                 inputs = self.board.read_inputs()
                 with self._lock:
                     if not self._link_ok:
+                        was_down = self._link_ok is False
                         self._link_ok = True
                         was_fault, self._fault = self._fault, None
-                        if self._reconciled:
+                        if was_down:
                             self._emit("link_restored", was_fault or "")
                     self._on_inputs(inputs)
                     if not self._reconciled:

@@ -243,3 +243,22 @@ def test_lcus_door_notices_the_unplugged_board(wire):
             assert events.wait_for(lambda e: e.kind == "link_restored")
             assert door.grant()
             assert device.wait_for(lambda d: [h.on for h in d.history] == [False, True, False])
+
+
+def test_board_missing_at_start_is_reported_then_picked_up(wire, modbus_sim):
+    modbus_sim.set_input(DOOR, True)
+    modbus_sim.set_input(FIRE, True)
+    wire.unplug()
+    events = Recorder()
+    door = modbus_door(wire)
+    door.subscribe(events)
+    with door:
+        assert events.wait_for(lambda e: e.kind == "link_lost")
+        snap = door.snapshot()
+        assert not snap.link_ok and snap.state == "unknown" and "cannot open" in snap.fault
+        assert door.grant() is False
+        wire.replug()
+        assert events.wait_for(lambda e: e.kind == "link_restored")
+        assert wait_until(lambda: door.snapshot().state == "locked")
+        assert door.grant()
+    assert [(w.coil, w.on) for w in modbus_sim.writes()] == [(0, True), (0, False)]
