@@ -126,6 +126,10 @@ class DoorController:
                 self._emit("granted", f"{reason} (door already held released)")
                 return True
             try:
+                if not self._reconciled:
+                    # Granted before the first poll: settle the start-up read-back first, so that
+                    # it cannot mistake this pulse for a release left over from a crash.
+                    self._reconcile()
                 self.board.pulse(self.config.release_output, self.config.pulse_ms, level=self._release_level)
             except RelayError as exc:
                 self._note_link_error(exc)

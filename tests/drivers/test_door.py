@@ -262,3 +262,12 @@ def test_board_missing_at_start_is_reported_then_picked_up(wire, modbus_sim):
         assert wait_until(lambda: door.snapshot().state == "locked")
         assert door.grant()
     assert [(w.coil, w.on) for w in modbus_sim.writes()] == [(0, True), (0, False)]
+
+
+def test_grant_right_after_start_is_a_full_pulse(hw):
+    cfg = door_cfg(poll_ms=1000)  # the first poll has not settled anything yet
+    with DoorController(make_board(cfg, hardware=hw), cfg.door) as door:
+        assert door.grant()
+        assert wait_until(lambda: changes(hw) == [True, False])
+    on, off = [c.at for c in hw.history]
+    assert off - on >= 0.14
