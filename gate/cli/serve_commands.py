@@ -130,4 +130,10 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
         click.echo(f"  {event['at'][:19]}  {what}")
 
 
-COMMANDS = [serve, status]
+def _schedule_commands() -> list:
+    from gate.cli import schedule_commands
+
+    return schedule_commands.COMMANDS
+
+
+COMMANDS = [serve, status, *_schedule_commands()]

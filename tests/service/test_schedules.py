@@ -84,3 +84,23 @@ def test_anti_passback_between_an_entry_and_an_exit_gate(installation: GateConte
     assert access.card("main", CARD).decision.granted
     access.clock = lambda: MONDAY_10.replace(hour=11, minute=1)  # a missed exit expires after reset_minutes
     assert access.card("main", CARD).decision.granted
+
+
+def test_schedule_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from gate.cli import cli
+    from gate.install import initialise
+
+    data = tmp_path / "d"
+    initialise(data)
+    run = CliRunner()
+    base = ["--data-dir", str(data)]
+    assert run.invoke(cli, base + ["schedule", "window", "office", "--days", "1111100", "--start", "08:00",
+                                   "--end", "18:00"]).exit_code == 0
+    assert run.invoke(cli, base + ["schedule", "assign", "office", "--group", "staff"]).exit_code == 0
+    assert run.invoke(cli, base + ["holiday", "add", "2026-10-01", "--name", "National Day"]).exit_code == 0
+    listing = run.invoke(cli, base + ["schedule", "list"]).output
+    assert "1111100 08:00-18:00" in listing and "group staff" in listing and "2026-10-01" in listing
+    bad = run.invoke(cli, base + ["schedule", "window", "x", "--days", "11", "--start", "08:00", "--end", "18:00"])
+    assert bad.exit_code != 0 and "seven 0/1" in bad.output
