@@ -7,6 +7,7 @@ to webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (that is how the README's p
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,19 +22,42 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        # A synthetic camera, so the webcam path (getUserMedia -> frame check -> feedback) runs headless.
+        # A fake webcam, so the webcam path (getUserMedia -> frame check -> feedback -> enroll) runs headless.
         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+WEBCAM_PHOTO = "special/obama/obama-480p.jpg"
 REPO = Path(__file__).resolve().parents[2]
 
 
+def fake_webcam_video(photo: Path, target: Path) -> Path:
+    """The test's fake camera: a real photo as a few frames of Y4M (Chromium's file-backed fake device).
+    Test fixture only, in pytest's temporary folder; the product never writes pixels anywhere."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(photo) as image:
+        rgb = image.convert("RGB")
+        width, height = rgb.width - rgb.width % 2, rgb.height - rgb.height % 2
+        ycc = np.asarray(rgb.crop((0, 0, width, height)).convert("YCbCr"))
+    frame = ycc[:, :, 0].tobytes() + ycc[::2, ::2, 1].tobytes() + ycc[::2, ::2, 2].tobytes()
+    with target.open("wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(3):
+            handle.write(b"FRAME\n" + frame)
+    return target
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
     from playwright.sync_api import sync_playwright
 
+    from tests.conftest import faces_dir
+
+    video = fake_webcam_video(faces_dir() / WEBCAM_PHOTO, tmp_path_factory.mktemp("webcam") / "face.y4m")
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=ARGS + [f"--use-file-for-fake-video-capture={video}"])
         yield instance
         instance.close()
 
@@ -176,14 +200,28 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
     page.wait_for_url("**/face/capture")
     assert page.is_visible("#webcam-section")  # getUserMedia exists: the webcam panel is offered
     page.click("#webcam-start")
-    page.click("#webcam-grab")
-    page.wait_for_selector("#webcam-frames li", timeout=20_000)
-    assert "no face" in page.inner_text("#webcam-frames").lower()  # the fake camera shows no face
-    page.screenshot(path=str(shots / "face-capture.png"))
+    page.wait_for_selector("#webcam-grab:not([disabled])")
+    for n in (1, 2):
+        page.click("#webcam-grab")
+        page.wait_for_selector(f"#webcam-frames li:nth-child({n})", timeout=20_000)
+    assert page.inner_text("#webcam-frames").count("good") == 2, page.inner_text("#webcam-frames")
+    # The live picture is masked: the photos in ../shared/faces must never end up in the repository.
+    page.screenshot(path=str(shots / "face-capture.png"), mask=[page.locator("#webcam")], mask_color="#4a5568")
+    page.click("#webcam-enroll")  # the good frames go up with the ordinary form; nothing is kept in the browser
+    page.wait_for_selector("#enroll-ok", timeout=30_000)
+    assert re.search(r"accepted\s+2(\.0)?\b", page.inner_text("table.figures")), page.inner_text("table.figures")
+    # Enroll again from an uploaded photo: the webcam template is replaced (shredded), not added to.
+    page.goto("/residents/A101/face/capture")
     page.set_input_files("#photos", str(photo))
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("#enroll-ok", timeout=30000)
     assert "No image was kept" in page.inner_text("main")
+    with gctx.sessions() as session:
+        from sqlalchemy import func, select
+
+        from gate.models import FaceTemplate
+
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 1  # the webcam template was replaced
     page.screenshot(path=str(shots / "face-result.png"), full_page=True)
 
     # 5. Verify at the simulated gate: the gate camera sees another photo of the same person; face by code.

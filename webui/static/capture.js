@@ -21,15 +21,21 @@
   startBtn.addEventListener("click", function () {
     navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }).then(function (stream) {
       video.srcObject = stream;
-      grabBtn.disabled = false;
-      say("Webcam on. Ask the resident to look at the camera, then take a frame.");
+      say("Starting the webcam…");
     }).catch(function (err) { say("The webcam cannot be used: " + err.name + ". Upload photos instead."); });
   });
 
+  // Only once pictures arrive: a frame grabbed before that would be black.
+  video.addEventListener("loadeddata", function () {
+    grabBtn.disabled = false;
+    say("Webcam on. Ask the resident to look at the camera, then take a frame.");
+  });
+
   grabBtn.addEventListener("click", function () {
+    if (!video.videoWidth) { say("The webcam shows no picture yet; wait a moment."); return; }
     var canvas = document.createElement("canvas");
-    canvas.width = video.videoWidth || 640;
-    canvas.height = video.videoHeight || 480;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     canvas.toBlob(function (blob) {
       if (!blob) { say("No frame: is the webcam on?"); return; }
