@@ -48,6 +48,7 @@ def bench_gate(rounds: int, face_rounds: int, as_json: bool) -> None:
         click.echo(json.dumps(result))
         return
     for name, f in result.items():
-        click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+        extra = f"  refused {f['refused']} ({', '.join(f['refusal_reasons'])})" if f.get("refused") else ""
+        click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
     if "face_to_relay" not in result:
         click.echo("face_to_relay  skipped: ../shared/faces not found")

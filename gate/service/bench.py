@@ -26,9 +26,9 @@ CARD, CODE, PIN = "188:24910", "1001", "482915"
 WAIT = 30.0
 
 
-def _release_after(rig: SimRig, t0: float) -> float:
+def _release_after(rig: SimRig, t0: float, wait: float = WAIT) -> float:
     assert rig.board is not None
-    deadline = time.monotonic() + WAIT
+    deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         rig.board.wait_for_coil(0, True, timeout=1.0)
         for write in rig.board.writes(0):
@@ -120,16 +120,24 @@ def _face(ctx: GateContext, rig: SimRig, runtime: GateRuntime, faces_dir: Path, 
         ctx.store.save(session, resident, result.encodings, engine.model_version)
     runtime.reload_policy()
     rig.show_photo(read_image_file(probe), "obama2")
-    samples = []
+    samples: list[float] = []
+    refused: list[str] = []
     for i in range(rounds + 1):
         runtime.post(m.Cancel())
         runtime.wait_idle()
         t0 = time.perf_counter()
         runtime.post(m.Choose("face"))
         runtime.post(m.EnterCode(CODE))
-        ms = _release_after(rig, t0)
+        try:
+            ms = _release_after(rig, t0, wait=20.0)
+        except RuntimeError:
+            # A face attempt may be refused (that is a figure too, not a crash of the bench).
+            last = [e for e in runtime.snapshot().last_events if e.get("kind") == "access"][:1]
+            refused.append(last[0]["reason"] if last else "no decision")
+            continue
         _relocked(rig)
         if i >= 1:
             samples.append(ms)
     rig.show_photo(None)
-    return summarize(samples) | {"probe": str(probe.relative_to(faces_dir)), "enrolled": str(enrolled.relative_to(faces_dir))}
+    return summarize(samples) | {"refused": len(refused), "refusal_reasons": sorted(set(refused)),
+                                 "probe": str(probe.relative_to(faces_dir)), "enrolled": str(enrolled.relative_to(faces_dir))}
