@@ -84,8 +84,10 @@ def schedule_text(site_days: int) -> str:
         f"{MAX_TEMPLATE_RETENTION_DAYS} days (3 years) after last use, is never exceeded.",
         "2. A face template is deleted at once when the resident withdraws consent, when the resident moves "
         "out, and when the resident's record is deleted.",
-        "3. Deletion destroys the template's own encryption key together with the template, so copies in "
-        "older backups cannot be read; such copies are removed when a backup is restored.",
+        "3. Deletion destroys the template's own encryption key together with the template. Copies in older "
+        "backups open only with the master key of their time; the master key is rotated after deletions "
+        "(`gate keys rotate`), which makes them unreadable, and copies restored from a backup are removed "
+        "by the next purge.",
         "4. No face images are kept at any time: images exist in memory only for the seconds needed to "
         "compute or check a template.",
         "5. Cards, PINs and access events are not face data and are not governed by this schedule.",

@@ -110,7 +110,11 @@ def shred_pseudonym(session: Session, pseudonym: str) -> int:
 
 
 def shred_templates(session: Session, template_ids: list[str]) -> int:
-    """Delete data keys first, then rows: without its key a ciphertext is noise even in an old backup."""
+    """Delete the wrapped data keys and the rows together: the live database can never decrypt them again.
+
+    An older backup still holds the wrapped key; it opens only with the master key of its time, so
+    rotating the master key (`gate keys rotate`) is what makes such backups unreadable.
+    """
     if not template_ids:
         return 0
     session.execute(delete(DataKey).where(DataKey.template_id.in_(template_ids)))
