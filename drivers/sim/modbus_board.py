@@ -74,6 +74,11 @@ class SimModbusBoard:
             return self._cond.wait_for(
                 lambda: sum(1 for w in self.history if w.coil == coil) >= count, timeout)
 
+    def wait_for_history(self, count: int, timeout: float) -> bool:
+        """Wait until at least ``count`` coil writes have been recorded."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self.history) >= count, timeout)
+
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: self.requests >= count, timeout)

@@ -20,6 +20,7 @@ HELP = """commands:
   keys DIGITS             type on the OSDP reader's keypad (e.g. keys 1234#)
   input N on|off          set input N of the Modbus board (0 door closed, 1 exit, 2 fire loop ok, 3 passage)
   outputs                 relay states and the history of writes
+  watch SECONDS           print Modbus relay writes as they happen, for SECONDS
   reader                  LED/buzzer/keyset commands the reader received, and its link state
   cut|mend DEVICE         pull / reconnect the cable (relay, reader, line, lcus)
   mute|unmute DEVICE      the device stops / resumes answering
@@ -27,8 +28,11 @@ HELP = """commands:
   help, quit"""
 
 
-def run_command(rig: SimRig, line: str) -> str:
-    """Execute one command line against the rig; returns what to print."""
+def run_command(rig: SimRig, line: str, echo=None) -> str:
+    """Execute one command line against the rig; returns what to print.
+
+    ``echo`` receives live lines from ``watch`` (defaults to collecting them in the result).
+    """
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -68,6 +72,9 @@ def run_command(rig: SimRig, line: str) -> str:
                 out["lcus_relays"] = [int(r) for r in rig.lcus.relays]
                 out["lcus_rejected_frames"] = len(rig.lcus.rejected)
             return json.dumps(out)
+        if cmd == "watch":
+            _need(rig.relay, "relay")
+            return _watch(rig, float(args[0]) if args else 10.0, echo)
         if cmd == "reader":
             _need(rig.reader, "reader")
             return json.dumps({"online": rig.reader.online, "secure_channel": rig.reader.secure,
@@ -81,6 +88,25 @@ def run_command(rig: SimRig, line: str) -> str:
     except (IndexError, ValueError) as exc:
         return f"error: {exc or 'missing argument'}; type help"
     return f"unknown command {cmd!r}; type help"
+
+
+def _watch(rig: SimRig, seconds: float, echo) -> str:
+    import time
+
+    assert rig.relay is not None
+    lines: list[str] = []
+    say = echo or lines.append
+    seen = len(rig.relay.writes())
+    start = time.perf_counter()
+    say(f"watching relay writes for {seconds:g} s")
+    deadline = time.monotonic() + min(seconds, 3600)
+    while (left := deadline - time.monotonic()) > 0:
+        if rig.relay.wait_for_history(seen + 1, left):
+            for write in rig.relay.writes()[seen:]:
+                say(f"+{write.at - start:8.3f} s  coil {write.coil} {'ON' if write.on else 'off'}")
+            seen = len(rig.relay.writes())
+    say("watch ended")
+    return "\n".join(lines)
 
 
 def _need(device: object, name: str) -> None:
@@ -114,7 +140,7 @@ def sim(devices: str, address: int, factory_new: bool) -> None:
             line = sys.stdin.readline()
             if not line or line.strip().lower() in ("quit", "exit"):
                 break
-            reply = run_command(rig, line)
+            reply = run_command(rig, line, echo=click.echo)
             if reply:
                 click.echo(reply)
     click.echo("simulators stopped")

@@ -74,3 +74,20 @@ def test_gate_bench_relay_command():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["n"] == 3 and data["reader"] == "line" and data["median_ms"] > 0
+
+
+def test_watch_shows_relay_writes_as_they_happen():
+    with SimRig(("relay",)) as rig:
+        relay_cfg = parse_relay(rig.relay_config(pulse_ms=100))
+        with DoorController(make_board(relay_cfg), relay_cfg.door) as door:
+            assert wait_until(lambda: door.snapshot().state == "locked")
+            lines: list[str] = []
+
+            def echo(line: str) -> None:
+                lines.append(line)
+                if line.startswith("watching"):
+                    assert door.grant()  # only once the watch has its baseline
+
+            run_command(rig, "watch 2", echo)
+    assert [line.split()[-3:] for line in lines[1:3]] == [["coil", "0", "ON"], ["coil", "0", "off"]]
+    assert lines[-1] == "watch ended"
