@@ -166,7 +166,7 @@ class OsdpReader(Reader):
         self._cp: _ControlPanel | None = None
         self._stopper = Stopper()
         self._thread: threading.Thread | None = None
-        self._offline_since: float | None = time.monotonic()
+        self._offline_since: float | None = None
         self._next_kick = 0.0
 
     def _start(self) -> None:
