@@ -110,3 +110,44 @@ def test_the_table_is_documented() -> None:
     rows = m.describe()
     assert {"from", "event", "guard", "to"} <= set(rows[0])
     assert all(row["guard"] for row in rows)
+
+
+CARD_PLUS_PIN = m.Rules(methods=frozenset({Method.CARD_PIN, Method.PIN}))
+CARD_FACE_GATE = m.Rules(methods=frozenset({Method.CARD, Method.CARD_FACE}))
+
+
+def test_card_plus_pin_gate_asks_for_the_pin_after_the_card() -> None:
+    state, effects = run(CARD_PLUS_PIN, m.PresentCard("188:24910"))
+    assert state.phase is m.Phase.CHOICE and not [e for e in effects if isinstance(e, m.Decide)]
+    state, effects = run(CARD_PLUS_PIN, m.EnterPin("482915"), state=state)
+    decide = [e for e in effects if isinstance(e, m.Decide)][0]
+    assert decide.method is Method.CARD_PIN and decide.claim.kind is ClaimKind.CARD
+
+
+def test_face_first_then_card_claims_card_plus_face() -> None:
+    state, effects = run(CARD_FACE_GATE, m.Choose("face"), m.PresentCard("188:24910"))
+    precheck = [e for e in effects if isinstance(e, m.Precheck)][0]
+    assert state.phase is m.Phase.PRECHECK and precheck.claim.kind is ClaimKind.CARD
+    assert m.offered(m.State(), CARD_FACE_GATE) == ["card", "face"]
+
+
+def test_face_attempts_run_out_and_face_is_no_longer_offered() -> None:
+    rules = CARD_PIN_FACE
+    state, _ = run(rules, m.Choose("face"), m.EnterCode("A1"))
+    mismatch = Decision(False, Reason.FACE_MISMATCH, frozenset({Method.CARD, Method.PIN}))
+    for _ in range(rules.max_face_attempts):
+        state, _ = run(rules, m.Prechecked(state.token, None), m.FaceVerified(state.token, FaceOutcome.MISMATCH),
+                       state=state)
+        state, _ = run(rules, m.Decided(state.token, mismatch, Method.FACE), state=state)
+        assert state.phase is m.Phase.REFUSAL
+        if state.face_failures < rules.max_face_attempts:
+            state, _ = run(rules, m.Choose("face"), state=state)
+    assert m.offered(state, rules) == ["card", "pin"]
+
+
+def test_stale_results_are_ignored_everywhere() -> None:
+    state, _ = run(CARD_PIN, m.PresentCard("188:24910"))
+    granted = Decision(True, Reason.GRANTED)
+    assert run(CARD_PIN, m.Decided(state.token + 5, granted, Method.CARD), state=state)[0] == state
+    state, effects = run(CARD_PIN, m.Decided(state.token, granted, Method.CARD), state=state)
+    assert state.phase is m.Phase.OPEN and [e for e in effects if isinstance(e, m.Grant)]
