@@ -83,3 +83,19 @@ def test_fire_alarm_holds_the_door_released_and_is_logged(gate: Gate) -> None:
 def test_forced_open_raises_an_alarm(gate: Gate) -> None:
     gate.rig.set_input(DOOR_SENSOR, False)
     assert gate.wait_for(lambda: "door_forced" in gate.runtime.snapshot().alarms)
+
+
+def test_operator_ui_hooks_capture_a_card_without_deciding_and_take_frames(gate: Gate) -> None:
+    import threading
+
+    got: list[str | None] = []
+    waiting = threading.Thread(target=lambda: got.append(gate.runtime.capture_card(20)))
+    waiting.start()
+    gate.runtime.wait_idle()  # the capture request is registered before the card comes
+    gate.card(CARD)
+    waiting.join(30)
+    assert got == ["12345678"]  # 188:24910, canonical
+    assert gate.releases() == 0 and gate.last_access() == {}
+    gate.rig.show_photo(__import__("numpy").zeros((120, 160, 3), dtype="uint8"), "blank")
+    frames = gate.runtime.camera_frames(3)
+    assert len(frames) == 3 and frames[0].shape == (120, 160, 3)
