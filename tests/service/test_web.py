@@ -129,3 +129,19 @@ def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, serve
     assert not page.locator("#camera-indicator").is_visible()
     assert not face.is_visible()
     assert gate.runtime.snapshot().camera["opens"] == 0
+
+
+def test_kiosk_still_works_with_the_database_away(client, gate: Gate, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    db_file = gate.ctx.settings.data_dir / "gate.db"
+    shutil.move(db_file, tmp_path / "away.db")
+    gate.ctx.engine.dispose()
+    try:
+        assert client.get("/kiosk/").status_code == 200
+        assert client.post("/kiosk/action", json={"action": "choose", "value": "pin"}).status_code == 202
+        assert client.get("/health").status_code == 200
+    finally:
+        db_file.unlink(missing_ok=True)
+        gate.ctx.engine.dispose()
+        shutil.move(tmp_path / "away.db", db_file)
