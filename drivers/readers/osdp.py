@@ -61,6 +61,7 @@ class SerialChannel(osdp.Channel):
         self._port: serial.SerialBase | None = None
         self._retry_at = 0.0
         self.last_rx = 0.0
+        self.last_tx = 0.0
         self.last_error: str | None = None
         self.reopens = 0
         self._opened_once = False
@@ -117,7 +118,9 @@ class SerialChannel(osdp.Channel):
             if port is None:
                 return 0
             try:
-                return port.write(buf) or 0
+                written = port.write(buf) or 0
+                self.last_tx = time.monotonic()
+                return written
             except SERIAL_ERRORS as exc:
                 self._lost(f"{self.url} lost: {exc}")
                 return 0
@@ -270,8 +273,9 @@ class OsdpReader(Reader):
         if self._offline_since is None:
             self._offline_since = now
             self._next_kick = now + self._kick_backoff.next_delay()
-        elif now >= self._next_kick:
-            # Restart libosdp's state machine: a parked PD would otherwise wait 300 s.
+        elif now >= self._next_kick and (silent or now - self._channel.last_tx > 0.5):
+            # Restart libosdp's state machine: a parked PD would otherwise wait 300 s.  Not while
+            # a handshake is under way (both sides still talking), which a restart would abort.
             with self._cp.lock:
                 self._cp.ctx.disable_pd(0)
             self._stopper.wait(0.1)
