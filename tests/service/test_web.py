@@ -145,3 +145,30 @@ def test_kiosk_still_works_with_the_database_away(client, gate: Gate, tmp_path: 
         db_file.unlink(missing_ok=True)
         gate.ctx.engine.dispose()
         shutil.move(tmp_path / "away.db", db_file)
+
+
+def test_sim_page_holds_up_a_shared_photo_or_an_upload(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    faces = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    if faces.is_dir():
+        gate.runtime.extras["faces_dir"] = str(faces)
+        names = client.get("/sim/faces").get_json()
+        assert "people/obama/obama.jpg" in names
+        assert client.post("/sim/photo", json={"face": "people/obama/obama.jpg"}).status_code == 202
+        assert client.get("/sim/state").get_json()["rig"]["photo"] == "people/obama/obama.jpg"
+        assert client.post("/sim/photo", json={"face": "../../etc/passwd"}).status_code == 404
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((64, 64, 3), 128, dtype=np.uint8)).save(buffer, format="PNG")
+    response = client.post("/sim/photo", data={"photo": (io.BytesIO(buffer.getvalue()), "p.png")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 202
+    assert client.get("/sim/state").get_json()["rig"]["photo"] == "uploaded photo"
+    bad = client.post("/sim/photo", data={"photo": (io.BytesIO(b"not an image"), "x.png")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 400
+    assert client.post("/sim/photo", json={"face": ""}).status_code == 202
+    assert client.get("/sim/state").get_json()["rig"]["photo"] is None
