@@ -28,6 +28,8 @@ from gate.templates import TemplateStore
 log = logging.getLogger("gate.service.face")
 
 BURST = 5
+#: A blink or a head turn needs the burst to last a moment (~0.5 s at 30 fps).
+LIVENESS_BURST = 15
 
 
 @dataclass
@@ -67,11 +69,12 @@ class FaceCheck:
     def model_state(self) -> dict[str, object]:
         return dict(self._model)
 
-    def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
+    def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event,
+            direction: str | None = None) -> FaceOutcome:
         with self._lock:
             self.stats.attempts += 1
             try:
-                return self._run(claim, policy, cancel)
+                return self._run(claim, policy, cancel, direction)
             except (FaceUnavailable, GateError) as err:
                 self.stats.last_error = str(err)
                 log.info("face unavailable: %s", err)
@@ -81,7 +84,7 @@ class FaceCheck:
                 log.exception("face attempt failed")
                 return FaceOutcome.UNAVAILABLE
 
-    def _run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event) -> FaceOutcome:
+    def _run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event, direction: str | None) -> FaceOutcome:
         if self.engine is None or self.camera_factory is None:
             raise FaceUnavailable("face is not configured on this gate")
         self.warm_up()
@@ -100,7 +103,7 @@ class FaceCheck:
         self.on_camera(True)
         try:
             with camera:  # type: ignore[attr-defined]
-                frames = camera.burst(BURST)  # type: ignore[attr-defined]
+                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)  # type: ignore[attr-defined]
                 self.stats.frames_read += len(frames)
         finally:
             self.on_camera(False)
@@ -113,7 +116,8 @@ class FaceCheck:
             resident = _resolve(session, claim)
             if resident is None:
                 return FaceOutcome.UNAVAILABLE
-            verdict = service.verify(session, resident, frames, policy.face_threshold, policy.liveness)
+            verdict = service.verify(session, resident, frames, policy.face_threshold, policy.liveness,
+                                     direction=direction)
         if verdict.outcome is not FaceOutcome.MATCH:
             self.stats.last_error = "; ".join(verdict.reasons) or None
         return verdict.outcome

@@ -17,6 +17,7 @@ import concurrent.futures
 import json
 import logging
 import queue
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -130,6 +131,7 @@ class GateRuntime:
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=LAST_EVENTS)
         self._alarms: set[str] = set()
         self._camera_on = False
+        self._challenge: str | None = None
         self._db_ok = True
         self._db_error: str | None = None
         self._offline_since: datetime | None = None
@@ -252,6 +254,8 @@ class GateRuntime:
             message = decision.message
         else:
             message = IDLE_MESSAGES.get(state.phase, "")
+        if state.phase is m.Phase.CAPTURE and self._challenge:
+            message += " " + self._challenge
         if state.phase is m.Phase.REFUSAL and decision is not None and decision.reason is Reason.NO_CONSENT:
             message += " To use face, ask the management office to enroll you (it needs your separate consent)."
         door = _door_state(self.door)
@@ -450,9 +454,14 @@ class GateRuntime:
             self.post(m.FaceVerified(effect.token, _unavailable()))
             return
         face = self.face
+        # A head turn's direction is drawn per attempt, so a recording cannot know it in advance.
+        direction = secrets.choice(("left", "right")) if policy.liveness == "head_turn" else None
+        with self._lock:
+            self._challenge = {"blink": "Blink once.",
+                               "head_turn": f"Turn your head to the {direction}, then look back."}.get(policy.liveness)
 
         def job() -> None:
-            outcome = face.run(effect.claim, policy, cancel)
+            outcome = face.run(effect.claim, policy, cancel, direction)
             self.post(m.FaceVerified(effect.token, outcome))
 
         self._executor.submit(job)

@@ -178,3 +178,19 @@ def test_card_during_a_face_attempt_is_handled_at_once(gate_factory, photos: Pat
     gate.runtime.wait_idle()
     # the face attempt ended later and its result was dropped: no face decision was recorded
     assert not [e for e in gate.runtime.snapshot().last_events if e.get("method") == "face"]
+
+
+def test_liveness_a_still_photo_does_not_blink(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=engine)
+    allow_face(gate, tmp_path)
+    with gate.ctx.transaction() as session:
+        gates.set_gate(session, gates.get_gate(session, "main"), actor="test", liveness="blink")
+    gate.runtime.reload_policy()
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
+    face_by_code(gate)
+    assert gate.wait_for(lambda: "Blink once." in gate.runtime.snapshot().message
+                         or gate.last_access().get("reason") == Reason.LIVENESS_FAILED.value)
+    wait_reason(gate, Reason.LIVENESS_FAILED)
+    assert gate.releases() == 0
+    assert {"card", "pin"} <= set(gate.runtime.snapshot().offered)
