@@ -99,8 +99,11 @@ def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -
     page.get_by_role("button", name="PIN").click()
     page.get_by_label("Resident code").fill(CODE)
     page.get_by_label("Resident code").press("Enter")
-    page.get_by_label("PIN").fill(PIN)
-    page.get_by_label("PIN").press("Enter")
+    pad = page.get_by_role("group", name="Keypad")  # the PIN typed on the on-screen keypad
+    page.get_by_label("PIN", exact=True).wait_for()
+    for digit in PIN:
+        pad.get_by_role("button", name=digit, exact=True).click()
+    pad.get_by_role("button", name="OK").click()
     page.get_by_text("Welcome.").wait_for()
     assert gate.wait_for(lambda: gate.releases() >= 1)
     assert gate.runtime.snapshot().camera["opens"] == 0

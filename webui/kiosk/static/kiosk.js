@@ -11,6 +11,7 @@
   const pinForm = document.getElementById("pin-form");
   const cancel = document.getElementById("cancel");
   const buttons = Array.from(document.querySelectorAll("#ways button"));
+  const pad = document.getElementById("pad");
   let lastPhase = null;
 
   function post(action, value) {
@@ -35,6 +36,7 @@
     });
     codeForm.hidden = s.phase !== "claim";
     pinForm.hidden = s.phase !== "choice";
+    pad.hidden = codeForm.hidden && pinForm.hidden;
     cancel.hidden = s.phase === "idle";
     if (s.phase !== lastPhase) {
       if (s.phase === "claim") document.getElementById("code").focus();
@@ -60,6 +62,16 @@
     post("pin", input.value); input.value = "";
   });
   cancel.addEventListener("click", function () { post("cancel"); });
+  // The on-screen keypad types into whichever field is shown (a touch screen may have no keyboard).
+  pad.querySelectorAll("button").forEach(function (b) {
+    b.addEventListener("click", function () {
+      const form = !codeForm.hidden ? codeForm : pinForm;
+      const input = form.querySelector("input");
+      if (b.dataset.key === "back") input.value = input.value.slice(0, -1);
+      else if (b.dataset.key === "ok") form.requestSubmit();
+      else if (input.value.length < Number(input.maxLength)) input.value += b.textContent;
+    });
+  });
   refresh();
   setInterval(refresh, 500);
 })();
