@@ -100,7 +100,9 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def status(env: Env, url: str | None, as_json: bool) -> None:
-    """Ask a running gate service for its devices, face model and last events (GET /health)."""
+    """Ask a running gate service for its devices, face model and last events (GET /health).
+
+    Exits 1 when the gate is not OK (reader or relay board unreachable), for monitoring."""
     from gate.config import load_settings
 
     if url is None:
@@ -113,7 +115,7 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
         raise click.ClickException(f"No gate service answers at {url} ({err}): start it with `gate serve`.") from err
     if as_json:
         click.echo(json.dumps(data, indent=1))
-        return
+        sys.exit(0 if data.get("ok") else 1)
     click.echo(f"gate {data['gate']}: {'OK' if data.get('ok') else 'NOT OK'}  phase {data['phase']}")
     door = data["door"]
     click.echo(f"  door     {door.get('state')}  link {'ok' if door.get('link_ok') else 'DOWN'}"
@@ -128,6 +130,7 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
         what = (f"{event['method']} {'granted' if event['granted'] else 'refused'} {event['reason']}"
                 if event["kind"] == "access" else event.get("event", ""))
         click.echo(f"  {event['at'][:19]}  {what}")
+    sys.exit(0 if data.get("ok") else 1)  # for monitoring: non-zero when the gate cannot open
 
 
 def _schedule_commands() -> list:

@@ -103,7 +103,7 @@ class SimRig:
 
     def make_door(self) -> DoorController:
         assert self.board_wire is not None
-        board = ModbusRelayBoard(self.board_wire.driver_path, outputs=8, inputs=8, reply_timeout=0.3,
+        board = ModbusRelayBoard(self.board_wire.driver_path, outputs=8, inputs=8, reply_timeout=1.0,
                                  backoff=Backoff(0.2, 2.0))
         return DoorController(board, self.door_config())
 
