@@ -99,21 +99,32 @@ class OfflineCache:
         return CachedOutcome(decide(copy.policy, Method.CARD, self._subject(entry, now), Evidence()),
                              entry.resident_id if entry else None, Method.CARD)
 
+    def card_pin(self, raw: str, pin: str, now: datetime) -> CachedOutcome:
+        copy = self._require(now)
+        try:
+            entry = copy.by_card.get(normalize_card(raw))
+        except GateError:
+            entry = None
+        return self._pin(copy, entry, pin, now, Method.CARD_PIN)
+
     def pin(self, code: str, pin: str, now: datetime) -> CachedOutcome:
         copy = self._require(now)
-        entry = copy.by_code.get(code)
+        return self._pin(copy, copy.by_code.get(code), pin, now, Method.PIN)
+
+    def _pin(self, copy: CacheCopy, entry: CachedResident | None, pin: str, now: datetime,
+             method: Method) -> CachedOutcome:
         with self._guard:
             gate_lock = self._locks.get("gate", lockout.LockoutState())
             res_lock = self._locks.get(f"r{entry.resident_id}", lockout.LockoutState()) if entry else lockout.LockoutState()
         locks = Locks(resident_locked=res_lock.is_locked(now), gate_locked=gate_lock.is_locked(now))
         matches = None
-        if Method.PIN in copy.policy.methods and not (locks.gate_locked or locks.resident_locked):
+        if method in copy.policy.methods and not (locks.gate_locked or locks.resident_locked):
             stored = entry.pin_hash if entry and entry.pin_hash else self.hasher.hash("0" * 6)
             matches = passwords.verify(self.hasher, stored, pin) and entry is not None
-        decision = decide(copy.policy, Method.PIN, self._subject(entry, now), Evidence(pin_matches=matches), locks)
+        decision = decide(copy.policy, method, self._subject(entry, now), Evidence(pin_matches=matches), locks)
         if matches is not None:
             self._count(entry, bool(matches and decision.granted), now)
-        return CachedOutcome(decision, entry.resident_id if entry else None, Method.PIN)
+        return CachedOutcome(decision, entry.resident_id if entry else None, method)
 
     def _count(self, entry: CachedResident | None, success: bool, now: datetime) -> None:
         with self._guard:

@@ -411,7 +411,7 @@ class GateRuntime:
         self._database_lost(err)
         now = self.clock()
         alternatives = self._rules.methods & frozenset({Method.CARD, Method.PIN, Method.CARD_PIN})
-        if self.cache is None or effect.method not in (Method.CARD, Method.PIN):
+        if self.cache is None or effect.method not in (Method.CARD, Method.PIN, Method.CARD_PIN):
             decision = Decision(False, Reason.FACE_UNAVAILABLE if effect.method.uses_face else Reason.UNKNOWN_CARD,
                                 alternatives)
             self._record_pending(effect.method, decision, None, "database unreachable")
@@ -419,6 +419,8 @@ class GateRuntime:
         try:
             if effect.method is Method.CARD:
                 cached = self.cache.card(effect.claim.value, now)
+            elif effect.method is Method.CARD_PIN:
+                cached = self.cache.card_pin(effect.claim.value, effect.pin or "", now)
             else:
                 cached = self.cache.pin(effect.claim.value, effect.pin or "", now)
         except CacheExpired as expired:
