@@ -63,7 +63,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
         for line in seed_demo(ctx):
             click.echo(line)
         rig = SimRig().start()
-    runtime = build_runtime(ctx, rig=rig, publishers=publishers_from(settings))
+    integrations = publishers_from(settings)
+    runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
     if SHARED_FACES.is_dir():
         runtime.extras["faces_dir"] = str(SHARED_FACES)
     runtime.start()
@@ -73,6 +74,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
         runtime.stop()
         if rig is not None:
             rig.stop()
+        for integration in integrations:
+            integration.close()
         raise
     stop = threading.Event()
 
@@ -92,6 +95,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
         runtime.stop()
         if rig is not None:
             rig.stop()
+        for integration in integrations:
+            integration.close()
         click.echo("gate service stopped")
 
 
