@@ -51,8 +51,10 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
 
     if rig is not None and feeds is None:
         feeds = rig.feeds
-    camera_spec = camera if camera is not None else (
-        rig.camera_spec if rig is not None else ctx.settings.section("camera").get("source"))
+    # A configured camera wins, also when simulating (e.g. `folder:PATH` as the simulated camera);
+    # otherwise the simulator's pushed feed, which the /sim page fills.
+    configured = ctx.settings.section("camera").get("source")
+    camera_spec = camera if camera is not None else (configured or (rig.camera_spec if rig is not None else None))
     camera_factory = None
     if camera_spec:
         from drivers.camera import open_camera

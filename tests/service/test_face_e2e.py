@@ -194,3 +194,18 @@ def test_liveness_a_still_photo_does_not_blink(gate_factory, photos: Path, engin
     wait_reason(gate, Reason.LIVENESS_FAILED)
     assert gate.releases() == 0
     assert {"card", "pin"} <= set(gate.runtime.snapshot().offered)
+
+
+def test_folder_camera_from_the_configuration(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "camera"
+    folder.mkdir()
+    for i in range(5):  # the same photo as five frames (copied into a temporary folder, not the repo)
+        shutil.copy(photos / "obama" / "obama2.jpg", folder / f"frame{i}.jpg")
+    gate = gate_factory(face_engine=engine, camera=f"folder:{folder}")
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    face_by_code(gate)
+    wait_reason(gate, Reason.GRANTED)
+    assert gate.wait_for(lambda: gate.releases() >= 1)
