@@ -442,11 +442,19 @@ class GateRuntime:
                 self._database_lost(err)
                 denial = Decision(False, Reason.FACE_UNAVAILABLE,
                                   self._rules.methods & frozenset({Method.CARD, Method.PIN, Method.CARD_PIN}))
-        if denial is not None:
-            # Recorded like any decision, so "no consent, nothing captured" leaves a trace.
+        if denial is not None and self._db_ok:
+            # Recorded like any decision (no face evidence: nothing was captured), so "no consent,
+            # no capture" leaves a trace in the event table and the JSON log.
+            try:
+                outcome = self.access.face(self.gate_name, effect.claim, None, effect.face_failures)
+                denial = outcome.decision if not outcome.decision.granted else denial
+                event_id = outcome.event_id
+            except SQLAlchemyError as err:
+                self._database_lost(err)
+                event_id = None
             method = Method.CARD_FACE if effect.claim.kind is ClaimKind.CARD else Method.FACE
             self._remember({"kind": "access", "method": method.value, "granted": False,
-                            "reason": denial.reason.value, "camera_opened": False})
+                            "reason": denial.reason.value, "camera_opened": False, "event_id": event_id})
         self.post(m.Prechecked(effect.token, denial))
 
     def _start_face(self, effect: m.StartFace) -> None:

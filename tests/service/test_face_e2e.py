@@ -209,3 +209,17 @@ def test_folder_camera_from_the_configuration(gate_factory, photos: Path, engine
     face_by_code(gate)
     wait_reason(gate, Reason.GRANTED)
     assert gate.wait_for(lambda: gate.releases() >= 1)
+
+
+def test_no_consent_refusal_is_in_the_event_table(gate_factory, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from gate.models import AccessEvent
+
+    gate = gate_factory(face_engine=None)
+    allow_face(gate, tmp_path)
+    face_by_code(gate)
+    wait_reason(gate, Reason.NO_CONSENT)
+    with gate.ctx.sessions() as session:
+        row = session.scalars(select(AccessEvent).where(AccessEvent.method == "face")).one()
+    assert row.reason == "no_consent" and not row.granted
