@@ -175,3 +175,19 @@ def test_sim_page_holds_up_a_shared_photo_or_an_upload(client, gate: Gate) -> No
     assert bad.status_code == 400
     assert client.post("/sim/photo", json={"face": ""}).status_code == 202
     assert client.get("/sim/state").get_json()["rig"]["photo"] is None
+
+
+@pytest.mark.browser
+def test_sim_page_in_the_browser_taps_a_card_and_shows_the_relay(page, served: str, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+    page.goto(served + "/sim/")
+    assert gate.wait_for(lambda: gate.runtime.snapshot().reader.get("online") is True)
+    page.get_by_role("button", name="Tap card").click()
+    page.get_by_text("card granted granted").wait_for()
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    page.get_by_text("exit button").click()  # the checkbox of input 1 on the simulated board
+    assert gate.wait_for(lambda: gate.releases() >= 2)
+    assert not errors, errors
