@@ -126,6 +126,7 @@ class GateRuntime:
         self._face_cancel = threading.Event()
         self._timer: threading.Timer | None = None
         self._held_timer: threading.Timer | None = None
+        self._keys_timer: threading.Timer | None = None
         self._refresh_timer: threading.Timer | None = None
         self._lock = threading.Lock()  # guards the published snapshot fields below
         self._events: collections.deque[dict[str, Any]] = collections.deque(maxlen=LAST_EVENTS)
@@ -166,7 +167,7 @@ class GateRuntime:
         self._queue.put(None)
         if self._thread is not None:
             self._thread.join(10)
-        for timer in (self._timer, self._held_timer, self._refresh_timer):
+        for timer in (self._timer, self._held_timer, self._refresh_timer, self._keys_timer):
             if timer is not None:
                 timer.cancel()
         self._face_cancel.set()
@@ -315,6 +316,8 @@ class GateRuntime:
             self._handle(m.PresentCard(ctl.value))
         elif ctl.kind == "key":
             self._key(ctl.value)
+        elif ctl.kind == "keys_clear":
+            self._keys = ""
         elif ctl.kind == "door":
             self._door_event(ctl.value)
         elif ctl.kind == "refresh":
@@ -338,6 +341,7 @@ class GateRuntime:
         if key != "#":
             if key.isdigit() and len(self._keys) < 32:
                 self._keys += key
+                self._arm_keys_timer()
             return
         typed, self._keys = self._keys, ""
         if not typed:
@@ -347,6 +351,14 @@ class GateRuntime:
         else:
             self._handle(m.EnterCode(typed))
 
+    def _arm_keys_timer(self) -> None:
+        """Half-typed digits are forgotten after the claim timeout: the next person starts clean."""
+        if self._keys_timer is not None:
+            self._keys_timer.cancel()
+        self._keys_timer = threading.Timer(self.timeouts.claim, self._queue.put, args=(_Ctl("keys_clear"),))
+        self._keys_timer.daemon = True
+        self._keys_timer.start()
+
     def _handle(self, event: m.Event) -> None:
         if isinstance(event, (m.PresentCard, m.EnterCode, m.Choose)) and self._state.phase is m.Phase.IDLE:
             self._load_policy()  # pick up policy changes made in the UI between transactions
@@ -354,6 +366,8 @@ class GateRuntime:
         after, effects = m.step(before, event, self._rules)
         self._state = after
         self._transitions += 1
+        if after.phase is m.Phase.IDLE and before.phase is not m.Phase.IDLE:
+            self._keys = ""
         if after.phase is not before.phase:
             log.debug("%s: %s --%s--> %s", self.gate_name, before.phase, type(event).__name__, after.phase)
         for effect in effects:

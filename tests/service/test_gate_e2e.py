@@ -99,3 +99,14 @@ def test_operator_ui_hooks_capture_a_card_without_deciding_and_take_frames(gate:
     gate.rig.show_photo(__import__("numpy").zeros((120, 160, 3), dtype="uint8"), "blank")
     frames = gate.runtime.camera_frames(3)
     assert len(frames) == 3 and frames[0].shape == (120, 160, 3)
+
+
+def test_half_typed_keys_are_forgotten(gate_factory) -> None:
+    from gate.service.runtime import Timeouts
+
+    gate = gate_factory(timeouts=Timeouts(claim=3.0, face=60, decision=60))
+    gate.keys("99")  # someone types and walks away
+    assert gate.wait_for(lambda: gate.runtime._keys == "99")
+    assert gate.wait_for(lambda: gate.runtime._keys == "")
+    gate.keys(f"{CODE}#{PIN}#")  # would be resident "991001" had the digits stayed
+    assert gate.wait_for(lambda: gate.releases() >= 1)
