@@ -133,6 +133,7 @@ class GateRuntime:
         self._alarms: set[str] = set()
         self._camera_on = False
         self._challenge: str | None = None
+        self._door_failed_token: int | None = None
         self._db_ok = True
         self._db_error: str | None = None
         self._offline_since: datetime | None = None
@@ -255,6 +256,8 @@ class GateRuntime:
             message = decision.message
         else:
             message = IDLE_MESSAGES.get(state.phase, "")
+        if state.phase is m.Phase.OPEN and self._door_failed_token == state.token:
+            message = "Access granted, but the door could not be released. Please call the management office."
         if state.phase is m.Phase.CAPTURE and self._challenge:
             message += " " + self._challenge
         if state.phase is m.Phase.REFUSAL and decision is not None and decision.reason is Reason.NO_CONSENT:
@@ -500,6 +503,8 @@ class GateRuntime:
             opened = False
             log.warning("door grant failed: %s", err)
         if not opened:
+            with self._lock:
+                self._door_failed_token = self._state.token
             self._remember({"kind": "door", "event": "grant_failed", "detail": "relay board did not release"})
 
     def _feedback(self, granted: bool) -> None:
