@@ -16,7 +16,7 @@ from gate.service.simrig import SimRig
 def gate_section(ctx: GateContext) -> dict[str, Any]:
     section = ctx.settings.section("gate")
     known = {"name", "claim_timeout", "face_timeout", "refusal_timeout", "held_open_seconds",
-             "offline_cache_hours", "cache_refresh_seconds"}
+             "offline_cache_hours", "cache_refresh_seconds", "kiosk_clients"}
     unknown = set(section) - known
     if unknown:
         raise ConfigError(f"[gate] has unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")

@@ -43,6 +43,9 @@ def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None: 
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
     assert cross.status_code == 403
     assert client.post("/kiosk/action", json={"action": "open"}).status_code == 400
+    remote = client.post("/kiosk/action", json={"action": "choose", "value": "pin"},
+                         environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert remote.status_code == 403  # only the gate's own screen presses buttons
     assert client.post("/kiosk/action", json={"action": "choose", "value": "pin"}).status_code == 202
     assert gate.wait_for(lambda: client.get("/kiosk/state").get_json()["phase"] == "claim")
     page = client.get("/kiosk/").get_data(as_text=True)

@@ -19,6 +19,7 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="template
                static_url_path="/kiosk-static")
 
 SHORT_FIELDS = ("processor", "purpose", "retention", "rights", "alternatives")
+DEFAULT_CLIENTS = ("127.0.0.1", "::1")
 
 
 def _runtime() -> Any:
@@ -75,8 +76,17 @@ def state():  # type: ignore[no-untyped-def]
                     "transaction": snap.transaction, "database_ok": snap.database["ok"]})
 
 
+def kiosk_client() -> None:
+    """Only the gate's own screen may press buttons: a PIN typed from elsewhere on the network would
+    open the door from afar. [gate] kiosk_clients lists the allowed addresses (default: this machine)."""
+    allowed = current_app.extensions["gate_context"].settings.section("gate").get("kiosk_clients", DEFAULT_CLIENTS)
+    if request.remote_addr not in allowed:
+        abort(403)
+
+
 @bp.post("/action")
 def action():  # type: ignore[no-untyped-def]
+    kiosk_client()
     same_origin_json()
     data = request.get_json(silent=True) or {}
     kind = str(data.get("action", ""))
