@@ -319,6 +319,8 @@ class GateRuntime:
             self._handle(m.PresentCard(ctl.value))
         elif ctl.kind == "key":
             self._key(ctl.value)
+        elif ctl.kind == "regrant":
+            self._release(*ctl.value)
         elif ctl.kind == "keys_clear":
             self._keys = ""
         elif ctl.kind == "door":
@@ -493,19 +495,34 @@ class GateRuntime:
 
         self._executor.submit(job)
 
+    #: A grant that meets a momentary serial glitch is tried again this many times, 0.5 s apart, while
+    #: the same person is still "open" on the screen: never later than ~1.5 s after the decision.
+    GRANT_RETRIES = 3
+
     def _grant(self, decision: Decision) -> None:
         self._feedback(True)
-        if self.door is None:
+        self._release(self._state.token, self.GRANT_RETRIES)
+
+    def _release(self, token: int, retries: int) -> None:
+        if self.door is None or self._state.token != token or self._state.phase is not m.Phase.OPEN:
             return
         try:
             opened = self.door.grant("granted")
         except Exception as err:  # noqa: BLE001 - a dead board leaves the door locked (fail-secure)
             opened = False
             log.warning("door grant failed: %s", err)
-        if not opened:
+        if opened:
             with self._lock:
-                self._door_failed_token = self._state.token
-            self._remember({"kind": "door", "event": "grant_failed", "detail": "relay board did not release"})
+                self._door_failed_token = None
+            return
+        if retries > 0:
+            timer = threading.Timer(0.5, self._queue.put, args=(_Ctl("regrant", (token, retries - 1)),))
+            timer.daemon = True
+            timer.start()
+            return
+        with self._lock:
+            self._door_failed_token = token
+        self._remember({"kind": "door", "event": "grant_failed", "detail": "relay board did not release"})
 
     def _feedback(self, granted: bool) -> None:
         if self.reader is None:

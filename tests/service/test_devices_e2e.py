@@ -19,9 +19,10 @@ def test_relay_board_offline_is_fail_secure_and_card_is_still_decided(gate: Gate
     gate.rig.board_wire.cut()  # type: ignore[union-attr]
     assert gate.wait_for(lambda: "relay_offline" in gate.runtime.snapshot().alarms)
     gate.card(CARD)
-    assert gate.wait_for(lambda: bool(events(gate, "grant_failed")))
-    assert gate.last_access()["granted"] is True  # decided, but the door could not be released
-    assert "could not be released" in gate.runtime.snapshot().message
+    # decided, tried again for ~1.5 s, and the door stayed locked
+    assert gate.wait_for(lambda: "could not be released" in gate.runtime.snapshot().message)
+    assert gate.last_access()["granted"] is True
+    assert events(gate, "grant_failed")
     assert gate.rig.board.coils[0] is False  # type: ignore[union-attr]
     assert gate.releases() == 0
     gate.rig.board_wire.mend()  # type: ignore[union-attr]
