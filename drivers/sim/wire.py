@@ -23,7 +23,25 @@ from dataclasses import dataclass, field
 def _raw_pty() -> tuple[int, int, str]:
     master, slave = os.openpty()
     tty.setraw(slave)
+    # Non-blocking master: after the far end closes and reopens its port, select() can report a
+    # hang-up as "readable" and a blocking read would then wait forever while holding the wire's lock.
+    os.set_blocking(master, False)
     return master, slave, os.ttyname(slave)
+
+
+def _write_line(fd: int, data: bytes, patience: float = 0.2) -> None:
+    """Write to a non-blocking pty master; what the far end does not take in time is lost, as on a UART."""
+    deadline = time.monotonic() + patience
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except BlockingIOError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            select.select([], [fd], [], remaining)
+        except OSError:
+            return
 
 
 @dataclass
@@ -91,7 +109,7 @@ class PtyWire:
         """Put bytes on the line as if the device (or noise) had sent them."""
         with self._lock:
             if self._plugged:
-                os.write(self._drv_master, data)
+                _write_line(self._drv_master, data)
                 self._trace.to_driver.append((time.monotonic(), data))
 
     def unplug(self) -> None:
@@ -196,7 +214,7 @@ class PtyWire:
             if not data or self._cut:
                 return
             self._trace.to_device.append((time.monotonic(), data))
-        os.write(self._dev_master, data)
+        _write_line(self._dev_master, data)
 
     def _forward_reply(self) -> None:
         try:
@@ -209,5 +227,5 @@ class PtyWire:
             if self._tamper:
                 data = self._tamper.pop(0)(data)
             if data:
-                os.write(self._drv_master, data)
+                _write_line(self._drv_master, data)
                 self._trace.to_driver.append((time.monotonic(), data))
