@@ -62,6 +62,17 @@ class SubjectRules(Protocol):
     def after_grant(self, session: Session, resident: Resident, gate: Gate, now: datetime) -> None: ...
 
 
+def resolve_claim(session: Session, claim: Claim) -> Resident | None:
+    """The resident a card or resident code claims to be; None for unknown or malformed claims."""
+    if claim.kind is ClaimKind.CARD:
+        try:
+            uid = normalize_card(claim.value)
+        except GateError:
+            return None
+        return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
+    return session.scalar(select(Resident).where(Resident.code == claim.value))
+
+
 class AccessService:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, hasher: PasswordHasher,
                  clock: Clock = utcnow, rules: SubjectRules | None = None) -> None:
@@ -96,7 +107,7 @@ class AccessService:
         with self.sessions() as session:
             gate = get_gate(session, gate_name)
             policy = policy_of(gate, self.settings)
-            resident = self._resolve(session, claim)
+            resident = resolve_claim(session, claim)
             subject = self._ruled(session, self._subject(session, resident), resident, gate, self.clock())
             # Pretend the face matched: whatever still denies is a reason not to open the camera.
             decision = decide(policy, method, subject, Evidence(face=FaceOutcome.MATCH), Locks(face_failures=face_failures))
@@ -113,7 +124,7 @@ class AccessService:
         with transaction(self.sessions) as session:
             gate = get_gate(session, gate_name)
             policy = policy_of(gate, self.settings)
-            resident = self._resolve(session, claim)
+            resident = resolve_claim(session, claim)
             subject = self._ruled(session, self._subject(session, resident), resident, gate, now)
             gate_lock = self._lock_state(session, f"gate:{gate.id}")
             resident_lock = self._lock_state(session, f"resident:{resident.id}") if resident else lockout.LockoutState()
@@ -134,15 +145,6 @@ class AccessService:
             event = record_event(session, at=now, gate_id=gate.id, gate_name=gate.name,
                                  resident_id=resident.id if resident else None, method=method, decision=decision)
             return Outcome(decision, resident.id if resident else None, event.id, gate.id)
-
-    def _resolve(self, session: Session, claim: Claim) -> Resident | None:
-        if claim.kind is ClaimKind.CARD:
-            try:
-                uid = normalize_card(claim.value)
-            except GateError:
-                return None
-            return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
-        return session.scalar(select(Resident).where(Resident.code == claim.value))
 
     def _ruled(self, session: Session, subject: Subject | None, resident: Resident | None, gate: Gate,
                now: datetime) -> Subject | None:
@@ -185,4 +187,4 @@ class AccessService:
             session.add(row)
 
 
-__all__ = ["AccessService", "Claim", "ClaimKind", "Outcome", "Reason"]
+__all__ = ["AccessService", "Claim", "ClaimKind", "Outcome", "Reason", "resolve_claim"]

@@ -66,7 +66,7 @@ def schedule_list(env: Env) -> None:
             for w in schedule.windows:
                 click.echo(f"  {w.days} {w.start}-{w.end}" + (" holidays" if w.on_holidays else ""))
             for a in session.scalars(select(ScheduleAssignment).where(ScheduleAssignment.schedule_id == schedule.id)):
-                click.echo(f"  -> " + (f"resident #{a.resident_id}" if a.resident_id else f"group {a.group_name}"))
+                click.echo("  -> " + (f"resident #{a.resident_id}" if a.resident_id else f"group {a.group_name}"))
         for holiday in session.scalars(select(Holiday).order_by(Holiday.day)):
             click.echo(f"holiday {holiday.day.isoformat()} {holiday.name}")
 

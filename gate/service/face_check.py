@@ -12,16 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.access import Claim, ClaimKind
-from gate.cardnumber import normalize_card
+from gate.access import Claim, resolve_claim
 from gate.db import transaction
 from gate.decision import FaceOutcome
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
-from gate.models import Card, Resident
 from gate.policy import GatePolicy
 from gate.templates import TemplateStore
 
@@ -91,7 +88,7 @@ class FaceCheck:
         if self._model["state"] != "ready":
             raise FaceUnavailable(str(self._model.get("detail", "the face model is not available")))
         with self.sessions() as session:
-            resident = _resolve(session, claim)
+            resident = resolve_claim(session, claim)
             # Decrypting the template before the camera opens: a missing key file or a broken
             # template ends the attempt here, and no frame is taken for nothing.
             if resident is None or self.store.load(session, resident) is None:
@@ -113,7 +110,7 @@ class FaceCheck:
 
         service = FaceService(self.store, self.engine)  # type: ignore[arg-type]
         with transaction(self.sessions) as session:
-            resident = _resolve(session, claim)
+            resident = resolve_claim(session, claim)
             if resident is None:
                 return FaceOutcome.UNAVAILABLE
             verdict = service.verify(session, resident, frames, policy.face_threshold, policy.liveness,
@@ -121,13 +118,3 @@ class FaceCheck:
         if verdict.outcome is not FaceOutcome.MATCH:
             self.stats.last_error = "; ".join(verdict.reasons) or None
         return verdict.outcome
-
-
-def _resolve(session: Session, claim: Claim) -> Resident | None:
-    if claim.kind is ClaimKind.CARD:
-        try:
-            uid = normalize_card(claim.value)
-        except GateError:
-            return None
-        return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
-    return session.scalar(select(Resident).where(Resident.code == claim.value))

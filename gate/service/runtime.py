@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.access import AccessService, Claim, ClaimKind
+from gate.access import AccessService, ClaimKind
 from gate.clock import Clock, utcnow
 from gate.decision import Decision, Reason
 from gate.models import AccessEvent

@@ -12,7 +12,7 @@ from gate.context import GateContext
 from gate.decision import FaceOutcome, Reason
 from gate.models import AccessEvent
 
-from .helpers import get, resident_with_template
+from .helpers import resident_with_template
 
 
 class MovableClock:

@@ -13,7 +13,7 @@ from gate import consent, operators, residents, rights
 from gate.dashboard import privacy_report
 from gate.errors import ConflictError, PolicyError
 from gate.event_query import EventFilter, decode_cursor, events_page, iter_events
-from gate.models import AccessEvent, Gate, OperatorRole, Resident
+from gate.models import AccessEvent, Gate, Resident
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
