@@ -41,7 +41,8 @@ def index():  # type: ignore[no-untyped-def]
         methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
         mqtt=_masked(settings.section("mqtt")), webhook=_masked(settings.section("webhook")),
         file_values=_file_values(), editable=site_config.EDITABLE,
-        notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()))
+        notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()),
+        rotation=_rotation_job().status)
 
 
 @bp.post("/settings/gates")
@@ -168,6 +169,25 @@ def update_config(section: str):  # type: ignore[no-untyped-def]
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
+
+
+def _rotation_job():  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    from gate.rotation_job import KeyRotationJob
+
+    context = ctx()
+    return current_app.extensions.setdefault("key_rotation", KeyRotationJob(context.sessions, context.key_file))
+
+
+@bp.post("/settings/keys/rotate")
+@roles_required(*SETTINGS_ROLES)
+def rotate_keys():  # type: ignore[no-untyped-def]
+    if _rotation_job().start(actor()):
+        flash("Key rotation started: data keys are re-wrapped in the background; this page shows the progress.", "ok")
+    else:
+        flash("A key rotation is already running.", "error")
+    return redirect(url_for("settings.index") + "#keys")
 
 
 @bp.post("/settings/purge")

@@ -135,3 +135,36 @@ def test_retention_and_integrations_are_saved_to_the_config_file(client, auth, g
         auth.post(f"/settings/config/{section}", data_)
         assert config.read_text(encoding="utf-8") == before, (section, data_)
     assert auth.post("/settings/config/database", {"url": "sqlite:///x"}).status_code == 404
+
+
+def test_admin_rotates_the_master_key_in_the_background(client, app, auth, gctx) -> None:
+    import numpy as np
+
+    add_resident(gctx, "K1")
+    grant(gctx, "K1")
+    store_template(gctx, "K1")
+    with gctx.sessions() as session:
+        from gate.residents import get_resident
+
+        before = gctx.store.load(session, get_resident(session, "K1")).encodings
+    old_key = gctx.key_file.load().current.id
+
+    auth.login("auditor1", OperatorRole.AUDITOR)
+    assert auth.post("/settings/keys/rotate", {}, token_from="/").status_code == 403
+    client.post("/logout", data={"csrf_token": auth.token("/")})
+    auth.login()
+    assert client.post("/settings/keys/rotate", data={}).status_code == 400  # no CSRF token
+    response = auth.post("/settings/keys/rotate", {}, token_from="/settings")
+    assert response.status_code == 302
+    job = app.extensions["key_rotation"]
+    assert job.wait(30)
+    status = job.status
+    assert not status.error and "re-wrapped 1 data keys" in status.result
+    new_key = gctx.key_file.load()
+    assert new_key.current.id != old_key and new_key.pending is None
+    with gctx.sessions() as session:
+        from gate.residents import get_resident
+
+        assert np.array_equal(gctx.store.load(session, get_resident(session, "K1")).encodings, before)
+    page = client.get("/settings").get_data(as_text=True)
+    assert "Last rotation: master key is now" in page
