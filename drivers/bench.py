@@ -16,6 +16,7 @@ from drivers.door import DoorController
 from drivers.readers import CardRead, ReaderStatus, make_reader
 from drivers.relays import make_board
 from drivers.sim.rig import SimRig
+from gate.stats import percentile
 
 
 def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
@@ -78,7 +79,7 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
                     continue
                 samples.append((on.at - started) * 1000)
     samples.sort()
-    p99 = samples[min(len(samples) - 1, max(0, round(0.99 * len(samples)) - 1))]
+    p99 = percentile(samples, 0.99)
     return {
         "median_ms": round(statistics.median(samples), 2),
         "p99_ms": round(p99, 2),

@@ -11,15 +11,12 @@ from typing import Callable
 from gate import residents
 from gate.context import GateContext
 from gate.install import initialise
+from gate.stats import percentile
 
 
 def summarize(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
-
-    return {"n": len(ordered), "median_ms": statistics.median(ordered), "p95_ms": pct(0.95), "p99_ms": pct(0.99)}
+    return {"n": len(samples_ms), "median_ms": statistics.median(samples_ms),
+            "p95_ms": percentile(samples_ms, 0.95), "p99_ms": percentile(samples_ms, 0.99)}
 
 
 def time_calls(call: Callable[[], object], rounds: int, warmup: int = 5) -> list[float]:

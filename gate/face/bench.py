@@ -26,6 +26,7 @@ from gate.face.errors import FaceUnavailable
 from gate.face.images import read_image_file
 from gate.face.verify import DEFAULT_THRESHOLD, verify_frames
 from gate.keys import MasterKey
+from gate.stats import percentile
 
 FRAME_W, FRAME_H = 640, 480
 #: In the repository's sibling folder (see README); `--photo` overrides.
@@ -124,7 +125,7 @@ def run(rounds: int = 40, photo_path: Path | None = None, engine: FaceEngine | N
         "rounds": rounds,
         "matched": matched,
         "median_ms": round(statistics.median(ours_ms), 1),
-        "p95_ms": round(_percentile(ours_ms, 0.95), 1),
+        "p95_ms": round(percentile(ours_ms, 0.95), 1),
         "baseline_median_ms": round(statistics.median(base_ms), 1),
         "speedup": round(statistics.median(base_ms) / statistics.median(ours_ms), 2),
         "enroll_5_frames_median_ms": round(statistics.median(enroll_ms), 1),
@@ -132,11 +133,6 @@ def run(rounds: int = 40, photo_path: Path | None = None, engine: FaceEngine | N
         "peak_rss_with_baseline_mb": round(_peak_rss_mb(), 1),
         "model_version": version,
     }
-
-
-def _percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
 
 
 def _peak_rss_mb() -> float:
