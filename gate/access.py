@@ -73,6 +73,10 @@ def resolve_claim(session: Session, claim: Claim) -> Resident | None:
     return session.scalar(select(Resident).where(Resident.code == claim.value))
 
 
+def _face_method(claim: Claim) -> Method:
+    return Method.CARD_FACE if claim.kind is ClaimKind.CARD else Method.FACE
+
+
 class AccessService:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, hasher: PasswordHasher,
                  clock: Clock = utcnow, rules: SubjectRules | None = None) -> None:
@@ -94,8 +98,7 @@ class AccessService:
         return self._run(gate_name, Method.CARD_PIN, Claim(ClaimKind.CARD, raw_card), pin=pin, face=None)
 
     def face(self, gate_name: str, claim: Claim, outcome: FaceOutcome | None, face_failures: int = 0) -> Outcome:
-        method = Method.CARD_FACE if claim.kind is ClaimKind.CARD else Method.FACE
-        return self._run(gate_name, method, claim, pin=None, face=outcome, face_failures=face_failures)
+        return self._run(gate_name, _face_method(claim), claim, pin=None, face=outcome, face_failures=face_failures)
 
     def face_precheck(self, gate_name: str, claim: Claim, face_failures: int = 0) -> Decision | None:
         """Before any camera opens: the denial a face attempt would end in regardless of the face, or None.
@@ -103,14 +106,11 @@ class AccessService:
         This is how "no consent, no capture" holds (no bystander processing, M2): a claim without a
         current consent and a template is refused here and the camera is never opened.
         """
-        method = Method.CARD_FACE if claim.kind is ClaimKind.CARD else Method.FACE
         with self.sessions() as session:
-            gate = get_gate(session, gate_name)
-            policy = policy_of(gate, self.settings)
-            resident = resolve_claim(session, claim)
-            subject = self._ruled(session, self._subject(session, resident), resident, gate, self.clock())
+            _, policy, _, subject = self._situation(session, gate_name, claim, self.clock())
             # Pretend the face matched: whatever still denies is a reason not to open the camera.
-            decision = decide(policy, method, subject, Evidence(face=FaceOutcome.MATCH), Locks(face_failures=face_failures))
+            decision = decide(policy, _face_method(claim), subject, Evidence(face=FaceOutcome.MATCH),
+                              Locks(face_failures=face_failures))
             return None if decision.granted else decision
 
     def policy(self, gate_name: str) -> GatePolicy:
@@ -122,10 +122,7 @@ class AccessService:
              face: FaceOutcome | None, face_failures: int = 0) -> Outcome:
         now = self.clock()
         with transaction(self.sessions) as session:
-            gate = get_gate(session, gate_name)
-            policy = policy_of(gate, self.settings)
-            resident = resolve_claim(session, claim)
-            subject = self._ruled(session, self._subject(session, resident), resident, gate, now)
+            gate, policy, resident, subject = self._situation(session, gate_name, claim, now)
             gate_lock = self._lock_state(session, f"gate:{gate.id}")
             resident_lock = self._lock_state(session, f"resident:{resident.id}") if resident else lockout.LockoutState()
             locks = Locks(resident_locked=resident_lock.is_locked(now), gate_locked=gate_lock.is_locked(now),
@@ -146,12 +143,16 @@ class AccessService:
                                  resident_id=resident.id if resident else None, method=method, decision=decision)
             return Outcome(decision, resident.id if resident else None, event.id, gate.id)
 
-    def _ruled(self, session: Session, subject: Subject | None, resident: Resident | None, gate: Gate,
-               now: datetime) -> Subject | None:
-        if subject is None or resident is None or self.rules is None:
-            return subject
-        return replace(subject, within_schedule=self.rules.within_schedule(session, resident, now),
-                       passback_ok=self.rules.passback_ok(session, resident, gate, now))
+    def _situation(self, session: Session, gate_name: str, claim: Claim,
+                   now: datetime) -> tuple[Gate, GatePolicy, Resident | None, Subject | None]:
+        """The gate, its policy, the claimed resident and what the decision needs to know of them."""
+        gate = get_gate(session, gate_name)
+        resident = resolve_claim(session, claim)
+        subject = self._subject(session, resident)
+        if subject is not None and resident is not None and self.rules is not None:
+            subject = replace(subject, within_schedule=self.rules.within_schedule(session, resident, now),
+                              passback_ok=self.rules.passback_ok(session, resident, gate, now))
+        return gate, policy_of(gate, self.settings), resident, subject
 
     @staticmethod
     def _subject(session: Session, resident: Resident | None) -> Subject | None:
@@ -176,12 +177,10 @@ class AccessService:
                       now: datetime) -> None:
         scopes = [f"gate:{gate_id}"] + ([f"resident:{resident.id}"] if resident else [])
         for scope in scopes:
-            state = self._lock_state(session, scope)
-            if success:
-                new = lockout.after_success(state) if scope.startswith("resident:") else state
-            else:
-                new = lockout.after_failure(state, now, self.settings.pin_max_failures,
-                                            self.settings.pin_lockout_base_seconds)
+            new = lockout.after_pin_attempt(
+                self._lock_state(session, scope), success=success, is_gate_keypad=scope.startswith("gate:"),
+                now=now, max_failures=self.settings.pin_max_failures,
+                base_seconds=self.settings.pin_lockout_base_seconds)
             row = session.get(Lockout, scope) or Lockout(scope=scope)
             row.failures, row.lockouts, row.locked_until = new.failures, new.lockouts, new.locked_until
             session.add(row)

@@ -29,3 +29,15 @@ def after_failure(state: LockoutState, now: datetime, max_failures: int, base_se
 
 def after_success(state: LockoutState) -> LockoutState:
     return LockoutState()
+
+
+def after_pin_attempt(state: LockoutState, *, success: bool, is_gate_keypad: bool, now: datetime,
+                      max_failures: int, base_seconds: int) -> LockoutState:
+    """One PIN attempt's effect on one counter.
+
+    A right PIN clears the resident's counter but not the gate keypad's: otherwise someone guessing
+    codes at a gate could reset its lockout by typing their own PIN between guesses.
+    """
+    if success:
+        return state if is_gate_keypad else after_success(state)
+    return after_failure(state, now, max_failures, base_seconds)

@@ -129,12 +129,10 @@ class OfflineCache:
     def _count(self, entry: CachedResident | None, success: bool, now: datetime) -> None:
         with self._guard:
             for scope in ["gate"] + ([f"r{entry.resident_id}"] if entry else []):
-                state = self._locks.get(scope, lockout.LockoutState())
-                if success:
-                    self._locks[scope] = lockout.after_success(state) if scope != "gate" else state
-                else:
-                    self._locks[scope] = lockout.after_failure(state, now, self.settings.pin_max_failures,
-                                                               self.settings.pin_lockout_base_seconds)
+                self._locks[scope] = lockout.after_pin_attempt(
+                    self._locks.get(scope, lockout.LockoutState()), success=success, is_gate_keypad=scope == "gate",
+                    now=now, max_failures=self.settings.pin_max_failures,
+                    base_seconds=self.settings.pin_lockout_base_seconds)
 
     def _require(self, now: datetime) -> CacheCopy:
         copy = self._copy
