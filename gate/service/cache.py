@@ -58,6 +58,7 @@ class OfflineCache:
                  schedule_for: Callable[[Session, Resident], Callable[[datetime], bool]] | None = None) -> None:
         self.settings = settings
         self.hasher = hasher
+        self._dummy_hash = hasher.hash(passwords.DUMMY_PIN)
         self.max_age = timedelta(seconds=max_age_seconds)
         self.schedule_for = schedule_for
         self._copy: CacheCopy | None = None
@@ -119,7 +120,7 @@ class OfflineCache:
         locks = Locks(resident_locked=res_lock.is_locked(now), gate_locked=gate_lock.is_locked(now))
         matches = None
         if method in copy.policy.methods and not (locks.gate_locked or locks.resident_locked):
-            stored = entry.pin_hash if entry and entry.pin_hash else self.hasher.hash("0" * 6)
+            stored = entry.pin_hash if entry and entry.pin_hash else self._dummy_hash
             matches = passwords.verify(self.hasher, stored, pin) and entry is not None
         decision = decide(copy.policy, method, self._subject(entry, now), Evidence(pin_matches=matches), locks)
         if matches is not None:
