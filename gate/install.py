@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from gate import db, notices
+from gate.store import db, notices
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
-from gate.gates import DEFAULT_METHODS, add_gate
-from gate.keys import KeyFile
-from gate.models import Gate, Notice
+from gate.store.gates import DEFAULT_METHODS, add_gate
+from gate.secrets.keys import KeyFile
+from gate.store.models import Gate, Notice
 
 SYSTEM_ACTOR = "system"
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from gate import audit
+from gate.store import audit
 from gate.config import CONFIG_NAME, MAX_TEMPLATE_RETENTION_DAYS, load_settings
 from gate.errors import ConfigError, PolicyError
 

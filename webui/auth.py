@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
-from gate import operators as operator_service
+from gate.store import operators as operator_service
 from gate.errors import GateError
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, fingerprint, now, operator, roles_required
 from webui.base import READ_EVENT_ROLES
@@ -90,7 +90,7 @@ def logout():  # type: ignore[no-untyped-def]
 @roles_required(*READ_EVENT_ROLES)
 def change_password():  # type: ignore[no-untyped-def]
     if request.method == "POST":
-        from gate import passwords
+        from gate.secrets import passwords
 
         me = operator()
         if not passwords.verify(ctx().hasher, me.password_hash, request.form.get("current", "")):

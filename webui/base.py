@@ -13,8 +13,8 @@ from flask import Flask, abort, current_app, flash, g, redirect, render_template
 from sqlalchemy.orm import Session
 
 from gate.context import GateContext
-from gate.models import Operator, OperatorRole
-from gate import operators as operator_service
+from gate.store.models import Operator, OperatorRole
+from gate.store import operators as operator_service
 
 F = TypeVar("F", bound=Callable[..., Any])
 

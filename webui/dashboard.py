@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, Response, render_template
 
-from gate.dashboard import privacy_report
+from gate.store.dashboard import privacy_report
 from webui.base import READ_EVENT_ROLES, ctx, db, now, roles_required
 
 bp = Blueprint("dashboard", __name__)

@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 from flask import Blueprint, Response, flash, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from gate import audit
+from gate.store import audit
 from gate.errors import GateError, PolicyError
-from gate.event_query import EventFilter, audit_page, events_page, iter_events
-from gate.models import Gate, Resident
-from gate.policy import Method
+from gate.store.event_query import EventFilter, audit_page, events_page, iter_events
+from gate.store.models import Gate, Resident
+from gate.core.policy import Method
 from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, ctx, db, roles_required
 
 bp = Blueprint("events", __name__)

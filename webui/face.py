@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from gate.face.errors import ImageRejected
-from gate.models import Resident
+from gate.store.models import Resident
 
 MAX_FRAMES = 12
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
-from gate import consent as consent_service
-from gate import residents as resident_service
+from gate.store import consent as consent_service
+from gate.store import residents as resident_service
 from gate.errors import GateError, NotFoundError
-from gate.models import Resident
-from gate.resident_edit import generate_pin, update_resident
+from gate.store.models import Resident
+from gate.store.resident_edit import generate_pin, update_resident
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
 
 bp = Blueprint("residents", __name__)

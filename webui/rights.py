@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from gate import rights as rights_service
+from gate.store import rights as rights_service
 from gate.errors import GateError, NotFoundError
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
 from webui.residents import load
@@ -61,7 +61,7 @@ def receipt(number: int):  # type: ignore[no-untyped-def]
         abort(404)
     person = None
     if found.action == "consent.withdraw":
-        from gate.models import Resident
+        from gate.store.models import Resident
 
         resident_id = int(found.resident_ref.split(":", 1)[1])
         resident = db().get(Resident, resident_id)

@@ -7,11 +7,12 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from gate import gates as gate_service
-from gate import notices, retention, site_admin, site_config
+from gate.store import gates as gate_service
+from gate.store import notices, retention, assessments as site_admin
+from gate import site_config
 from gate.errors import GateError, NotFoundError, PolicyError
-from gate.models import Gate, Notice
-from gate.policy import LIVENESS_MODES, Method
+from gate.store.models import Gate, Notice
+from gate.core.policy import LIVENESS_MODES, Method
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
 
 bp = Blueprint("settings", __name__)
@@ -174,7 +175,7 @@ def update_config(section: str):  # type: ignore[no-untyped-def]
 def _rotation_job():  # type: ignore[no-untyped-def]
     from flask import current_app
 
-    from gate.rotation_job import KeyRotationJob
+    from gate.store.rotation_job import KeyRotationJob
 
     context = ctx()
     return current_app.extensions.setdefault("key_rotation", KeyRotationJob(context.sessions, context.key_file))

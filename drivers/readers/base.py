@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class CardRead:
     reader: str
-    card: str  # canonical, see gate.cardnumber
+    card: str  # canonical, see gate.core.cardnumber
     bits: int | None
     raw: bytes
     at: float  # time.perf_counter() when the driver received it

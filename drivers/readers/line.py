@@ -16,7 +16,7 @@ from drivers.backoff import Backoff
 from drivers.readers.base import CardRead, Reader, ReaderEvent, Stopper
 from drivers.readers.line_framing import LineDecoder, LineSplitter
 from drivers.serialerrors import SERIAL_ERRORS
-from gate.cardnumber import CardNumberError
+from gate.core.cardnumber import CardNumberError
 
 
 class LineReader(Reader):

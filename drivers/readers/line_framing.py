@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from gate.cardnumber import CardNumberError, normalize_card
+from gate.core.cardnumber import CardNumberError, normalize_card
 
 MAX_LINE = 128
 

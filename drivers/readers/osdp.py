@@ -28,7 +28,7 @@ from drivers.readers.base import (
     CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper,
 )
 from drivers.serialerrors import SERIAL_ERRORS
-from gate.cardnumber import CardNumberError, normalize_card
+from gate.core.cardnumber import CardNumberError, normalize_card
 
 log = logging.getLogger(__name__)
 

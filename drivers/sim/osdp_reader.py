@@ -12,7 +12,7 @@ import time
 import osdp
 import serial
 
-from gate.cardnumber import encode_wiegand
+from gate.core.cardnumber import encode_wiegand
 
 
 class _PeripheralDevice(osdp.PeripheralDevice):

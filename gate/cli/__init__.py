@@ -56,21 +56,13 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 
 
 def _register() -> None:
-    from gate.cli import bench_commands, face_commands, store_commands
+    # One module per command group; imported here, not at the top, so `gate --help` stays quick.
+    from gate.cli import admin, bench, face, serve, sim, store
 
-    for command in store_commands.COMMANDS:
+    for command in (*store.COMMANDS, *serve.COMMANDS, bench.bench, face.eval_group, sim.sim, admin.admin):
         cli.add_command(command)
-    cli.add_command(bench_commands.bench)
-    from gate.cli import serve_commands
-    for command in serve_commands.COMMANDS:
-        cli.add_command(command)
-    cli.add_command(face_commands.eval_group)
-    bench_commands.bench.add_command(face_commands.bench_face)
-    from gate.cli import sim_commands
-
-    cli.add_command(sim_commands.sim)
-    bench_commands.bench.add_command(sim_commands.bench_relay)
-    from gate.cli.admin_commands import admin; cli.add_command(admin)  # noqa: E702 - web UI operators
+    bench.bench.add_command(face.bench_face)
+    bench.bench.add_command(sim.bench_relay)
 
 
 _register()

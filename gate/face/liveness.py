@@ -20,7 +20,7 @@ from gate.face.geometry import eye_aspect_ratio, yaw_ratio
 
 
 class LivenessMode(str, Enum):
-    """The values of a gate's `liveness` setting (gate.policy.LIVENESS_MODES)."""
+    """The values of a gate's `liveness` setting (gate.core.policy.LIVENESS_MODES)."""
 
     OFF = "none"
     BLINK = "blink"

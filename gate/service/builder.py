@@ -7,7 +7,7 @@ from typing import Any
 
 from gate.context import GateContext
 from gate.errors import ConfigError
-from gate.service.cache import OfflineCache
+from gate.access.offline import OfflineCache
 from gate.service.face_check import FaceCheck
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
@@ -39,7 +39,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     timeouts = timeouts or timeouts_from(section)
     from zoneinfo import ZoneInfo
 
-    from gate.service.schedules import SiteRules, schedule_checker
+    from gate.store.schedules import SiteRules, schedule_checker
 
     timezone = str(ctx.settings.section("site").get("timezone", "UTC"))
     access = ctx.access()

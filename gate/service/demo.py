@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gate import residents
+from gate.store import residents
 from gate.context import GateContext
-from gate.models import Resident
+from gate.store.models import Resident
 
 DEMO_CODE = "1001"
 DEMO_CARD = "188:24910"

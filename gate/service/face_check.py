@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.access import Claim, resolve_claim
-from gate.db import transaction
-from gate.decision import FaceOutcome
+from gate.core.claims import Claim
+from gate.access.pipeline import resolve_claim
+from gate.store.db import transaction
+from gate.core.decision import FaceOutcome
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
-from gate.policy import GatePolicy
-from gate.templates import TemplateStore
+from gate.core.policy import GatePolicy
+from gate.store.face_templates import TemplateStore
 
 log = logging.getLogger("gate.service.face")
 

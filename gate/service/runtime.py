@@ -26,17 +26,18 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.access import AccessService, ClaimKind
+from gate.core.claims import ClaimKind
+from gate.access.pipeline import AccessService
 from gate.clock import Clock, utcnow
-from gate.decision import Decision, Reason
-from gate.models import AccessEvent
-from gate.policy import GatePolicy, Method
-from gate.service import machine as m
-from gate.service.cache import CacheExpired, OfflineCache
+from gate.core.decision import Decision, Reason
+from gate.store.models import AccessEvent
+from gate.core.policy import GatePolicy, Method
+from gate.core import machine as m
+from gate.access.offline import CacheExpired, OfflineCache
 from gate.service.face_check import FaceCheck
 
 log = logging.getLogger("gate.service")
-events_log = logging.getLogger("gate.events")
+events_log = logging.getLogger("gate.store.events")
 
 LAST_EVENTS = 50
 
@@ -695,7 +696,7 @@ class _DoorNote:
 
 
 def _unavailable() -> Any:
-    from gate.decision import FaceOutcome
+    from gate.core.decision import FaceOutcome
     return FaceOutcome.UNAVAILABLE
 
 

@@ -16,7 +16,7 @@ FRAMES = Path(__file__).resolve().parent.parent / "fixtures" / "frames"
 EXAMPLES = Path(__file__).resolve().parents[2] / "hardware" / "examples"
 
 # Generous: the suite must pass on a loaded 2-core machine.  Speed is measured by
-# drivers.bench, never asserted here.
+# gate.bench.relay, never asserted here.
 TIMEOUT = 15.0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pymodbus.framer.rtu import FramerRTU
 
 from drivers.relays import lcus_frames
-from gate.cardnumber import encode_wiegand, normalize_card
+from gate.core.cardnumber import encode_wiegand, normalize_card
 
 from .test_frames import _crc16_aug_ccitt
 

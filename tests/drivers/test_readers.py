@@ -18,7 +18,7 @@ from drivers.readers.osdp import OsdpReader
 from drivers.sim.line_reader import SimLineReader
 from drivers.sim.osdp_reader import SimOsdpReader
 from drivers.sim.wire import PtyWire
-from gate.cardnumber import encode_wiegand
+from gate.core.cardnumber import encode_wiegand
 
 from .conftest import Recorder, wait_until
 

@@ -6,14 +6,14 @@ import json
 
 from click.testing import CliRunner
 
-from drivers.bench import card_to_relay
+from gate.bench.relay import card_to_relay
 from drivers.config import parse_reader, parse_relay
 from drivers.door import DoorController
 from drivers.readers import CardRead, make_reader
 from drivers.relays import make_board
 from drivers.sim.rig import SimRig
 from gate.cli import cli
-from gate.cli.sim_commands import run_command
+from gate.cli.sim import run_command
 
 from .conftest import Recorder, wait_until
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gate import residents
+from gate.store import residents
 from gate.context import GateContext
 from gate.install import initialise
 from gate.service.builder import build_runtime
@@ -55,7 +55,7 @@ class Gate:
         self.rig.type_keys(typed)
 
     def pin_on_screen(self, code: str, pin: str) -> None:
-        from gate.service import machine as m
+        from gate.core import machine as m
 
         self.runtime.post(m.Choose("pin"))
         self.runtime.post(m.EnterCode(code))

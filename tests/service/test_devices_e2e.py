@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from gate.decision import Reason
-from gate.service import machine as m
+from gate.core.decision import Reason
+from gate.core import machine as m
 from gate.service.runtime import Timeouts
 from gate.service.simrig import DOOR_SENSOR, PASSAGE
 from tests.service.conftest import CARD, CODE, PIN, Gate
@@ -105,7 +105,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
     from sqlalchemy import func, select
 
-    from gate.models import AccessEvent
+    from gate.store.models import AccessEvent
 
     with gate.ctx.sessions() as session:
         offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door"))

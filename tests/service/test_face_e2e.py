@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gate import consent, gates, residents
-from gate.decision import Reason
+from gate.store import consent, gates, residents
+from gate.core.decision import Reason
 from gate.face.engine import FaceEngine, ModelPaths
 from gate.face.enroll import enroll
 from gate.face.images import read_image_file
-from gate.service import machine as m
+from gate.core import machine as m
 from tests.service.conftest import CARD, CODE, PIN, Gate
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
@@ -214,7 +214,7 @@ def test_folder_camera_from_the_configuration(gate_factory, photos: Path, engine
 def test_no_consent_refusal_is_in_the_event_table(gate_factory, tmp_path: Path) -> None:
     from sqlalchemy import select
 
-    from gate.models import AccessEvent
+    from gate.store.models import AccessEvent
 
     gate = gate_factory(face_engine=None)
     allow_face(gate, tmp_path)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gate.decision import Reason
+from gate.core.decision import Reason
 from gate.service.simrig import DOOR_SENSOR, EXIT_BUTTON, FIRE_ALARM
 from tests.service.conftest import CARD, CODE, PIN, Gate
 
@@ -39,7 +39,7 @@ def test_pin_on_the_readers_keypad(gate: Gate) -> None:
 
 
 def test_pin_on_the_screen_never_opens_the_camera(gate: Gate) -> None:
-    from gate.service import machine as m
+    from gate.core import machine as m
 
     gate.runtime.post(m.Choose("pin"))
     gate.runtime.post(m.EnterCode(CODE))
@@ -49,7 +49,7 @@ def test_pin_on_the_screen_never_opens_the_camera(gate: Gate) -> None:
 
 
 def test_wrong_pins_lock_the_keypad_but_not_the_card(gate: Gate) -> None:
-    from gate.service import machine as m
+    from gate.core import machine as m
 
     for _ in range(5):
         gate.runtime.post(m.EnterCode(CODE))

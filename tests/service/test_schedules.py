@@ -6,12 +6,12 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from gate import gates, residents
+from gate.store import gates, residents
 from gate.context import GateContext
-from gate.decision import Reason
+from gate.core.decision import Reason
 from gate.errors import PolicyError
-from gate.models import Holiday, PassbackPair
-from gate.service.schedules import SiteRules, add_window, allowed, assign, parse_window
+from gate.store.models import Holiday, PassbackPair
+from gate.store.schedules import SiteRules, add_window, allowed, assign, parse_window
 from tests.service.conftest import CARD, CODE, PIN
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)   # a Monday

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gate import gates
-from gate.cli.serve_commands import make_app
+from gate.store import gates
+from gate.cli.serve import make_app
 from tests.service.conftest import CODE, PIN, Gate
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,9 +12,9 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gate import operators as operator_service
+from gate.store import operators as operator_service
 from gate.context import GateContext
-from gate.models import OperatorRole
+from gate.store.models import OperatorRole
 from tests.conftest import make_installation
 from webui import create_app
 
@@ -92,8 +92,8 @@ class AuthActions:
     def login(self, username: str = "admin", role: OperatorRole = OperatorRole.ADMIN, password: str = PASSWORD):  # type: ignore[no-untyped-def]
         with self.context.sessions() as session:
             exists = session.scalar(
-                __import__("sqlalchemy").select(__import__("gate.models", fromlist=["Operator"]).Operator.id)
-                .where(__import__("gate.models", fromlist=["Operator"]).Operator.username == username))
+                __import__("sqlalchemy").select(__import__("gate.store.models", fromlist=["Operator"]).Operator.id)
+                .where(__import__("gate.store.models", fromlist=["Operator"]).Operator.username == username))
         if exists is None:
             add_operator(self.context, username, role)
         token = csrf(self.client, "/login")

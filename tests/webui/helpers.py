@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from gate import consent as consent_service
-from gate import residents as resident_service
+from gate.store import consent as consent_service
+from gate.store import residents as resident_service
 from gate.context import GateContext
-from gate.models import AccessEvent, Gate, Resident
+from gate.store.models import AccessEvent, Gate, Resident
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from gate.models import OperatorRole
+from gate.store.models import OperatorRole
 from tests.webui.helpers import add_resident
 
 PUBLIC = {"static", "auth.login", "auth.setup"}

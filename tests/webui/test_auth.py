@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from gate.errors import ConfigError
-from gate.models import AuditEntry, Operator, OperatorRole
+from gate.store.models import AuditEntry, Operator, OperatorRole
 from tests.webui.conftest import PASSWORD, csrf
 from webui import create_app
 

@@ -219,13 +219,13 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
     with gctx.sessions() as session:
         from sqlalchemy import func, select
 
-        from gate.models import FaceTemplate
+        from gate.store.models import FaceTemplate
 
         assert session.scalar(select(func.count(FaceTemplate.id))) == 1  # the webcam template was replaced
     page.screenshot(path=str(shots / "face-result.png"), full_page=True)
 
     # 5. Verify at the simulated gate: the gate camera sees another photo of the same person; face by code.
-    from gate.service import machine as m
+    from gate.core import machine as m
 
     rig.show_photo(read_image_file(faces / "people" / "obama" / "obama.jpg"), "obama")
     assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
@@ -257,7 +257,7 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
     assert "Face data deleted" in page.inner_text("h1 + p") or "Face data deleted" in page.inner_text("main")
     page.screenshot(path=str(shots / "deletion-receipt.png"), full_page=True)
     with gctx.sessions() as session:
-        from gate.residents import get_resident
+        from gate.store.residents import get_resident
 
         assert get_resident(session, "A101").face_pseudonym is None
     # At the gate, face now refuses at once (no consent, camera not opened) and the card still opens.

@@ -9,11 +9,11 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from gate import consent, operators, residents, rights
-from gate.dashboard import privacy_report
+from gate.store import consent, operators, residents, rights
+from gate.store.dashboard import privacy_report
 from gate.errors import ConflictError, PolicyError
-from gate.event_query import EventFilter, decode_cursor, events_page, iter_events
-from gate.models import AccessEvent, Gate, Resident
+from gate.store.event_query import EventFilter, decode_cursor, events_page, iter_events
+from gate.store.models import AccessEvent, Gate, Resident
 
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gate.models import AuditEntry, Consent, FaceTemplate, OperatorRole
+from gate.store.models import AuditEntry, Consent, FaceTemplate, OperatorRole
 from tests.webui.helpers import add_resident, grant, resident
 
 

@@ -10,8 +10,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import insert, select, update
 
-from gate.event_query import EventFilter, events_page
-from gate.models import AccessEvent, AuditEntry, Gate, OperatorRole
+from gate.store.event_query import EventFilter, events_page
+from gate.store.models import AccessEvent, AuditEntry, Gate, OperatorRole
 from tests.webui.helpers import add_events, add_resident
 
 
@@ -78,7 +78,7 @@ def test_keyset_page_cost_does_not_grow_with_depth(gctx) -> None:
         for _ in range(20):
             events_page(session, EventFilter(), after=cursor)
         shallow = time.perf_counter() - started
-        from gate.event_query import encode_cursor
+        from gate.store.event_query import encode_cursor
         deep_cursor = encode_cursor(datetime.fromtimestamp(base + 60, timezone.utc), 61)
         started = time.perf_counter()
         for _ in range(20):

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
-from gate import passwords
-from gate.models import AuditEntry, OperatorRole, ResidentStatus
+from gate.secrets import passwords
+from gate.store.models import AuditEntry, OperatorRole, ResidentStatus
 from tests.webui.helpers import add_resident, resident
 
 

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
-from gate.models import AccessEvent, AuditEntry, DataKey, FaceTemplate, OperatorRole, Resident
+from gate.store.models import AccessEvent, AuditEntry, DataKey, FaceTemplate, OperatorRole, Resident
 from tests.webui.helpers import add_events, add_resident, grant, resident, store_template
 
 

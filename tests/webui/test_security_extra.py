@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from gate.models import OperatorRole
+from gate.store.models import OperatorRole
 from tests.webui.conftest import AuthActions
 from tests.webui.helpers import add_resident, grant
 from webui import create_app

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from gate.models import Gate, Notice, OperatorRole
+from gate.store.models import Gate, Notice, OperatorRole
 from tests.webui.helpers import add_resident, grant, store_template
 
 
@@ -144,7 +144,7 @@ def test_admin_rotates_the_master_key_in_the_background(client, app, auth, gctx)
     grant(gctx, "K1")
     store_template(gctx, "K1")
     with gctx.sessions() as session:
-        from gate.residents import get_resident
+        from gate.store.residents import get_resident
 
         before = gctx.store.load(session, get_resident(session, "K1")).encodings
     old_key = gctx.key_file.load().current.id
@@ -163,7 +163,7 @@ def test_admin_rotates_the_master_key_in_the_background(client, app, auth, gctx)
     new_key = gctx.key_file.load()
     assert new_key.current.id != old_key and new_key.pending is None
     with gctx.sessions() as session:
-        from gate.residents import get_resident
+        from gate.store.residents import get_resident
 
         assert np.array_equal(gctx.store.load(session, get_resident(session, "K1")).encodings, before)
     page = client.get("/settings").get_data(as_text=True)

@@ -1,0 +1,140 @@
+"""`gate bench face`: latency of one 1:1 verification from a 640x480 frame, and of enrollment.
+
+The frame is cut from a real photo around its face, as a door camera would frame a person at arm's
+length. Each timed verification decrypts the sealed template (AES-GCM, as the store does), finds the
+face on the downscaled frame, reads landmarks, checks quality, encodes once and compares.
+
+The baseline is the same frame through plain `face_recognition.face_locations` + `face_encodings` at
+full size, timed in the same run and interleaved with ours, so the ratio survives a noisy machine.
+"""
+
+from __future__ import annotations
+
+import resource
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gate.secrets import envelope as crypto
+from gate.face.engine import FaceEngine
+from gate.face.enroll import enroll
+from gate.face.errors import FaceUnavailable
+from gate.face.images import read_image_file
+from gate.face.verify import DEFAULT_THRESHOLD, verify_frames
+from gate.secrets.keys import MasterKey
+from gate.bench.stats import percentile
+
+FRAME_W, FRAME_H = 640, 480
+#: In the repository's sibling folder (see README); `--photo` overrides.
+DEFAULT_PHOTO = Path(__file__).resolve().parents[2].parent / "shared" / "faces" / "special" / "obama" / "obama-720p.jpg"
+
+
+def door_frame(engine: FaceEngine, photo: np.ndarray) -> np.ndarray:
+    """A 640x480 window of `photo` centred on its face (scaled down first if the face is huge)."""
+    import cv2  # noqa: PLC0415
+
+    faces = engine.detect(photo, min(1.0, 960 / max(photo.shape[:2])))
+    if not faces:
+        raise FaceUnavailable("The benchmark photo shows no face; pass --photo with a frontal face photo.")
+    box = faces[0]
+    if box.width > FRAME_W * 0.45:  # keep the face a door-like size in the frame
+        factor = FRAME_W * 0.3 / box.width
+        photo = cv2.resize(photo, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        box = engine.detect(photo)[0]
+    if photo.shape[0] < FRAME_H or photo.shape[1] < FRAME_W:
+        pad_y, pad_x = max(0, FRAME_H - photo.shape[0]), max(0, FRAME_W - photo.shape[1])
+        photo = cv2.copyMakeBorder(photo, pad_y // 2, pad_y - pad_y // 2, pad_x // 2, pad_x - pad_x // 2, cv2.BORDER_REPLICATE)
+        box = engine.detect(photo)[0]
+    cx, cy = (box.left + box.right) // 2, (box.top + box.bottom) // 2
+    x0 = min(max(0, cx - FRAME_W // 2), photo.shape[1] - FRAME_W)
+    y0 = min(max(0, cy - FRAME_H // 2), photo.shape[0] - FRAME_H)
+    return np.ascontiguousarray(photo[y0:y0 + FRAME_H, x0:x0 + FRAME_W])
+
+
+def enrollment_frames(frame: np.ndarray) -> list[np.ndarray]:
+    """Five frames as a short enrollment burst gives them: small shifts and exposure changes."""
+    shifted = []
+    for dx, dy, gain in ((0, 0, 1.0), (6, 0, 0.95), (-6, 3, 1.05), (0, -4, 0.9), (4, 4, 1.1)):
+        moved = np.roll(frame, (dy, dx), axis=(0, 1)).astype(np.float32) * gain
+        shifted.append(np.clip(moved, 0, 255).astype(np.uint8))
+    return shifted
+
+
+def _baseline() -> tuple[object, object]:
+    from PIL import ImageFile  # noqa: PLC0415
+
+    keep = ImageFile.LOAD_TRUNCATED_IMAGES
+    import face_recognition  # noqa: PLC0415 - only the benchmark's baseline uses it
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = keep  # face_recognition flips this global on import
+    return face_recognition.face_locations, face_recognition.face_encodings
+
+
+def run(rounds: int = 40, photo_path: Path | None = None, engine: FaceEngine | None = None) -> dict[str, object]:
+    engine = engine or FaceEngine()
+    engine.load()
+    photo = read_image_file(photo_path or DEFAULT_PHOTO)
+    frame = door_frame(engine, photo)
+    del photo
+
+    frames = enrollment_frames(frame)
+    enroll_ms = []
+    for _ in range(3):
+        start = time.perf_counter()
+        result = enroll(engine, frames)
+        enroll_ms.append((time.perf_counter() - start) * 1000)
+    if not result.ok:
+        raise FaceUnavailable(f"The benchmark frame does not enroll: {'; '.join(result.reasons)}")
+
+    master = MasterKey.generate()
+    template_id, pseudonym, version = secrets.token_hex(16), secrets.token_hex(16), engine.model_version
+    sealed = crypto.seal(master, template_id, pseudonym, version, result.encodings)
+    count = result.encodings.shape[0]
+
+    def ours() -> bool:
+        template = crypto.open_sealed(master, template_id, pseudonym, version, count,
+                                      sealed.nonce, sealed.ciphertext, sealed.wrapped_key)
+        return verify_frames(engine, template, [frame], DEFAULT_THRESHOLD, max_encodes=1).match
+
+    for _ in range(3):
+        ours()
+    # High-water mark of our pipeline alone, before the baseline loads face_recognition's own models.
+    peak_ours = _peak_rss_mb()
+    locations, encodings = _baseline()
+
+    def baseline() -> int:
+        return len(encodings(frame, locations(frame)))
+
+    for _ in range(3):  # warm the baseline's caches too
+        baseline()
+    ours_ms, base_ms, matched = [], [], 0
+    for n in range(rounds):
+        start = time.perf_counter()
+        matched += ours()
+        ours_ms.append((time.perf_counter() - start) * 1000)
+        if n % 4 == 0:  # the baseline is slow; a quarter as many samples is plenty for its median
+            start = time.perf_counter()
+            baseline()
+            base_ms.append((time.perf_counter() - start) * 1000)
+    return {
+        "frame": f"{FRAME_W}x{FRAME_H}",
+        "rounds": rounds,
+        "matched": matched,
+        "median_ms": round(statistics.median(ours_ms), 1),
+        "p95_ms": round(percentile(ours_ms, 0.95), 1),
+        "baseline_median_ms": round(statistics.median(base_ms), 1),
+        "speedup": round(statistics.median(base_ms) / statistics.median(ours_ms), 2),
+        "enroll_5_frames_median_ms": round(statistics.median(enroll_ms), 1),
+        "peak_rss_mb": round(peak_ours, 1),
+        "peak_rss_with_baseline_mb": round(_peak_rss_mb(), 1),
+        "model_version": version,
+    }
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

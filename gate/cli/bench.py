@@ -1,0 +1,54 @@
+"""`gate bench`: speed figures reported as numbers (no timed assertions in tests)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gate.cli import Env, pass_env
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks. Each prints medians and tails; --json for machines."""
+
+
+@bench.command("access")
+@click.option("--rounds", default=200, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def bench_access(rounds: int, as_json: bool) -> None:
+    """Card and PIN decisions end to end through the access service (SQLite in a temporary folder)."""
+    from gate.bench.access import access_decisions
+
+    result = access_decisions(rounds)
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for name, figures in result.items():
+            click.echo(f"{name:<14} median {figures['median_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  (n={figures['n']})")
+
+
+__all__ = ["Env", "bench", "pass_env"]
+
+
+@bench.command("gate")
+@click.option("--rounds", default=50, show_default=True, help="Card rounds (PIN: half as many).")
+@click.option("--face-rounds", default=10, show_default=True, help="Face rounds (0 to skip).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_gate(rounds: int, face_rounds: int, as_json: bool) -> None:
+    """Card-, PIN- and face-to-relay latency through the simulated OSDP reader and Modbus board."""
+    from pathlib import Path
+
+    from gate.bench.gate import gate_latency
+
+    faces = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    result = gate_latency(rounds, face_rounds, faces if faces.is_dir() else None)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for name, f in result.items():
+        extra = f"  refused {f['refused']} ({', '.join(f['refusal_reasons'])})" if f.get("refused") else ""
+        click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
+    if "face_to_relay" not in result:
+        click.echo("face_to_relay  skipped: ../shared/faces not found")

@@ -1,0 +1,147 @@
+"""`gate serve` (the gate service and the operator web UI in one process) and `gate status`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gate.cli import Env, pass_env
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_FACES = REPO.parent / "shared" / "faces"
+
+
+def make_app(ctx: Any, runtime: Any, *, simulate: bool) -> Any:
+    from webui import create_app
+    from webui import health, kiosk, sim
+
+    blueprints = [health.bp, kiosk.bp] + ([sim.bp] if simulate else [])
+    app = create_app(ctx, extra_blueprints=blueprints, gate_runtime=runtime)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:
+        # JSON-only, same-origin posts with no session: see webui.kiosk.same_origin_json.
+        for blueprint in blueprints:
+            csrf.exempt(blueprint)
+    return app
+
+
+def publishers_from(settings: Any) -> tuple:
+    from gate.integrations import publishers
+
+    return publishers(settings)
+
+
+@click.command()
+@click.option("--host", default=None, help="Listen address (default from [web] host, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default from [web] port, 8080).")
+@click.option("--simulate", is_flag=True, help="Simulated reader, relay board and camera, plus demo data and /sim.")
+@pass_env
+def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
+    """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
+    from werkzeug.serving import make_server
+
+    from gate.service.builder import build_runtime
+    from gate.service.demo import seed_demo
+    from gate.service.simrig import SimRig
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+    ctx = env.context()
+    settings = ctx.settings
+    host = host or settings.web_host
+    port = port if port is not None else settings.web_port
+    rig = None
+    if simulate:
+        for line in seed_demo(ctx):
+            click.echo(line)
+        rig = SimRig().start()
+    integrations = publishers_from(settings)
+    runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
+    if SHARED_FACES.is_dir():
+        runtime.extras["faces_dir"] = str(SHARED_FACES)
+    runtime.start()
+    try:
+        server = make_server(host, port, make_app(ctx, runtime, simulate=simulate), threaded=True)
+    except BaseException:
+        runtime.stop()
+        if rig is not None:
+            rig.stop()
+        for integration in integrations:
+            integration.close()
+        raise
+    stop = threading.Event()
+
+    def shutdown(*_: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    where = f"http://{host}:{server.server_port}"
+    click.echo(f"gate service for gate '{runtime.gate_name}' on {where}  (kiosk {where}/kiosk, health {where}/health"
+               + (f", simulator {where}/sim" if simulate else "") + ")")
+    try:
+        server.serve_forever()
+    finally:
+        runtime.stop()
+        if rig is not None:
+            rig.stop()
+        for integration in integrations:
+            integration.close()
+        click.echo("gate service stopped")
+
+
+@click.command()
+@click.option("--url", default=None, help="Base URL of a running `gate serve` (default from [web]).")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def status(env: Env, url: str | None, as_json: bool) -> None:
+    """Ask a running gate service for its devices, face model and last events (GET /health).
+
+    Exits 1 when the gate is not OK (reader or relay board unreachable), for monitoring."""
+    from gate.config import load_settings
+
+    if url is None:
+        settings = load_settings(env.data_dir)
+        url = f"http://{settings.web_host}:{settings.web_port}"
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as response:
+            data = json.loads(response.read())
+    except (urllib.error.URLError, OSError) as err:
+        raise click.ClickException(f"No gate service answers at {url} ({err}): start it with `gate serve`.") from err
+    if as_json:
+        click.echo(json.dumps(data, indent=1))
+        sys.exit(0 if data.get("ok") else 1)
+    click.echo(f"gate {data['gate']}: {'OK' if data.get('ok') else 'NOT OK'}  phase {data['phase']}")
+    door = data["door"]
+    click.echo(f"  door     {door.get('state')}  link {'ok' if door.get('link_ok') else 'DOWN'}"
+               f"  fire alarm {'YES' if door.get('fire_alarm') else 'no'}")
+    reader = data["reader"]
+    click.echo(f"  reader   {'online' if reader.get('online') else 'OFFLINE'}  secure channel {reader.get('secure_channel')}")
+    click.echo(f"  camera   {data['camera'].get('state')}  face model {data['face_model'].get('state')}")
+    db = data["database"]
+    click.echo(f"  database {'ok' if db['ok'] else 'UNREACHABLE (card/PIN from local cache)'}")
+    click.echo(f"  alarms   {', '.join(data['alarms']) or 'none'}")
+    for event in data["last_events"][:10]:
+        what = (f"{event['method']} {'granted' if event['granted'] else 'refused'} {event['reason']}"
+                if event["kind"] == "access" else event.get("event", ""))
+        click.echo(f"  {event['at'][:19]}  {what}")
+    sys.exit(0 if data.get("ok") else 1)  # for monitoring: non-zero when the gate cannot open
+
+
+def _schedule_commands() -> list:
+    from gate.cli import schedule
+
+    return schedule.COMMANDS
+
+
+COMMANDS = [serve, status, *_schedule_commands()]

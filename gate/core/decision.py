@@ -1,0 +1,141 @@
+"""The access decision: a pure function of policy, method, subject, evidence and lock state.
+
+No I/O happens here. The caller resolves the claim, verifies the PIN hash and runs the face
+pipeline, then asks `decide`. A face failure never becomes "open" and always comes with the
+non-face alternatives of the gate.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from gate.core.policy import GatePolicy, Method
+
+
+class Reason(enum.StrEnum):
+    GRANTED = "granted"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNKNOWN_CARD = "unknown_card"
+    UNKNOWN_RESIDENT = "unknown_resident"
+    RESIDENT_INACTIVE = "resident_inactive"
+    OUTSIDE_SCHEDULE = "outside_schedule"
+    ANTI_PASSBACK = "anti_passback"
+    LOCKED_OUT = "locked_out"
+    PIN_NOT_SET = "pin_not_set"
+    WRONG_PIN = "wrong_pin"
+    FACE_ATTEMPTS_EXHAUSTED = "face_attempts_exhausted"
+    NO_CONSENT = "no_consent"
+    NO_TEMPLATE = "no_template"
+    FACE_UNAVAILABLE = "face_unavailable"
+    LIVENESS_FAILED = "liveness_failed"
+    FACE_MISMATCH = "face_mismatch"
+
+
+MESSAGES = {
+    Reason.GRANTED: "Welcome.",
+    Reason.METHOD_NOT_ALLOWED: "This gate does not accept that method.",
+    Reason.UNKNOWN_CARD: "Card not recognised.",
+    Reason.UNKNOWN_RESIDENT: "Resident code not recognised.",
+    Reason.RESIDENT_INACTIVE: "This resident is no longer registered here.",
+    Reason.OUTSIDE_SCHEDULE: "Access is not allowed at this time.",
+    Reason.ANTI_PASSBACK: "You are already recorded inside: leave through the exit gate first.",
+    Reason.LOCKED_OUT: "Too many wrong PINs: the keypad is locked for a while. Your card still works.",
+    Reason.PIN_NOT_SET: "No PIN has been set for this resident; ask the management office.",
+    Reason.WRONG_PIN: "Wrong PIN.",
+    Reason.FACE_ATTEMPTS_EXHAUSTED: "Face did not work this time. Please use your card or PIN.",
+    Reason.NO_CONSENT: "Face is not set up for you (it needs your consent at the management office). Please use your card or PIN.",
+    Reason.NO_TEMPLATE: "Face is not enrolled for you. Please use your card or PIN.",
+    Reason.FACE_UNAVAILABLE: "Face recognition is unavailable right now. Please use your card or PIN.",
+    Reason.LIVENESS_FAILED: "The face check did not pass. Please try again or use your card or PIN.",
+    Reason.FACE_MISMATCH: "Face not matched. Please try again or use your card or PIN.",
+}
+
+
+class FaceOutcome(enum.StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    UNAVAILABLE = "unavailable"
+    LIVENESS_FAILED = "liveness_failed"
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the decision needs to know about the claimed resident."""
+
+    resident_id: int
+    active: bool = True
+    has_pin: bool = False
+    has_consent: bool = False
+    has_template: bool = False
+    within_schedule: bool = True
+    passback_ok: bool = True  # anti-passback (gate pairs): False when already inside
+
+
+@dataclass(frozen=True)
+class Evidence:
+    pin_matches: bool | None = None
+    face: FaceOutcome | None = None
+
+
+@dataclass(frozen=True)
+class Locks:
+    resident_locked: bool = False
+    gate_locked: bool = False
+    face_failures: int = 0  # in this transaction
+
+
+@dataclass(frozen=True)
+class Decision:
+    granted: bool
+    reason: Reason
+    offer: frozenset[Method] = frozenset()
+
+    @property
+    def message(self) -> str:
+        return MESSAGES[self.reason]
+
+
+def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence: Evidence,
+           locks: Locks = Locks()) -> Decision:
+    def deny(reason: Reason) -> Decision:
+        offer = policy.alternatives if method.uses_face else frozenset()
+        return Decision(False, reason, offer)
+
+    if method not in policy.methods:
+        return Decision(False, Reason.METHOD_NOT_ALLOWED, policy.alternatives)
+    if subject is None:
+        claimed_by_code = method in (Method.PIN, Method.FACE)
+        return deny(Reason.UNKNOWN_RESIDENT if claimed_by_code else Reason.UNKNOWN_CARD)
+    if not subject.active:
+        return deny(Reason.RESIDENT_INACTIVE)
+    if not subject.within_schedule:
+        return deny(Reason.OUTSIDE_SCHEDULE)
+    if not subject.passback_ok:
+        return deny(Reason.ANTI_PASSBACK)
+
+    if method.uses_pin:
+        if locks.gate_locked or locks.resident_locked:
+            return deny(Reason.LOCKED_OUT)
+        if not subject.has_pin:
+            return deny(Reason.PIN_NOT_SET)
+        if evidence.pin_matches is not True:
+            return deny(Reason.WRONG_PIN)
+
+    if method.uses_face:
+        if locks.face_failures >= policy.max_face_attempts:
+            return deny(Reason.FACE_ATTEMPTS_EXHAUSTED)
+        if not subject.has_consent:
+            return deny(Reason.NO_CONSENT)
+        if not subject.has_template:
+            return deny(Reason.NO_TEMPLATE)
+        face_reasons = {
+            None: Reason.FACE_UNAVAILABLE,
+            FaceOutcome.UNAVAILABLE: Reason.FACE_UNAVAILABLE,
+            FaceOutcome.LIVENESS_FAILED: Reason.LIVENESS_FAILED,
+            FaceOutcome.MISMATCH: Reason.FACE_MISMATCH,
+        }
+        if evidence.face is not FaceOutcome.MATCH:
+            return deny(face_reasons[evidence.face])
+
+    return Decision(True, Reason.GRANTED)

@@ -1,0 +1,77 @@
+"""Separate consent to face processing (PIPL art. 14, 29, 31; SPC 2021 provisions).
+
+Consent here is only about face. Nothing else in the product (access, cards, PINs, schedules) reads it,
+so refusing or withdrawing changes nothing but the face credential.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate.store import audit
+from gate.clock import utcnow
+from gate.config import MAX_TEMPLATE_RETENTION_DAYS
+from gate.errors import ConflictError, ConsentError, PolicyError
+from gate.store.models import Consent, Resident, ResidentStatus
+from gate.store.notices import current_notice
+from gate.store.face_templates import TemplateStore
+
+FACE_PURPOSE = "Verify the resident 1:1 at this site's gates"
+
+
+def current_consent(session: Session, resident: Resident) -> Consent | None:
+    return session.scalar(
+        select(Consent)
+        .where(Consent.resident_id == resident.id, Consent.withdrawn_at.is_(None))
+        .order_by(Consent.granted_at.desc())
+        .limit(1)
+    )
+
+
+def grant_consent(
+    session: Session, resident: Resident, *, operator: str, retention_days: int,
+    guardian_name: str | None = None, purpose: str = FACE_PURPOSE,
+    forbid_minors: bool = False, now: datetime | None = None,
+) -> Consent:
+    if resident.status is not ResidentStatus.ACTIVE:
+        raise ConsentError(f"Resident {resident.code} has moved out; face consent cannot be recorded.")
+    if resident.is_minor:
+        if forbid_minors:
+            raise ConsentError("This site does not allow face for residents under 14. Card and PIN work as usual.")
+        if not (guardian_name or "").strip():
+            raise ConsentError(
+                f"Resident {resident.code} is under 14: the consent must be given by a guardian; give the guardian's name."
+            )
+    if not 1 <= retention_days <= MAX_TEMPLATE_RETENTION_DAYS:
+        raise PolicyError(f"Retention must be 1..{MAX_TEMPLATE_RETENTION_DAYS} days, got {retention_days}.")
+    if current_consent(session, resident) is not None:
+        raise ConflictError(f"Resident {resident.code} already has a current face consent.")
+    notice = current_notice(session)
+    if notice is None:
+        raise ConsentError("No face notice is published, so consent cannot be informed: publish a notice first.")
+    consent = Consent(
+        resident_id=resident.id, notice_id=notice.id, purpose=purpose, retention_days=retention_days,
+        operator=operator, granted_at=now or utcnow(), guardian_name=(guardian_name or None) if resident.is_minor else None,
+    )
+    session.add(consent)
+    session.flush()
+    audit.record(session, operator, "consent.grant", f"resident:{resident.id}", notice=notice.version,
+                 guardian=bool(consent.guardian_name), retention_days=retention_days)
+    return consent
+
+
+def withdraw_consent(session: Session, resident: Resident, store: TemplateStore, *, operator: str,
+                     now: datetime | None = None) -> int:
+    """Withdraw and delete at once (PIPL art. 15, 47). Returns the number of template rows destroyed."""
+    consent = current_consent(session, resident)
+    destroyed = store.shred(session, resident)
+    if consent is None and destroyed == 0:
+        raise ConflictError(f"Resident {resident.code} has no current face consent and no face data.")
+    if consent is not None:
+        consent.withdrawn_at = now or utcnow()
+        consent.withdrawn_by = operator
+    audit.record(session, operator, "consent.withdraw", f"resident:{resident.id}", templates_destroyed=destroyed)
+    return destroyed

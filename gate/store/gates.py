@@ -1,0 +1,106 @@
+"""Gates, their policies and the impact assessment that must precede face (PIPL art. 55-56)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gate.store import audit
+from gate.clock import utcnow
+from gate.config import FACE_FILING_THRESHOLD, Settings
+from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.store.models import Gate, ImpactAssessment, Resident
+from gate.core.policy import LIVENESS_MODES, GatePolicy, format_methods, parse_methods, validate_methods
+
+DEFAULT_METHODS = "card,pin"
+
+
+def get_gate(session: Session, name: str) -> Gate:
+    gate = session.scalar(select(Gate).where(Gate.name == name))
+    if gate is None:
+        raise NotFoundError(f"No gate named {name!r}: see `gate gates list`.")
+    return gate
+
+
+def _check(gate: Gate | None, methods_text: str, liveness: str, threshold: float | None) -> str:
+    methods = parse_methods(methods_text)
+    validate_methods(methods)
+    if any(m.uses_face for m in methods) and (gate is None or not gate.assessments):
+        raise PolicyError(
+            "Face can be enabled at a gate only after a personal-information impact assessment is recorded "
+            "for it (PIPL art. 55-56): run `gate gates assess NAME --date YYYY-MM-DD --approver NAME --document FILE`."
+        )
+    if liveness not in LIVENESS_MODES:
+        raise PolicyError(f"Liveness must be one of {', '.join(LIVENESS_MODES)}.")
+    if threshold is not None and not 0.2 <= threshold <= 0.6:
+        raise PolicyError("A face threshold must be between 0.2 and 0.6 (lower is stricter).")
+    return format_methods(methods)
+
+
+def add_gate(session: Session, name: str, methods: str = DEFAULT_METHODS, *, actor: str) -> Gate:
+    if session.scalar(select(Gate.id).where(Gate.name == name)) is not None:
+        raise ConflictError(f"A gate named {name!r} exists already.")
+    gate = Gate(name=name, methods=_check(None, methods, "none", None), liveness="none", created_at=utcnow())
+    session.add(gate)
+    session.flush()
+    audit.record(session, actor, "gate.add", f"gate:{gate.name}", methods=gate.methods)
+    return gate
+
+
+def set_gate(session: Session, gate: Gate, *, actor: str, methods: str | None = None,
+             liveness: str | None = None, threshold: float | None = None, pulse_ms: int | None = None) -> Gate:
+    new_methods = _check(gate, methods or gate.methods, liveness or gate.liveness,
+                         threshold if threshold is not None else gate.face_threshold)
+    if pulse_ms is not None and not 100 <= pulse_ms <= 30_000:
+        raise PolicyError("A relay pulse is 100 to 30000 ms.")
+    gate.methods = new_methods
+    gate.liveness = liveness or gate.liveness
+    if threshold is not None:
+        gate.face_threshold = threshold
+    if pulse_ms is not None:
+        gate.pulse_ms = pulse_ms
+    audit.record(session, actor, "gate.set", f"gate:{gate.name}", methods=gate.methods, liveness=gate.liveness,
+                 threshold=gate.face_threshold, pulse_ms=gate.pulse_ms)
+    return gate
+
+
+def record_assessment(session: Session, gate: Gate, *, assessed_on: date, approver: str, document: Path,
+                      actor: str) -> ImpactAssessment:
+    if not approver.strip():
+        raise PolicyError("An impact assessment needs the name of its approver.")
+    try:
+        digest = hashlib.sha256(document.read_bytes()).hexdigest()
+    except OSError as err:
+        raise PolicyError(f"Cannot read the assessment document {document}: {err.strerror}.") from err
+    assessment = ImpactAssessment(gate_id=gate.id, assessed_on=assessed_on, approver=approver.strip(),
+                                  document_sha256=digest, created_at=utcnow())
+    session.add(assessment)
+    session.flush()
+    audit.record(session, actor, "gate.assess", f"gate:{gate.name}", document_sha256=digest,
+                 approver=approver.strip(), assessed_on=assessed_on.isoformat())
+    return assessment
+
+
+def policy_of(gate: Gate, settings: Settings) -> GatePolicy:
+    return GatePolicy(
+        gate_id=gate.id, name=gate.name, methods=parse_methods(gate.methods), face_threshold=gate.face_threshold,
+        liveness=gate.liveness, max_pin_failures=settings.pin_max_failures,
+        max_face_attempts=settings.face_max_attempts,
+    )
+
+
+def face_population(session: Session) -> int:
+    return session.scalar(select(func.count(Resident.id)).where(Resident.face_pseudonym.is_not(None))) or 0
+
+
+def filing_warning(session: Session, settings: Settings) -> str | None:
+    """CAC 2025 rules: warn before the number of people with face data reaches the filing threshold."""
+    count = face_population(session)
+    if count >= settings.face_filing_warn_at:
+        return (f"{count} people have face data; at {FACE_FILING_THRESHOLD} the site must file with the "
+                "cyberspace administration (CAC face-recognition rules, 2025).")
+    return None

@@ -1,0 +1,361 @@
+"""The data model. SQLAlchemy 2.0 typed models; Alembic migrations in migrations/ create them.
+
+Two rules shape it:
+* Face templates are stored apart from identity: `face_templates` is keyed by a random pseudonym and
+  holds no name, code or unit. The only link is `residents.face_pseudonym`, one column that deletion
+  destroys.
+* No image column anywhere. A template is an encrypted float32 encoding; its data key is wrapped by the
+  master key, which lives in a key file, never in the database.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite would otherwise hand back naive datetimes)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum_values(kind: type[enum.Enum]) -> list[str]:
+    return [member.value for member in kind]
+
+
+class ResidentStatus(enum.StrEnum):
+    ACTIVE = "active"
+    MOVED_OUT = "moved_out"
+
+
+class OperatorRole(enum.StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+
+
+class Resident(Base):
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[ResidentStatus] = mapped_column(
+        Enum(ResidentStatus, native_enum=False, length=16, values_callable=_enum_values), default=ResidentStatus.ACTIVE
+    )
+    is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(64))
+    # The one link from identity to face data. NULL means: no face template.
+    face_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    moved_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    cards: Mapped[list[Card]] = relationship(back_populates="resident", cascade="all, delete-orphan")
+    pin: Mapped[Pin | None] = relationship(back_populates="resident", cascade="all, delete-orphan")
+    consents: Mapped[list[Consent]] = relationship(back_populates="resident", cascade="all, delete-orphan")
+
+
+class Card(Base):
+    __tablename__ = "cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    resident: Mapped[Resident] = relationship(back_populates="cards")
+
+
+class Pin(Base):
+    """An argon2id hash of the PIN; the PIN itself is never stored or logged."""
+
+    __tablename__ = "pins"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    resident: Mapped[Resident] = relationship(back_populates="pin")
+
+
+class Lockout(Base):
+    """Wrong-PIN counters, per resident ("resident:<id>") and per gate keypad ("gate:<id>")."""
+
+    __tablename__ = "lockouts"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[OperatorRole] = mapped_column(Enum(OperatorRole, native_enum=False, length=16, values_callable=_enum_values))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Gate(Base):
+    __tablename__ = "gates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # Comma-separated Method values, validated by gate.core.policy before they are stored.
+    methods: Mapped[str] = mapped_column(String(200))
+    face_threshold: Mapped[float | None] = mapped_column()
+    liveness: Mapped[str] = mapped_column(String(16), default="none")
+    pulse_ms: Mapped[int] = mapped_column(Integer, default=3000)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    assessments: Mapped[list[ImpactAssessment]] = relationship(
+        back_populates="gate", cascade="all, delete-orphan", order_by="ImpactAssessment.id"
+    )
+
+
+class ImpactAssessment(Base):
+    """PIPL art. 55-56: the personal-information impact assessment that must precede face at a gate."""
+
+    __tablename__ = "impact_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    approver: Mapped[str] = mapped_column(String(200))
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    gate: Mapped[Gate] = relationship(back_populates="assessments")
+
+
+class Notice(Base):
+    """A face-processing notice, stored once per exact text (by hash), so a consent names what was shown."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    text_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Consent(Base):
+    """Separate consent to face processing; never a condition of access."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    purpose: Mapped[str] = mapped_column(String(200))
+    retention_days: Mapped[int] = mapped_column(Integer)
+    operator: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+
+    resident: Mapped[Resident] = relationship(back_populates="consents")
+    notice: Mapped[Notice] = relationship()
+
+
+class FaceTemplate(Base):
+    """An encrypted face template. Keyed by pseudonym; no identity columns, no image."""
+
+    __tablename__ = "face_templates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), index=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    encodings: Mapped[int] = mapped_column(Integer)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DataKey(Base):
+    """A template's own AES-256 key, wrapped by the master key `kek_id`. Destroying it shreds the template."""
+
+    __tablename__ = "data_keys"
+
+    template_id: Mapped[str] = mapped_column(
+        ForeignKey("face_templates.id", ondelete="CASCADE"), primary_key=True
+    )
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AccessEvent(Base):
+    __tablename__ = "access_events"
+    __table_args__ = (
+        Index("ix_access_events_gate_at", "gate_id", "at"),
+        Index("ix_access_events_resident_at", "resident_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gates.id", ondelete="SET NULL"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    method: Mapped[str] = mapped_column(String(16))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AuditEntry(Base):
+    """Hash-chained: each entry's hash covers its content and the previous entry's hash."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str] = mapped_column(String(128), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    # Unique: two entries can never claim the same predecessor, so the chain cannot fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SystemState(Base):
+    """Small facts the privacy dashboard reports: last purge, last key rotation."""
+
+    __tablename__ = "system_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+
+# -- time schedules, holidays and anti-passback (the gate service, issue #6) ------------------------
+class Schedule(Base):
+    """A named set of weekly time windows. Residents (or their group) assigned one or more schedules
+    may enter only inside one of their windows; residents with none assigned are not restricted."""
+
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    windows: Mapped[list[ScheduleWindow]] = relationship(back_populates="schedule", cascade="all, delete-orphan")
+
+
+class ScheduleWindow(Base):
+    __tablename__ = "schedule_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    #: Seven characters, Monday first: "1111100" is Monday to Friday.
+    days: Mapped[str] = mapped_column(String(7))
+    start: Mapped[str] = mapped_column(String(5))  # "HH:MM", site local time
+    end: Mapped[str] = mapped_column(String(5))    # "HH:MM" or "24:00"; after start
+    #: Whether this window also applies on holidays (other windows do not).
+    on_holidays: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    schedule: Mapped[Schedule] = relationship(back_populates="windows")
+
+
+class ScheduleAssignment(Base):
+    """A schedule for one resident, or for every resident of a group (residents.group_name)."""
+
+    __tablename__ = "schedule_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+    group_name: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class Holiday(Base):
+    __tablename__ = "holidays"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class PassbackPair(Base):
+    """Anti-passback between an entry gate and an exit gate: no second entry before an exit."""
+
+    __tablename__ = "passback_pairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    exit_gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), index=True)
+    #: After this many minutes inside, a new entry is allowed again (a missed exit does not lock out forever).
+    reset_minutes: Mapped[int] = mapped_column(Integer, default=720)
+
+
+class PassbackPresence(Base):
+    __tablename__ = "passback_presence"
+
+    pair_id: Mapped[int] = mapped_column(ForeignKey("passback_pairs.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    inside: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+__all__ = [
+    "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
+    "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "Pin", "Resident",
+    "ResidentStatus", "SystemState", "UTCDateTime",
+    "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
+]

@@ -1,0 +1,127 @@
+"""Residents and their non-face credentials: cards and PINs."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate.store import audit
+
+from gate.secrets import passwords
+from gate.core.cardnumber import normalize_card
+from gate.clock import utcnow
+from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
+from gate.store.face_templates import TemplateStore
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def get_resident(session: Session, code: str) -> Resident:
+    resident = session.scalar(select(Resident).where(Resident.code == code))
+    if resident is None:
+        raise NotFoundError(f"No resident with code {code!r}.")
+    return resident
+
+
+def add_resident(session: Session, *, code: str, name: str, unit: str = "", is_minor: bool = False,
+                 guardian_name: str | None = None, group_name: str | None = None, actor: str,
+                 now: datetime | None = None) -> Resident:
+    if not CODE_PATTERN.fullmatch(code):
+        raise PolicyError("A resident code is 1-32 letters, digits, '-' or '_', starting with a letter or digit.")
+    if not name.strip():
+        raise PolicyError("A resident needs a name.")
+    if session.scalar(select(Resident.id).where(Resident.code == code)) is not None:
+        raise ConflictError(f"A resident with code {code!r} already exists.")
+    resident = Resident(code=code, name=name.strip(), unit=unit.strip(), is_minor=is_minor,
+                        guardian_name=(guardian_name or None), group_name=group_name, created_at=now or utcnow())
+    session.add(resident)
+    session.flush()
+    audit.record(session, actor, "resident.add", f"resident:{resident.id}")
+    return resident
+
+
+def move_out(session: Session, resident: Resident, store: TemplateStore, *, actor: str,
+             now: datetime | None = None) -> int:
+    """End of purpose (PIPL 47; SPC 12): face data goes at once; cards stop working with the status."""
+    now = now or utcnow()
+    destroyed = store.shred(session, resident)
+    for consent in resident.consents:
+        if consent.withdrawn_at is None:
+            consent.withdrawn_at = now
+            consent.withdrawn_by = actor
+    resident.status = ResidentStatus.MOVED_OUT
+    resident.moved_out_at = now
+    audit.record(session, actor, "resident.move_out", f"resident:{resident.id}", templates_destroyed=destroyed)
+    return destroyed
+
+
+def remove_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str) -> dict[str, int]:
+    """Delete everything held about a resident. The audit log keeps only the internal id and counts."""
+    counts = {
+        "templates_destroyed": store.shred(session, resident),
+        "cards": len(resident.cards),
+        "pins": 1 if resident.pin else 0,
+        "consents": len(resident.consents),
+    }
+    resident_id = resident.id
+    session.delete(resident)
+    session.flush()
+    audit.record(session, actor, "resident.remove", f"resident:{resident_id}", **counts)
+    return counts
+
+
+def add_card(session: Session, resident: Resident, raw_number: str, *, actor: str, label: str = "",
+             now: datetime | None = None) -> Card:
+    uid = normalize_card(raw_number)
+    holder = session.scalar(select(Card).where(Card.uid == uid))
+    if holder is not None:
+        raise ConflictError(f"Card {uid} is already registered (to another resident or this one).")
+    card = Card(uid=uid, resident_id=resident.id, label=label, created_at=now or utcnow())
+    session.add(card)
+    session.flush()
+    audit.record(session, actor, "card.add", f"resident:{resident.id}", card=uid)
+    return card
+
+
+def remove_card(session: Session, raw_number: str, *, actor: str) -> None:
+    uid = normalize_card(raw_number)
+    card = session.scalar(select(Card).where(Card.uid == uid))
+    if card is None:
+        raise NotFoundError(f"No card {uid} is registered.")
+    resident_id = card.resident_id
+    session.delete(card)
+    audit.record(session, actor, "card.remove", f"resident:{resident_id}", card=uid)
+
+
+def set_pin(session: Session, resident: Resident, pin: str, hasher: PasswordHasher, *, actor: str,
+            now: datetime | None = None) -> None:
+    passwords.check_pin_strength(pin)
+    digest = hasher.hash(pin)
+    if resident.pin is None:
+        resident.pin = Pin(pin_hash=digest, set_at=now or utcnow())
+    else:
+        resident.pin.pin_hash = digest
+        resident.pin.set_at = now or utcnow()
+    session.flush()
+    audit.record(session, actor, "credential.set", f"resident:{resident.id}", credential="keypad code")
+
+
+def find_by_card(session: Session, uid: str) -> Resident | None:
+    return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
+
+
+def list_residents(session: Session, search: str = "") -> list[Resident]:
+    query = select(Resident).order_by(Resident.code)
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(Resident.code.ilike(pattern) | Resident.name.ilike(pattern) | Resident.unit.ilike(pattern))
+    return list(session.scalars(query))
+
+
+__all__ = ["Consent", "add_card", "add_resident", "find_by_card", "get_resident", "list_residents",
+           "move_out", "remove_card", "remove_resident", "set_pin"]

@@ -1,0 +1,96 @@
+"""`gate purge`: delete face data past its retention, of moved-out residents, and orphans.
+
+Idempotent; never touches cards or PINs. Orphans are template rows no resident links to, e.g. from an
+old backup restored after a deletion (R4): they are destroyed too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate.store import audit
+from gate.clock import utcnow
+from gate.config import MAX_TEMPLATE_RETENTION_DAYS
+from gate.store.consent import current_consent
+from gate.store.models import Consent, FaceTemplate, Resident, ResidentStatus, SystemState
+from gate.store.face_templates import shred_templates
+
+LAST_PURGE_KEY = "last_purge"
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    expired: int = 0
+    moved_out: int = 0
+    no_consent: int = 0
+    orphaned: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.expired + self.moved_out + self.no_consent + self.orphaned
+
+
+def retention_deadline(template: FaceTemplate, consent: Consent | None, site_days: int) -> datetime:
+    days = min(site_days, consent.retention_days if consent else site_days, MAX_TEMPLATE_RETENTION_DAYS)
+    return template.last_used_at + timedelta(days=days)
+
+
+def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tuple[Resident, FaceTemplate, str]]:
+    """Every template that `purge` would delete now, with the reason."""
+    due: list[tuple[Resident, FaceTemplate, str]] = []
+    rows = session.execute(
+        select(Resident, FaceTemplate).join(FaceTemplate, FaceTemplate.pseudonym == Resident.face_pseudonym)
+    ).all()
+    for resident, template in rows:
+        consent = current_consent(session, resident)
+        if resident.status is ResidentStatus.MOVED_OUT:
+            due.append((resident, template, "moved_out"))
+        elif consent is None:
+            due.append((resident, template, "no_consent"))
+        elif retention_deadline(template, consent, site_days) <= now:
+            due.append((resident, template, "expired"))
+    return due
+
+
+def purge(session: Session, *, site_days: int, actor: str, now: datetime | None = None) -> PurgeReport:
+    now = now or utcnow()
+    counts = {"expired": 0, "moved_out": 0, "no_consent": 0, "orphaned": 0}
+    for resident, template, reason in due_for_deletion(session, site_days, now):
+        shred_templates(session, [template.id])
+        resident.face_pseudonym = None
+        counts[reason] += 1
+    linked = select(Resident.face_pseudonym).where(Resident.face_pseudonym.is_not(None))
+    orphans = list(session.scalars(select(FaceTemplate.id).where(FaceTemplate.pseudonym.not_in(linked))))
+    counts["orphaned"] = shred_templates(session, orphans)
+    report = PurgeReport(**counts)
+    state = session.get(SystemState, LAST_PURGE_KEY) or SystemState(key=LAST_PURGE_KEY)
+    state.value = now.isoformat()
+    session.add(state)
+    audit.record(session, actor, "retention.purge", "", now=now, **asdict(report))
+    return report
+
+
+def schedule_text(site_days: int) -> str:
+    """The written retention schedule (BIPA 15(a); PIPL 19), generated from configuration so it cannot drift."""
+    return "\n".join([
+        "Retention schedule for face data",
+        "",
+        f"1. A face template is deleted when it has not been used at a gate for {site_days} days "
+        f"(or the shorter period stated in the resident's consent). The legal maximum, "
+        f"{MAX_TEMPLATE_RETENTION_DAYS} days (3 years) after last use, is never exceeded.",
+        "2. A face template is deleted at once when the resident withdraws consent, when the resident moves "
+        "out, and when the resident's record is deleted.",
+        "3. Deletion destroys the template's own encryption key together with the template. Copies in older "
+        "backups open only with the master key of their time; the master key is rotated after deletions "
+        "(`gate keys rotate`), which makes them unreadable, and copies restored from a backup are removed "
+        "by the next purge.",
+        "4. No face images are kept at any time: images exist in memory only for the seconds needed to "
+        "compute or check a template.",
+        "5. Cards, PINs and access events are not face data and are not governed by this schedule.",
+        "",
+        "`gate purge` applies rules 1-3; run it daily (see README: Operations).",
+    ])

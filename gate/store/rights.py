@@ -1,0 +1,167 @@
+"""The person's rights: a copy of everything held about them (PIPL art. 45) and deletion with a receipt
+(art. 47). Exports and receipts never contain template bytes, PIN hashes or images.
+
+A receipt is built from the audit entry of the deletion, so it can be printed again later without the
+system keeping anything more than the audit facts the law requires.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gate.store import consent as consent_service
+from gate.store import notices, residents
+from gate.clock import utcnow
+from gate.errors import NotFoundError
+from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident
+from gate.store.face_templates import TemplateStore
+
+RETAINED_FACTS = (
+    "The audit log keeps one entry per action on this record: when, which operator, the action, the "
+    "internal record number and counts, and for card changes the card number. It holds no name, PIN, "
+    "photo or face template. "
+    "It is kept because the operator must be able to prove that deletion and consent were handled "
+    "lawfully (PIPL art. 51, 54) and cannot be edited without the change being detected.",
+    "Access events keep the date, gate, method and outcome; the link to the person is removed "
+    "(the resident column is cleared), so they can no longer be tied to you.",
+)
+FACE_RETAINED_FACTS = (
+    "The consent record (when it was given, which notice version was shown, and when it was withdrawn) "
+    "is kept as proof of lawful processing until the resident record itself is deleted.",
+    RETAINED_FACTS[0],
+)
+RECEIPT_ACTIONS = {"consent.withdraw": "Face data deleted (consent withdrawn)",
+                   "resident.remove": "Resident record deleted"}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str,
+                    events_limit: int = 10_000, now: datetime | None = None) -> dict[str, object]:
+    """Everything held about one resident as plain data. Records an audit entry for the export."""
+    from gate.store import audit
+
+    consents = list(session.scalars(select(Consent).where(Consent.resident_id == resident.id).order_by(Consent.id)))
+    face: dict[str, object] | None = None
+    if resident.face_pseudonym is not None:
+        template = session.scalar(select(FaceTemplate).where(FaceTemplate.pseudonym == resident.face_pseudonym))
+        if template is not None:
+            face = {
+                "held": True,
+                "what": "an encrypted face template (numbers computed from your photos; no photo is kept)",
+                "encodings": template.encodings,
+                "model_version": template.model_version,
+                "created_at": _iso(template.created_at),
+                "last_used_at": _iso(template.last_used_at),
+            }
+    event_rows = session.execute(
+        select(AccessEvent, Gate.name).outerjoin(Gate, Gate.id == AccessEvent.gate_id)
+        .where(AccessEvent.resident_id == resident.id)
+        .order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(events_limit)
+    ).all()
+    data: dict[str, object] = {
+        "exported_at": _iso(now or utcnow()),
+        "resident": {
+            "code": resident.code, "name": resident.name, "unit": resident.unit, "status": resident.status.value,
+            "is_minor": resident.is_minor, "guardian_name": resident.guardian_name, "group": resident.group_name,
+            "created_at": _iso(resident.created_at), "moved_out_at": _iso(resident.moved_out_at),
+        },
+        "cards": [{"number": c.uid, "label": c.label, "added_at": _iso(c.created_at)}
+                  for c in sorted(resident.cards, key=lambda c: c.id)],
+        "pin": {"set": resident.pin is not None, "set_at": _iso(resident.pin.set_at) if resident.pin else None,
+                "note": "only a one-way hash of the PIN is stored; it cannot be shown"},
+        "face": face or {"held": False},
+        "consents": [{
+            "notice_version": c.notice.version, "notice": notices.fields_of(c.notice), "purpose": c.purpose,
+            "retention_days": c.retention_days, "granted_at": _iso(c.granted_at), "recorded_by": c.operator,
+            "guardian_name": c.guardian_name, "withdrawn_at": _iso(c.withdrawn_at), "withdrawn_by": c.withdrawn_by,
+        } for c in consents],
+        "access_events": [{"at": _iso(e.at), "gate": gate_name, "method": e.method, "granted": e.granted,
+                           "reason": e.reason} for e, gate_name in event_rows],
+        "access_events_truncated": len(event_rows) >= events_limit,
+    }
+    audit.record(session, actor, "rights.export", f"resident:{resident.id}", events=len(event_rows))
+    return data
+
+
+def export_json(data: dict[str, object]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    number: int
+    action: str
+    title: str
+    at: datetime
+    by: str
+    resident_ref: str
+    deleted: list[str]
+    retained: tuple[str, ...]
+    details: dict[str, object] = field(default_factory=dict)
+
+
+def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
+    templates = int(details.get("templates_destroyed", 0) or 0)
+    face_line = (f"Face template: {templates} encrypted record(s) and their own encryption keys destroyed "
+                 "(crypto-shredded). Copies in older database backups become unreadable at the next master-key "
+                 "rotation, and a restored copy is destroyed by the next purge" if templates
+                 else "Face template: none was held")
+    if action == "consent.withdraw":
+        return [face_line, "Face consent: marked withdrawn; face will not be used at any gate",
+                "Cards and PIN: unchanged, they keep working"]
+    return [face_line,
+            f"Cards: {details.get('cards', 0)}", f"PIN: {'deleted' if details.get('pins') else 'none was set'}",
+            f"Consent records: {details.get('consents', 0)}",
+            "Name, unit, resident code, guardian name: deleted",
+            "Access events: the link to the person was removed"]
+
+
+def receipt(session: Session, entry_id: int) -> Receipt:
+    entry = session.get(AuditEntry, entry_id)
+    if entry is None or entry.action not in RECEIPT_ACTIONS:
+        raise NotFoundError(f"No deletion receipt number {entry_id}.")
+    details = json.loads(entry.details or "{}")
+    retained = FACE_RETAINED_FACTS if entry.action == "consent.withdraw" else RETAINED_FACTS
+    return Receipt(entry.id, entry.action, RECEIPT_ACTIONS[entry.action], entry.at, entry.actor, entry.subject,
+                   _deleted_lines(entry.action, details), retained, details)
+
+
+def _last_entry_id(session: Session, action: str, subject: str) -> int:
+    entry_id = session.scalar(select(AuditEntry.id).where(AuditEntry.action == action, AuditEntry.subject == subject)
+                              .order_by(AuditEntry.id.desc()).limit(1))
+    assert entry_id is not None
+    return entry_id
+
+
+def delete_face(session: Session, resident: Resident, store: TemplateStore, *, actor: str,
+                now: datetime | None = None) -> int:
+    """Withdrawal in one step: shred at once, mark consent withdrawn, audit. Returns the receipt number."""
+    consent_service.withdraw_consent(session, resident, store, operator=actor, now=now)
+    session.flush()
+    return _last_entry_id(session, "consent.withdraw", f"resident:{resident.id}")
+
+
+def delete_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str) -> int:
+    """Delete everything about a resident except the audit facts. Returns the receipt number."""
+    subject = f"resident:{resident.id}"
+    # Events stay for site statistics but lose the person (the FK also does SET NULL on PostgreSQL).
+    session.execute(update(AccessEvent).where(AccessEvent.resident_id == resident.id).values(resident_id=None))
+    residents.remove_resident(session, resident, store, actor=actor)
+    session.flush()
+    return _last_entry_id(session, "resident.remove", subject)
+
+
+
+def record_refusal(session: Session, resident: Resident, *, actor: str) -> None:
+    """A resident declined face: nothing changes but this audit fact (card and PIN stay as they are)."""
+    from gate.store import audit
+
+    audit.record(session, actor, "consent.refuse", f"resident:{resident.id}")

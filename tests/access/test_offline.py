@@ -1,0 +1,34 @@
+"""The offline copy on its own: card, PIN and card+PIN decided with the same pure decide(), bounded age."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from gate.store import gates
+from gate.clock import utcnow
+from gate.context import GateContext
+from gate.core.decision import Reason
+from gate.access.offline import CacheExpired, OfflineCache
+from tests.service.conftest import CARD, CODE, PIN
+
+
+def test_cache_decides_card_pin_and_card_plus_pin_and_expires(installation: GateContext) -> None:
+    ctx = installation
+    with ctx.transaction() as session:
+        gates.set_gate(session, gates.get_gate(session, "main"), actor="t", methods="card,pin,card+pin")
+    cache = OfflineCache(ctx.settings, ctx.hasher, max_age_seconds=3600)
+    now = utcnow()
+    assert cache.refresh(ctx.sessions, "main", now) == 1
+    assert cache.card(CARD, now).decision.granted
+    assert cache.card("1:1", now).decision.reason is Reason.UNKNOWN_CARD
+    assert cache.pin(CODE, PIN, now).decision.granted
+    assert cache.pin(CODE, "000000", now).decision.reason is Reason.WRONG_PIN
+    assert cache.card_pin(CARD, PIN, now).decision.granted
+    for _ in range(ctx.settings.pin_max_failures):
+        cache.pin(CODE, "000000", now)
+    assert cache.pin(CODE, PIN, now).decision.reason is Reason.LOCKED_OUT
+    assert cache.card(CARD, now).decision.granted  # the keypad lock never stops the card
+    with pytest.raises(CacheExpired):
+        cache.card(CARD, now + timedelta(hours=2))

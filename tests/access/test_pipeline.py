@@ -1,0 +1,132 @@
+"""Card and PIN decisions through the access service, lockouts, and face prechecks."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from gate.store import gates, residents
+from gate.core.claims import Claim, ClaimKind
+from gate.clock import utcnow
+from gate.context import GateContext
+from gate.core.decision import FaceOutcome, Reason
+from gate.store.models import AccessEvent
+
+from tests.store.helpers import resident_with_template
+
+
+class MovableClock:
+    def __init__(self):
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock():
+    return MovableClock()
+
+
+@pytest.fixture
+def access_ctx(data_dir, clock):
+    context = GateContext.open(data_dir, clock=clock)
+    with context.transaction() as session:
+        resident = residents.add_resident(session, code="A1", name="Alice", actor="test")
+        residents.add_card(session, resident, "123:45678", actor="test")
+        residents.set_pin(session, resident, "482915", context.hasher, actor="test")
+        residents.add_resident(session, code="B1", name="Bob", actor="test")
+    yield context
+    context.close()
+
+
+def test_card_and_pin_grant_and_are_recorded(access_ctx):
+    access = access_ctx.access()
+    assert access.card("main", "123,45678").decision.granted
+    assert access.pin("main", "A1", "482915").decision.granted
+    with access_ctx.sessions() as session:
+        events = list(session.scalars(select(AccessEvent).order_by(AccessEvent.id)))
+    assert [(e.method, e.granted, e.reason) for e in events] == [("card", True, "granted"), ("pin", True, "granted")]
+
+
+def test_unknown_card_garbage_card_and_unknown_code(access_ctx):
+    access = access_ctx.access()
+    assert access.card("main", "999").decision.reason is Reason.UNKNOWN_CARD
+    assert access.card("main", "\x00garbage").decision.reason is Reason.UNKNOWN_CARD
+    assert access.pin("main", "ZZ9", "482915").decision.reason is Reason.UNKNOWN_RESIDENT
+    assert access.pin("main", "B1", "482915").decision.reason is Reason.PIN_NOT_SET
+
+
+def test_wrong_pins_lock_the_keypad_with_a_growing_delay_but_cards_still_work(access_ctx, clock):
+    access = access_ctx.access()
+    limit = access_ctx.settings.pin_max_failures
+    for _ in range(limit):
+        assert access.pin("main", "A1", "000111").decision.reason is Reason.WRONG_PIN
+    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT
+    assert access.card("main", "123:45678").decision.granted  # the card is never locked out
+
+    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds + 1)
+    assert access.pin("main", "A1", "482915").decision.granted
+
+    for _ in range(limit):
+        access.pin("main", "A1", "000111")
+    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds + 1)
+    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT  # second lockout is longer
+    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds * 2)
+    assert access.pin("main", "A1", "482915").decision.granted
+
+
+def test_guessing_resident_codes_locks_the_gate_keypad(access_ctx):
+    access = access_ctx.access()
+    for i in range(access_ctx.settings.pin_max_failures):
+        access.pin("main", f"X{i}", "123987")
+    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT
+    assert access.card("main", "123:45678").decision.granted
+
+
+def test_moved_out_resident_is_denied(access_ctx):
+    with access_ctx.transaction() as session:
+        residents.move_out(session, residents.get_resident(session, "A1"), access_ctx.store, actor="op")
+    assert access_ctx.access().card("main", "123:45678").decision.reason is Reason.RESIDENT_INACTIVE
+
+
+def _enable_face(ctx, tmp_path):
+    document = tmp_path / "dpia.pdf"
+    document.write_bytes(b"assessment")
+    with ctx.transaction() as session:
+        gate = gates.get_gate(session, "main")
+        from datetime import date
+
+        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document, actor="t")
+        gates.set_gate(session, gate, actor="t", methods="card,pin,face,card+face")
+
+
+def test_face_precheck_refuses_before_any_capture_without_consent(access_ctx, tmp_path):
+    _enable_face(access_ctx, tmp_path)
+    access = access_ctx.access()
+    denial = access.face_precheck("main", Claim(ClaimKind.CODE, "A1"))
+    assert denial is not None and denial.reason is Reason.NO_CONSENT
+    assert "consent" in denial.message and denial.offer
+
+
+def test_face_decision_with_a_template(access_ctx, tmp_path):
+    _enable_face(access_ctx, tmp_path)
+    resident_with_template(access_ctx, "F1", card="7:7777")
+    access = access_ctx.access()
+    assert access.face_precheck("main", Claim(ClaimKind.CARD, "7:7777")) is None
+    assert access.face("main", Claim(ClaimKind.CARD, "7:7777"), FaceOutcome.MATCH).decision.granted
+    mismatch = access.face("main", Claim(ClaimKind.CODE, "F1"), FaceOutcome.MISMATCH).decision
+    assert mismatch.reason is Reason.FACE_MISMATCH and mismatch.offer
+
+
+def test_card_and_pin_work_without_the_key_file(access_ctx):
+    access_ctx.settings.key_file.unlink()
+    access = access_ctx.access()
+    assert access.card("main", "123:45678").decision.granted
+    assert access.pin("main", "A1", "482915").decision.granted
+
+
+def test_face_is_rejected_at_a_gate_without_face(access_ctx):
+    resident_with_template(access_ctx, "F1")
+    decision = access_ctx.access().face("main", Claim(ClaimKind.CODE, "F1"), FaceOutcome.MATCH).decision
+    assert decision.reason is Reason.METHOD_NOT_ALLOWED

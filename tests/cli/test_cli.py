@@ -1,0 +1,159 @@
+"""The CLI as an installer and an operator use it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gate.store import db
+from gate.config import load_settings
+
+from tests.conftest import REPO, GateCli
+
+
+def test_init_creates_config_key_and_migrated_database(tmp_path):
+    cli = GateCli(tmp_path / "fresh")
+    out = cli.ok("init")
+    assert "created master key" in out and "migrated the database" in out
+    key = tmp_path / "fresh" / "keys" / "master.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert key.parent.stat().st_mode & 0o777 == 0o700
+    assert "nothing to do" in cli.ok("init")
+
+
+def test_resident_card_pin_consent_flow(gate_cli):
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice Wang", "--unit", "3-201")
+    assert "card 8106606 added" in gate_cli.ok("card", "add", "A1", "123,45678")  # FC 123 << 16 | 45678
+    gate_cli.ok("pin", "set", "A1", input="482915\n")
+    listing = gate_cli.ok("resident", "list")
+    assert "A1" in listing and "cards=1 pin=yes face=no" in listing
+    assert "notice version 1" in gate_cli.ok("consent", "grant", "A1", "--operator", "op1")
+    assert "destroyed: 0" in gate_cli.ok("consent", "withdraw", "A1", "--operator", "op1")
+    assert "removed resident A1" in gate_cli.ok("resident", "remove", "A1")
+    assert "audit log intact" in gate_cli.ok("audit", "verify")
+
+
+def test_pin_never_appears_in_database_or_output(gate_cli, data_dir):
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice")
+    result = gate_cli("pin", "set", "A1", input="739164\n")
+    assert "739164" not in result.output
+    assert b"739164" not in (data_dir / "gate.db").read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("resident", "add", "A 1", "--name", "x"), "resident code"),
+    (("card", "add", "NOPE", "123"), "No resident with code 'NOPE'"),
+    (("gates", "set", "main", "--methods", "face"), "only way in"),
+    (("gates", "set", "main", "--methods", "card,pin,face"), "impact assessment"),
+    (("gates", "set", "nowhere", "--methods", "card"), "No gate named"),
+])
+def test_expected_errors_are_one_sentence_on_stderr(gate_cli, args, message):
+    result = gate_cli(*args)
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_weak_pins_and_bad_card_numbers_are_refused(gate_cli):
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice")
+    assert "consecutive" in gate_cli("pin", "set", "A1", input="123456\n").stderr
+    assert "4 to 8 digits" in gate_cli("pin", "set", "A1", input="12a4\n").stderr
+    assert "not a card number" in gate_cli("card", "add", "A1", "DROP TABLE").stderr
+
+
+def test_face_is_enabled_only_after_an_impact_assessment(gate_cli, tmp_path):
+    document = tmp_path / "dpia.pdf"
+    document.write_bytes(b"%PDF assessment")
+    gate_cli.ok("gates", "assess", "main", "--date", "2026-11-01", "--approver", "DPO Li", "--document", str(document))
+    assert "card,pin,face" in gate_cli.ok("gates", "set", "main", "--methods", "card,pin,face")
+    assert gate_cli("gates", "assess", "main", "--date", "01/11/2026", "--approver", "x",
+                    "--document", str(document)).exit_code != 0
+
+
+def test_purge_and_rotate_from_the_cli(gate_cli):
+    assert "purged 0 face templates" in gate_cli.ok("purge")
+    assert "re-wrapped 0 data keys" in gate_cli.ok("keys", "rotate")
+
+
+def test_audit_verify_exits_non_zero_on_tampering(gate_cli, data_dir):
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice")
+    settings = load_settings(data_dir)
+    engine = db.make_engine(settings.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET actor = 'mallory' WHERE id = 1"))
+    engine.dispose()
+    result = gate_cli("audit", "verify")
+    assert result.exit_code == 1 and "BROKEN" in result.stderr
+
+
+def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path):
+    data_dir = tmp_path / "old"
+    data_dir.mkdir()
+    result = GateCli(data_dir)("resident", "list")
+    assert result.exit_code != 0
+    assert "db upgrade" in result.stderr and "Traceback" not in result.stderr
+    GateCli(data_dir).ok("db", "upgrade")
+    GateCli(data_dir).ok("resident", "list")
+
+
+def test_data_dir_is_required(monkeypatch):
+    from click.testing import CliRunner
+
+    from gate.cli import cli
+
+    monkeypatch.delenv("GATE_DATA_DIR", raising=False)
+    result = CliRunner().invoke(cli, ["resident", "list"])
+    assert result.exit_code != 0 and "GATE_DATA_DIR" in result.stderr
+
+
+def test_retention_over_three_years_is_refused(tmp_path):
+    data_dir = tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "gate.toml").write_text("[retention]\ntemplate_days = 2000\n")
+    result = GateCli(data_dir)("init")
+    assert result.exit_code != 0 and "3 years" in result.stderr
+
+
+def test_the_installed_console_script_works_with_gate_data_dir(tmp_path):
+    gate = Path(sys.executable).parent / "gate"
+    env = {**os.environ, "GATE_DATA_DIR": str(tmp_path / "d")}
+    done = subprocess.run([str(gate), "init"], env=env, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1 and failed.stderr.startswith("Error: No resident")
+
+
+def test_retention_schedule_follows_configuration(tmp_path):
+    data_dir = tmp_path / "d"
+    data_dir.mkdir()
+    (data_dir / "gate.toml").write_text("[retention]\ntemplate_days = 180\n")
+    cli = GateCli(data_dir)
+    cli.ok("init")
+    text_out = cli.ok("retention-schedule")
+    assert "180 days" in text_out and "1095 days" in text_out
+
+
+def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from gate.clock import utcnow
+    from gate.context import GateContext
+    from gate.store.models import FaceTemplate
+
+    from tests.store.helpers import resident_with_template
+
+    ctx = GateContext.open(data_dir)
+    resident_with_template(ctx, "A1")
+    with ctx.transaction() as session:
+        session.execute(update(FaceTemplate).values(last_used_at=utcnow() - timedelta(days=400)))
+    ctx.close()
+    out = gate_cli.ok("purge", "--dry-run")
+    assert "A1: expired" in out and "1 face templates due" in out
+    assert "face=yes" in gate_cli.ok("resident", "list")
+    assert "expired=1" in gate_cli.ok("purge")
+    assert "face=no" in gate_cli.ok("resident", "list")

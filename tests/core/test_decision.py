@@ -1,0 +1,108 @@
+"""The pure access decision and the policy rule that face is never the only way in."""
+
+import pytest
+
+from gate.core.decision import Decision, Evidence, FaceOutcome, Locks, Reason, Subject, decide
+from gate.errors import PolicyError
+from gate.core.policy import GatePolicy, Method, parse_methods, validate_methods
+
+
+def policy(methods: str) -> GatePolicy:
+    return GatePolicy(gate_id=1, name="main", methods=parse_methods(methods))
+
+
+FULL = policy("card,pin,card+pin,face,card+face")
+RESIDENT = Subject(resident_id=7, has_pin=True, has_consent=True, has_template=True)
+
+
+@pytest.mark.parametrize("methods", ["face", "card+face", "face,card+face"])
+def test_face_only_policies_are_rejected(methods):
+    with pytest.raises(PolicyError, match="only way in"):
+        validate_methods(parse_methods(methods))
+
+
+@pytest.mark.parametrize("methods, message", [
+    ("card,face", "must also accept 'pin'"),
+    ("pin,card+face", "must also accept 'card' or 'card\\+pin'"),
+])
+def test_policies_leaving_someone_without_a_non_face_way_are_rejected(methods, message):
+    with pytest.raises(PolicyError, match=message):
+        validate_methods(parse_methods(methods))
+
+
+@pytest.mark.parametrize("methods", ["card", "pin", "card,pin", "card,pin,face", "card+pin,card+face", "card,pin,face,card+face"])
+def test_valid_policies(methods):
+    validate_methods(parse_methods(methods))
+
+
+def test_unknown_method_is_a_clear_error():
+    with pytest.raises(PolicyError, match="Unknown method"):
+        parse_methods("card,iris")
+
+
+def test_card_grants_for_an_active_resident():
+    assert decide(FULL, Method.CARD, RESIDENT, Evidence()) == Decision(True, Reason.GRANTED)
+
+
+def test_unknown_card_and_unknown_code():
+    assert decide(FULL, Method.CARD, None, Evidence()).reason is Reason.UNKNOWN_CARD
+    assert decide(FULL, Method.PIN, None, Evidence(pin_matches=False)).reason is Reason.UNKNOWN_RESIDENT
+
+
+def test_method_the_gate_does_not_accept():
+    decision = decide(policy("card,pin"), Method.FACE, RESIDENT, Evidence(face=FaceOutcome.MATCH))
+    assert not decision.granted and decision.reason is Reason.METHOD_NOT_ALLOWED
+    assert decision.offer == {Method.CARD, Method.PIN}
+
+
+def test_pin_paths():
+    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True)).granted
+    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=False)).reason is Reason.WRONG_PIN
+    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=None)).reason is Reason.WRONG_PIN
+    no_pin = Subject(resident_id=7)
+    assert decide(FULL, Method.PIN, no_pin, Evidence(pin_matches=True)).reason is Reason.PIN_NOT_SET
+
+
+def test_lockout_blocks_pin_but_not_card():
+    locks = Locks(resident_locked=True)
+    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), locks).reason is Reason.LOCKED_OUT
+    assert decide(FULL, Method.CARD, RESIDENT, Evidence(), locks).granted
+    gate_locked = Locks(gate_locked=True)
+    assert decide(FULL, Method.CARD_PIN, RESIDENT, Evidence(pin_matches=True), gate_locked).reason is Reason.LOCKED_OUT
+
+
+@pytest.mark.parametrize("outcome, reason", [
+    (FaceOutcome.MISMATCH, Reason.FACE_MISMATCH),
+    (FaceOutcome.UNAVAILABLE, Reason.FACE_UNAVAILABLE),
+    (FaceOutcome.LIVENESS_FAILED, Reason.LIVENESS_FAILED),
+    (None, Reason.FACE_UNAVAILABLE),
+])
+def test_face_failures_deny_and_offer_the_alternatives(outcome, reason):
+    decision = decide(FULL, Method.FACE, RESIDENT, Evidence(face=outcome))
+    assert not decision.granted
+    assert decision.reason is reason
+    assert decision.offer == {Method.CARD, Method.PIN, Method.CARD_PIN}
+    assert "card or PIN" in decision.message
+
+
+def test_face_requires_consent_and_template():
+    assert decide(FULL, Method.FACE, Subject(7, has_template=True), Evidence(face=FaceOutcome.MATCH)).reason is Reason.NO_CONSENT
+    assert decide(FULL, Method.FACE, Subject(7, has_consent=True), Evidence(face=FaceOutcome.MATCH)).reason is Reason.NO_TEMPLATE
+    assert decide(FULL, Method.CARD_FACE, RESIDENT, Evidence(face=FaceOutcome.MATCH)).granted
+
+
+def test_after_m_face_mismatches_only_card_and_pin_are_offered():
+    exhausted = Locks(face_failures=FULL.max_face_attempts)
+    decision = decide(FULL, Method.FACE, RESIDENT, Evidence(face=FaceOutcome.MATCH), exhausted)
+    assert decision.reason is Reason.FACE_ATTEMPTS_EXHAUSTED
+    assert not any(m.uses_face for m in decision.offer)
+
+
+def test_inactive_and_outside_schedule():
+    assert decide(FULL, Method.CARD, Subject(7, active=False), Evidence()).reason is Reason.RESIDENT_INACTIVE
+    assert decide(FULL, Method.CARD, Subject(7, within_schedule=False), Evidence()).reason is Reason.OUTSIDE_SCHEDULE
+
+
+def test_every_reason_has_a_message():
+    for reason in Reason:
+        assert Decision(False, reason).message
