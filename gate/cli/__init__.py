@@ -35,6 +35,9 @@ class Env:
 
 pass_env = click.make_pass_decorator(Env)
 
+#: Who the audit log names for changes made from the command line.
+CLI_ACTOR = "cli"
+
 
 class GateGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
@@ -57,9 +60,10 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 
 def _register() -> None:
     # One module per command group; imported here, not at the top, so `gate --help` stays quick.
-    from gate.cli import admin, bench, face, serve, sim, store
+    from gate.cli import admin, bench, consent, face, gates, privacy, residents, serve, setup, sim
 
-    for command in (*store.COMMANDS, *serve.COMMANDS, bench.bench, face.eval_group, sim.sim, admin.admin):
+    groups = (setup, residents, consent, gates, privacy, serve)
+    for command in (*(c for g in groups for c in g.COMMANDS), bench.bench, face.eval_group, sim.sim, admin.admin):
         cli.add_command(command)
     bench.bench.add_command(face.bench_face)
     bench.bench.add_command(sim.bench_relay)

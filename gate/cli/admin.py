@@ -10,10 +10,8 @@ import sys
 import click
 
 from gate.store import operators as operator_service
-from gate.cli import Env, pass_env
+from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.errors import PolicyError
-
-CLI_ACTOR = "cli"
 
 
 def _read_password() -> str:

@@ -1,0 +1,74 @@
+"""Setting up a gate: `gate init`, `gate db upgrade`, `gate keys init|rotate`."""
+
+from __future__ import annotations
+
+import click
+
+from gate import install
+from gate.cli import CLI_ACTOR, Env, pass_env
+from gate.config import load_settings
+from gate.secrets.keys import KeyFile
+from gate.store import db, rotation
+
+
+@click.command()
+@pass_env
+def init(env: Env) -> None:
+    """Create config, master key and a migrated SQLite database in the data folder."""
+    done = install.initialise(env.data_dir)
+    for line in done or ["nothing to do: the data folder is already initialised"]:
+        click.echo(line)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@pass_env
+def db_upgrade(env: Env) -> None:
+    """Apply all migrations."""
+    settings = load_settings(env.data_dir)
+    engine = db.make_engine(settings.database_url)
+    try:
+        before = db.current_revision(engine)
+        db.upgrade(engine)
+        after = db.current_revision(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at {after}" + ("" if before != after else " (already up to date)"))
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The master key that wraps every template's data key."""
+
+
+@keys_group.command("init")
+@pass_env
+def keys_init(env: Env) -> None:
+    """Create the master key file (refuses to overwrite one)."""
+    settings = load_settings(env.data_dir)
+    KeyFile(settings.key_file).create()
+    click.echo(f"created master key {settings.key_file}")
+
+
+@keys_group.command("rotate")
+@pass_env
+def keys_rotate(env: Env) -> None:
+    """Re-wrap every data key under a new master key. Safe to interrupt and run again."""
+    ctx = env.context()
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"re-wrapped {done}/{total} data keys", err=True)
+
+    report = rotation.rotate(ctx.sessions, ctx.key_file, actor=CLI_ACTOR, progress=progress)
+    click.echo(f"master key is now {report.new_key_id}; re-wrapped {report.rewrapped} data keys"
+               + (" (finished an interrupted rotation)" if report.resumed else ""))
+
+
+# -- residents, cards, PINs ---------------------------------------------------------------------------
+
+
+COMMANDS = [init, db_group, keys_group]
