@@ -25,7 +25,7 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(op_id: int, op) -> None:  # type: ignore[no-untyped-def]
+def _start_session(op_id: int, op) -> None:
     session.clear()  # a fresh session on sign-in: no fixation
     session["op"] = op_id
     session["pw"] = fingerprint(op)
@@ -34,7 +34,7 @@ def _start_session(op_id: int, op) -> None:  # type: ignore[no-untyped-def]
 
 
 @bp.route("/setup", methods=["GET", "POST"])
-def setup():  # type: ignore[no-untyped-def]
+def setup():
     if operator_service.any_operator(db()):
         flash("The first admin exists already; sign in.", "info")
         return redirect(url_for("auth.login"))
@@ -58,7 +58,7 @@ def setup():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     if not operator_service.any_operator(db()):
         return redirect(url_for("auth.setup"))
     if request.method == "POST":
@@ -80,7 +80,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -88,7 +88,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @roles_required(*READ_EVENT_ROLES)
-def change_password():  # type: ignore[no-untyped-def]
+def change_password():
     if request.method == "POST":
         from gate.secrets import passwords
 
@@ -113,7 +113,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.route("/operators", methods=["GET", "POST"])
 @roles_required(*SETTINGS_ROLES)
-def operators():  # type: ignore[no-untyped-def]
+def operators():
     status = 200
     if request.method == "POST":
         try:
@@ -132,7 +132,7 @@ def operators():  # type: ignore[no-untyped-def]
 
 @bp.post("/operators/<username>")
 @roles_required(*SETTINGS_ROLES)
-def update_operator(username: str):  # type: ignore[no-untyped-def]
+def update_operator(username: str):
     try:
         target = operator_service.get_operator(db(), username)
     except GateError:

@@ -85,7 +85,7 @@ def _is_operator_page(endpoint: str | None) -> bool:
 
 def install_request_hooks(app: Flask) -> None:
     @app.before_request
-    def _load_operator():  # type: ignore[no-untyped-def]
+    def _load_operator():
         g.operator = None
         endpoint = request.endpoint
         if not _is_operator_page(endpoint):
@@ -128,7 +128,7 @@ def install_request_hooks(app: Flask) -> None:
                 "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
 
 
-def render_error(code: int, message: str):  # type: ignore[no-untyped-def]
+def render_error(code: int, message: str):
     return render_template("error.html", code=code, message=message), code
 
 

@@ -14,19 +14,19 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.get("/")
 @roles_required(*READ_EVENT_ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index():
     return render_template("dashboard.html", report=privacy_report(db(), ctx().settings, now()))
 
 
 @bp.get("/privacy/report")
 @roles_required(*READ_EVENT_ROLES)
-def report_page():  # type: ignore[no-untyped-def]
+def report_page():
     return render_template("privacy_report.html", report=privacy_report(db(), ctx().settings, now()))
 
 
 @bp.get("/privacy/report.json")
 @roles_required(*READ_EVENT_ROLES)
-def report_json():  # type: ignore[no-untyped-def]
+def report_json():
     body = json.dumps(privacy_report(db(), ctx().settings, now()).as_dict(), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="privacy-report.json"'})

@@ -28,7 +28,7 @@ def can_use_gate_camera() -> bool:
 
 @bp.get("/residents/<code>/face")
 @roles_required(*RESIDENT_ROLES)
-def notice(code: str):  # type: ignore[no-untyped-def]
+def notice(code: str):
     resident = load(code)
     current = notices.current_notice(db())
     consent = consent_service.current_consent(db(), resident)
@@ -39,7 +39,7 @@ def notice(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/residents/<code>/face/consent", methods=["GET", "POST"])
 @roles_required(*RESIDENT_ROLES)
-def consent(code: str):  # type: ignore[no-untyped-def]
+def consent(code: str):
     resident = load(code)
     settings = ctx().settings
     current = notices.current_notice(db())
@@ -73,7 +73,7 @@ def consent(code: str):  # type: ignore[no-untyped-def]
     return render_template("enroll/consent.html", resident=resident, notice=current, settings=settings)
 
 
-def _require_consent(code: str):  # type: ignore[no-untyped-def]
+def _require_consent(code: str):
     resident = load(code)
     if resident.status is not ResidentStatus.ACTIVE or consent_service.current_consent(db(), resident) is None:
         flash("Face capture needs a current, separate consent first.", "error")
@@ -83,7 +83,7 @@ def _require_consent(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/residents/<code>/face/capture")
 @roles_required(*RESIDENT_ROLES)
-def capture(code: str):  # type: ignore[no-untyped-def]
+def capture(code: str):
     resident, refused = _require_consent(code)
     if refused:
         return refused
@@ -93,7 +93,7 @@ def capture(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/face/check")
 @roles_required(*RESIDENT_ROLES)
-def check(code: str):  # type: ignore[no-untyped-def]
+def check(code: str):
     """One frame in, quality feedback out (JSON). The frame is analysed in memory and dropped."""
     resident, refused = _require_consent(code)
     if refused:
@@ -110,7 +110,7 @@ def check(code: str):  # type: ignore[no-untyped-def]
     return jsonify(accepted=feedback.accepted, reasons=feedback.reasons, figures=feedback.figures)
 
 
-def _finish(resident, frames):  # type: ignore[no-untyped-def]
+def _finish(resident, frames):
     try:
         outcome = face.enroll(db(), resident, frames, actor())
         if outcome.ok:
@@ -128,7 +128,7 @@ def _finish(resident, frames):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/face/enroll")
 @roles_required(*RESIDENT_ROLES)
-def enroll(code: str):  # type: ignore[no-untyped-def]
+def enroll(code: str):
     resident, refused = _require_consent(code)
     if refused:
         return refused
@@ -140,7 +140,7 @@ def enroll(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/face/gate-camera")
 @roles_required(*RESIDENT_ROLES)
-def gate_camera(code: str):  # type: ignore[no-untyped-def]
+def gate_camera(code: str):
     resident, refused = _require_consent(code)
     if refused:
         return refused

@@ -35,7 +35,7 @@ class EnrollOutcome:
     template_id: str | None = None
 
 
-def face_service():  # type: ignore[no-untyped-def]
+def face_service():
     """gate.face.service.FaceService, built once per app (sharing an engine the app was given, if any)."""
     service = current_app.extensions.get("face_service")
     if service is None:
@@ -70,7 +70,7 @@ def enroll(session: Session, resident: Resident, frames: list[Any], operator: st
 
 
 def _outcome(result: Any) -> EnrollOutcome:
-    frames = []
+    frames: list[dict[str, Any]] = []
     for report in getattr(result, "frames", []) or []:
         frames.append({"index": getattr(report, "index", len(frames)), "accepted": getattr(report, "accepted", False),
                        "reasons": list(getattr(report, "reasons", [])), "figures": getattr(report, "figures", None)})

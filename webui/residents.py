@@ -32,7 +32,7 @@ def _form_bool(name: str) -> bool:
 
 @bp.get("/residents")
 @roles_required(*RESIDENT_ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index():
     search = request.args.get("q", "")[:100]
     return render_template("residents/index.html", residents=resident_service.list_residents(db(), search),
                            q=search)
@@ -40,7 +40,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/residents/new", methods=["GET", "POST"])
 @roles_required(*RESIDENT_ROLES)
-def new():  # type: ignore[no-untyped-def]
+def new():
     form = request.form
     if request.method == "POST":
         try:
@@ -59,7 +59,7 @@ def new():  # type: ignore[no-untyped-def]
 
 @bp.get("/residents/<code>")
 @roles_required(*RESIDENT_ROLES)
-def show(code: str):  # type: ignore[no-untyped-def]
+def show(code: str):
     resident = load(code)
     return render_template("residents/show.html", resident=resident,
                            consent=consent_service.current_consent(db(), resident),
@@ -69,7 +69,7 @@ def show(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/residents/<code>/edit", methods=["GET", "POST"])
 @roles_required(*RESIDENT_ROLES)
-def edit(code: str):  # type: ignore[no-untyped-def]
+def edit(code: str):
     resident = load(code)
     if request.method == "POST":
         form = request.form
@@ -90,7 +90,7 @@ def edit(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/move-out")
 @roles_required(*RESIDENT_ROLES)
-def move_out(code: str):  # type: ignore[no-untyped-def]
+def move_out(code: str):
     resident = load(code)
     if request.form.get("confirm") != code:
         flash(f"Type the resident code {code} to confirm the move-out.", "error")
@@ -106,7 +106,7 @@ def move_out(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/cards")
 @roles_required(*RESIDENT_ROLES)
-def add_card(code: str):  # type: ignore[no-untyped-def]
+def add_card(code: str):
     resident = load(code)
     try:
         card = resident_service.add_card(db(), resident, request.form.get("number", "")[:64], actor=actor(),
@@ -120,7 +120,7 @@ def add_card(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/cards/capture")
 @roles_required(*RESIDENT_ROLES)
-def capture_card(code: str):  # type: ignore[no-untyped-def]
+def capture_card(code: str):
     resident = load(code)
     capture = getattr(runtime(), "capture_card", None)
     if not callable(capture):
@@ -141,7 +141,7 @@ def capture_card(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/cards/remove")
 @roles_required(*RESIDENT_ROLES)
-def remove_card(code: str):  # type: ignore[no-untyped-def]
+def remove_card(code: str):
     resident = load(code)
     number = request.form.get("number", "")[:64]
     if number not in {c.uid for c in resident.cards}:
@@ -158,7 +158,7 @@ def remove_card(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/residents/<code>/pin")
 @roles_required(*RESIDENT_ROLES)
-def set_pin(code: str):  # type: ignore[no-untyped-def]
+def set_pin(code: str):
     resident = load(code)
     generated = request.form.get("mode") == "generate"
     pin = generate_pin() if generated else request.form.get("pin", "")[:16]

@@ -14,7 +14,7 @@ bp = Blueprint("rights", __name__)
 
 @bp.route("/residents/<code>/face/delete", methods=["GET", "POST"])
 @roles_required(*RESIDENT_ROLES)
-def delete_face(code: str):  # type: ignore[no-untyped-def]
+def delete_face(code: str):
     resident = load(code)
     if request.method == "GET":
         return render_template("rights/confirm_face.html", resident=resident)
@@ -33,7 +33,7 @@ def delete_face(code: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/residents/<code>/delete", methods=["GET", "POST"])
 @roles_required(*RESIDENT_ROLES)
-def delete_resident(code: str):  # type: ignore[no-untyped-def]
+def delete_resident(code: str):
     resident = load(code)
     if request.method == "GET":
         return render_template("rights/confirm_resident.html", resident=resident)
@@ -54,7 +54,7 @@ def delete_resident(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/receipts/<int:number>")
 @roles_required(*RESIDENT_ROLES)
-def receipt(number: int):  # type: ignore[no-untyped-def]
+def receipt(number: int):
     try:
         found = rights_service.receipt(db(), number)
     except NotFoundError:
@@ -78,13 +78,13 @@ def _export(code: str) -> dict[str, object]:
 
 @bp.get("/residents/<code>/export")
 @roles_required(*RESIDENT_ROLES)
-def export_page(code: str):  # type: ignore[no-untyped-def]
+def export_page(code: str):
     return render_template("rights/export.html", data=_export(code), code=code)
 
 
 @bp.get("/residents/<code>/export.json")
 @roles_required(*RESIDENT_ROLES)
-def export_json(code: str):  # type: ignore[no-untyped-def]
+def export_json(code: str):
     body = rights_service.export_json(_export(code))
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="resident-{code}.json"'})

@@ -35,7 +35,8 @@ def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bo
         check_threshold(threshold)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--threshold") from err
-    summary = evaluate(FaceEngine(), directory, threshold, enroll_photos, rotate=rotate).summary()
+    report = evaluate(FaceEngine(), directory, threshold, enroll_photos, rotate=rotate)
+    summary = report.summary()
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -48,10 +49,13 @@ def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bo
     click.echo(f"closest impostor {_fmt(summary['min_impostor_distance'])}, "
                f"farthest genuine {_fmt(summary['max_genuine_distance'])}")
     click.echo(f"rejected photos {summary['rejected_photos']}; median verification {_fmt(summary['median_ms'])} ms")
-    for photo, reasons in summary["rejected"].items():  # type: ignore[union-attr]
+    # The report itself, not its JSON-shaped summary, for the lists (typed).
+    for photo, reasons in report.rejected.items():
         click.echo(f"  rejected {photo}: {'; '.join(reasons)}")
-    for line in summary["false_accepts"] + summary["false_rejects"]:  # type: ignore[operator]
-        click.echo(f"  error {line}")
+    errors = [(p, who, d) for p, who, d in report.impostor if d <= threshold]  # false accepts
+    errors += [(p, who, d) for p, who, d in report.genuine if d > threshold]  # false rejects
+    for probe, who, distance in errors:
+        click.echo(f"  error {probe} vs {who}: {distance:.3f}")
 
 
 @click.command("face")

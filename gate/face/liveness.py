@@ -114,5 +114,7 @@ def _turn(faces: list[FaceFrame], direction: TurnDirection | None, policy: Liven
 
 
 def _same_place(faces: list[FaceFrame], min_overlap: float) -> bool:
-    boxes = [f.box for f in faces]
-    return all(a.overlap(b) >= min_overlap for a, b in zip(boxes, boxes[1:]))  # type: ignore[union-attr]
+    boxes = [f.box for f in faces if f.box is not None]
+    if len(boxes) != len(faces):
+        return False  # a frame without a face cannot be in the same place
+    return all(a.overlap(b) >= min_overlap for a, b in zip(boxes, boxes[1:], strict=False))

@@ -71,7 +71,7 @@ def remove_resident(session: Session, resident: Resident, store: TemplateStore, 
     resident_id = resident.id
     session.delete(resident)
     session.flush()
-    audit.record(session, actor, "resident.remove", f"resident:{resident_id}", **counts)
+    audit.record(session, actor, "resident.remove", f"resident:{resident_id}", None, **counts)
     return counts
 
 

@@ -109,7 +109,8 @@ class Receipt:
 
 
 def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
-    templates = int(details.get("templates_destroyed", 0) or 0)
+    destroyed = details.get("templates_destroyed", 0)
+    templates = destroyed if isinstance(destroyed, int) else 0
     face_line = (f"Face template: {templates} encrypted record(s) and their own encryption keys destroyed "
                  "(crypto-shredded). Copies in older database backups become unreadable at the next master-key "
                  "rotation, and a restored copy is destroyed by the next purge" if templates

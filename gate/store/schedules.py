@@ -102,7 +102,7 @@ class SiteRules:
             session.add(presence)
 
 
-def schedule_checker(session: Session, resident: Resident, zone: ZoneInfo | None = None):  # type: ignore[no-untyped-def]
+def schedule_checker(session: Session, resident: Resident, zone: ZoneInfo | None = None):
     """A function now -> allowed, with everything it needs loaded now (also used by the offline cache)."""
     zone = zone or ZoneInfo("UTC")
     query = select(ScheduleAssignment.schedule_id).where(ScheduleAssignment.resident_id == resident.id)

@@ -35,13 +35,13 @@ def _faces_dir() -> Path | None:
 
 
 @bp.get("/")
-def page():  # type: ignore[no-untyped-def]
+def page():
     _runtime()
     return render_template("sim.html")
 
 
 @bp.get("/state")
-def state():  # type: ignore[no-untyped-def]
+def state():
     runtime = _runtime()
     snap = runtime.snapshot()
     return jsonify({"rig": runtime.extras["rig"].state(), "phase": snap.phase, "message": snap.message,
@@ -50,7 +50,7 @@ def state():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/faces")
-def faces():  # type: ignore[no-untyped-def]
+def faces():
     folder = _faces_dir()
     if folder is None:
         return jsonify([])
@@ -60,7 +60,7 @@ def faces():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/card")
-def card():  # type: ignore[no-untyped-def]
+def card():
     same_origin_json()
     number = str((request.get_json(silent=True) or {}).get("number", "")).strip()[:32]
     try:
@@ -71,7 +71,7 @@ def card():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/keys")
-def keys():  # type: ignore[no-untyped-def]
+def keys():
     same_origin_json()
     typed = str((request.get_json(silent=True) or {}).get("keys", ""))[:32]
     if not all(c in "0123456789*#" for c in typed) or not typed:
@@ -81,7 +81,7 @@ def keys():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/input")
-def set_input():  # type: ignore[no-untyped-def]
+def set_input():
     same_origin_json()
     data = request.get_json(silent=True) or {}
     index = data.get("index")
@@ -92,7 +92,7 @@ def set_input():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/photo")
-def photo():  # type: ignore[no-untyped-def]
+def photo():
     rig = _runtime().extras["rig"]
     if request.is_json:
         same_origin_json()
