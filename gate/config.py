@@ -160,8 +160,8 @@ def optional(check: Check[T], meaning: str) -> T | None:
 
 @dataclass(frozen=True)
 class DatabaseSection:
-    url: str = setting("", DATABASE_URL, "SQLAlchemy URL of the database; empty means the SQLite file "
-                       "gate.db in the data folder. Use PostgreSQL when several gates share one database. "
+    url: str = setting("", DATABASE_URL, "SQLAlchemy URL of the database (by default the SQLite file "
+                       "gate.db in the data folder). Use PostgreSQL when several gates share one database. "
                        f"{ENV_DATABASE_URL} wins over it.")
 
 
@@ -186,8 +186,8 @@ class SecuritySection:
     pin_max_failures: int = setting(5, whole(1, 100), "Wrong PINs in a row before the PIN is locked.")
     pin_lockout_base_seconds: int = setting(30, whole(1, 86_400, "seconds"),
                                             "First PIN lockout; it doubles with each further lockout.")
-    face_max_attempts: int = setting(3, whole(1, 10), "Face attempts per transaction before the gate asks for "
-                                                      "card or PIN.")
+    face_max_attempts: int = setting(3, whole(1, 10), "Failed face checks before face is refused; card and "
+                                                      "PIN still work.")
 
 
 @dataclass(frozen=True)
@@ -213,9 +213,10 @@ class FaceSection:
 class GateSection:
     name: str = setting("main", text("a gate name", max_length=64), "Which gate (as in `gate gates list`) this "
                                                                      "process runs.")
-    claim_timeout: float = setting(20.0, number(1, 600, "seconds"), "How long the gate waits for the next step "
-                                                                    "(PIN, face) after a card or code.")
-    face_timeout: float = setting(15.0, number(1, 600, "seconds"), "How long one face check may take.")
+    claim_timeout: float = setting(20.0, number(1, 600, "seconds"), "How long the gate waits while a person "
+                                                                    "chooses a way in or types a code or PIN.")
+    face_timeout: float = setting(15.0, number(1, 600, "seconds"), "The camera is on at most this long per face "
+                                                                   "check.")
     refusal_timeout: float = setting(8.0, number(1, 600, "seconds"), "How long a refusal stays on the screen.")
     held_open_seconds: float = setting(30.0, number(1, 3600, "seconds"), "A door open longer than this raises the "
                                                                          "held-open alarm.")
@@ -556,7 +557,8 @@ port = 8080
 # baudrate = 9600
 # name = "reader"
 # address = 0                   # OSDP only
-# key_file = "keys/reader.key"  # OSDP secure channel key (or key = "32 hex digits")
+# key_file = "keys/reader.key"  # OSDP secure channel key: 32 hex digits in a file (0600)
+# key = "<32 hex digits>"       # the same key written here instead of key_file
 # install_mode = false
 # offline_after_ms = 2000
 # feedback_ms = 2000
