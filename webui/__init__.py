@@ -17,7 +17,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from gate.context import GateContext
 from webui.security import InMemoryRequest, LoginThrottle, add_headers, check_secret, load_or_create_secret
 
-DEFAULT_IDLE_MINUTES = 15
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
@@ -25,9 +24,9 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
                extra_blueprints: Sequence[Blueprint] = (), gate_runtime: object | None = None) -> Flask:
     app = Flask(__name__)
     app.request_class = InMemoryRequest
-    web = context.settings.section("web")
-    tls = bool(web.get("tls", False) or web.get("tls_cert"))
-    idle = int(web.get("idle_minutes", DEFAULT_IDLE_MINUTES))
+    web = context.settings.web
+    tls = web.tls or web.tls_cert is not None
+    idle = web.idle_minutes
     app.config.update(
         SESSION_COOKIE_NAME="gate_session",
         SESSION_COOKIE_HTTPONLY=True,
@@ -48,7 +47,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     else:
         app.config["SECRET_KEY"] = load_or_create_secret(context.settings.key_file.parent)
 
-    hops = int(web.get("proxy_hops", 0))
+    hops = web.proxy_hops
     if hops:  # behind a TLS-terminating reverse proxy: trust exactly that many X-Forwarded-* hops
         from werkzeug.middleware.proxy_fix import ProxyFix
 

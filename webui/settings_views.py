@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -24,13 +25,15 @@ def _masked(section: dict[str, object]) -> dict[str, object]:
 
 
 def _file_values() -> dict[str, dict[str, object]]:
-    """What gate.toml says now (it may differ from the running settings until a restart)."""
+    """What gate.toml says now for the keys editable here (it may differ from the running settings until a
+    restart); the running settings when the file cannot be loaded."""
     from gate.config import load_settings
 
     try:
-        return load_settings(ctx().settings.data_dir).sections
+        settings = load_settings(ctx().settings.data_dir)
     except GateError:
-        return ctx().settings.sections
+        settings = ctx().settings
+    return {name: _masked(dataclasses.asdict(getattr(settings, name))) for name in site_config.EDITABLE}
 
 
 @bp.get("/settings")
@@ -40,7 +43,6 @@ def index():  # type: ignore[no-untyped-def]
     return render_template(
         "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
         methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
-        mqtt=_masked(settings.section("mqtt")), webhook=_masked(settings.section("webhook")),
         file_values=_file_values(), editable=site_config.EDITABLE,
         notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()),
         rotation=_rotation_job().status)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from gate.config import Settings
 
-def publishers(settings: Any) -> tuple[Any, ...]:
+
+def publishers(settings: Settings) -> tuple[Any, ...]:
     """Publisher objects (each has publish(event) and close()) for the enabled integrations."""
     out: list[Any] = []
-    mqtt = settings.section("mqtt")
-    if mqtt.get("enabled", False):
+    mqtt = settings.mqtt
+    if mqtt.enabled:
         from gate.integrations.mqtt import MqttPublisher
 
-        out.append(MqttPublisher.from_section(mqtt))
-    webhook = settings.section("webhook")
-    if webhook.get("enabled", False):
+        out.append(MqttPublisher(host=mqtt.host, port=mqtt.port, topic=mqtt.topic))
+    webhook = settings.webhook
+    if webhook.enabled:
         from gate.integrations.webhook import WebhookPublisher
 
-        out.append(WebhookPublisher.from_section(webhook))
+        out.append(WebhookPublisher(webhook.url, webhook.timeout_seconds))
     return tuple(out)

@@ -27,11 +27,6 @@ class MqttPublisher:
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
 
-    @classmethod
-    def from_section(cls, section: dict[str, Any]) -> MqttPublisher:
-        return cls(host=str(section.get("host", "127.0.0.1")), port=int(section.get("port", 1883)),
-                   topic=str(section.get("topic", "gate/events")))
-
     def publish(self, event: dict[str, Any]) -> None:
         self.client.publish(f"{self.topic}/{event.get('gate', 'gate')}", json.dumps(event), qos=self.qos)
 

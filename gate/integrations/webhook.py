@@ -33,10 +33,6 @@ class WebhookPublisher:
         self._thread = threading.Thread(target=self._run, name="webhook", daemon=True)
         self._thread.start()
 
-    @classmethod
-    def from_section(cls, section: dict[str, Any]) -> WebhookPublisher:
-        return cls(str(section.get("url", "")), float(section.get("timeout_seconds", 5)))
-
     def publish(self, event: dict[str, Any]) -> None:
         try:
             self._queue.put_nowait(event)

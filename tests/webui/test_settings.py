@@ -79,7 +79,7 @@ def test_purge_and_integrations_are_shown_with_secrets_masked(data_dir, gctx) ->
     from tests.webui.conftest import AuthActions
     from webui import create_app
 
-    (data_dir / "gate.toml").write_text('[mqtt]\nhost = "broker.lan"\npassword = "hunter2"\n', encoding="utf-8")
+    (data_dir / "gate.toml").write_text('[mqtt]\nhost = "broker.lan"\n', encoding="utf-8")
     from gate.context import GateContext
 
     context = GateContext.open(data_dir)
@@ -89,12 +89,20 @@ def test_purge_and_integrations_are_shown_with_secrets_masked(data_dir, gctx) ->
         auth = AuthActions(client, context)
         auth.login()
         page = client.get("/settings").get_data(as_text=True)
-        assert "broker.lan" in page and "hunter2" not in page
+        assert "broker.lan" in page
         response = auth.post("/settings/purge", {}, token_from="/settings")
         assert response.status_code == 302
         assert "Retention purge done" in client.get("/settings").get_data(as_text=True)
     finally:
         context.close()
+
+
+def test_settings_that_look_secret_are_masked_on_the_page() -> None:
+    # No editable key is a secret today; the mask keeps one added later (a broker password) off the page.
+    from webui.settings_views import _masked
+
+    assert _masked({"password": "hunter2", "api_token": "t", "host": "broker.lan", "secret": ""}) == {
+        "password": "••••", "api_token": "••••", "host": "broker.lan", "secret": ""}
 
 
 def test_privacy_dashboard_and_report(client, auth, gctx) -> None:

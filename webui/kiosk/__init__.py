@@ -19,7 +19,6 @@ bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="template
                static_url_path="/kiosk-static")
 
 SHORT_FIELDS = ("processor", "purpose", "retention", "rights", "alternatives")
-DEFAULT_CLIENTS = ("127.0.0.1", "::1")
 
 
 def _runtime() -> Any:
@@ -79,7 +78,7 @@ def state():  # type: ignore[no-untyped-def]
 def kiosk_client() -> None:
     """Only the gate's own screen may press buttons: a PIN typed from elsewhere on the network would
     open the door from afar. [gate] kiosk_clients lists the allowed addresses (default: this machine)."""
-    allowed = current_app.extensions["gate_context"].settings.section("gate").get("kiosk_clients", DEFAULT_CLIENTS)
+    allowed = current_app.extensions["gate_context"].settings.gate.kiosk_clients
     if request.remote_addr not in allowed:
         abort(403)
 
