@@ -1,0 +1,128 @@
+"""How one TOML value becomes a typed value: a check per key, and the words for what it must be."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
+S = TypeVar("S", bound="DataclassInstance")
+
+
+class _Bad(ValueError):
+    """A value failed its check; the caller turns it into the sentence naming file, section and key."""
+
+
+@dataclass(frozen=True)
+class Check(Generic[T]):
+    """How one TOML value becomes a typed value, and the words for what it must be."""
+
+    kind: type  # the Python type the value becomes (the web UI's editor converts form text to it)
+    expected: str  # completes "[section] key must be ..."
+    convert: Callable[[object], T]
+
+    def __call__(self, value: object) -> T:
+        return self.convert(value)
+
+
+def whole(lo: int, hi: int, unit: str = "", note: str = "") -> Check[int]:
+    def convert(value: object) -> int:
+        # TOML's true is a bool, and bool is an int in Python: it must not pass as 1.
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise _Bad
+        return value
+
+    return Check(int, f"a whole number{' of ' + unit if unit else ''} between {lo} and {hi}{note}", convert)
+
+
+def number(lo: float, hi: float, unit: str) -> Check[float]:
+    def convert(value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise _Bad
+        return float(value)
+
+    return Check(float, f"a number of {unit} between {lo:g} and {hi:g}", convert)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad
+    return value
+
+
+FLAG = Check(bool, "true or false", _flag)
+
+
+def text(expected: str, valid: Callable[[str], bool] = lambda _: True, max_length: int = 500) -> Check[str]:
+    def convert(value: object) -> str:
+        if (not isinstance(value, str) or not value.strip() or len(value) > max_length
+                or any(ord(c) < 32 or ord(c) == 127 for c in value) or not valid(value)):
+            raise _Bad
+        return value
+
+    return Check(str, expected, convert)
+
+
+def _is_database_url(value: str) -> bool:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError:
+        return False
+    return True
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def is_timezone(value: str) -> bool:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+CAMERA_SOURCE = re.compile(r"(?:device:\d+|(?:rtsps?|https?)://\S+|(?:file|folder|pushed):\S.*)", re.IGNORECASE)
+
+
+def _addresses(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        raise _Bad
+    for item in value:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            raise _Bad from None
+    return tuple(value)
+
+
+HOST = text("a host name or IP address", lambda v: not any(c.isspace() for c in v), max_length=253)
+PORT = whole(1, 65535)
+DATABASE_URL = text('a database URL such as "sqlite:////srv/gate/gate.db" or '
+                    '"postgresql+psycopg://gate@127.0.0.1:5432/gate"', _is_database_url, max_length=2000)
+PATH = text("a file path")
+HTTP_URL = text("an http:// or https:// URL naming a host", _is_http_url, max_length=2000)
+ADDRESSES = Check(tuple, 'a list of IP addresses such as ["127.0.0.1", "::1"]', _addresses)
+
+
+def setting(default: T, check: Check[T], meaning: str) -> T:
+    """A key with a default (typed as its value, so the section dataclasses read naturally)."""
+    return field(default=default, metadata={"check": check, "meaning": meaning})
+
+
+def optional(check: Check[T], meaning: str) -> T | None:
+    """A key that is off (None) unless given."""
+    return field(default=None, metadata={"check": check, "meaning": meaning})

@@ -1,0 +1,109 @@
+"""The gate.toml that `gate init` writes: every key, commented out where the default applies."""
+
+DEFAULT_CONFIG_TEXT = """\
+# Gate controller configuration. Paths are relative to this data folder.
+# Every key is listed; a commented-out key has the value shown as its default.
+# docs/configuration.md describes each one. Unknown keys or bad values stop the gate with a message.
+# Environment overrides: GATE_DATABASE_URL, GATE_KEY_FILE.
+
+[database]
+# url = "postgresql+psycopg://gate@127.0.0.1:5432/gate"   # multi-gate sites
+# Default: SQLite file gate.db in this folder.
+
+[keys]
+# Keep the master key on separate storage if you can (e.g. a USB key or a TPM-backed mount).
+master_key_file = "keys/master.key"
+
+[retention]
+# Face templates unused for this many days are deleted by `gate purge` (1..1095).
+template_days = 365
+
+[security]
+pin_max_failures = 5
+pin_lockout_base_seconds = 30
+face_max_attempts = 3
+
+[site]
+# Set true to forbid face for residents under 14 altogether (PIPL art. 31 strict reading).
+forbid_face_for_minors = false
+# timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules use the site's local time
+# face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
+
+[web]
+# The operator UI listens on localhost only unless you change this (see README: exposing on a LAN).
+host = "127.0.0.1"
+port = 8080
+# tls = false                   # true behind a TLS reverse proxy: Secure cookies, HSTS
+# tls_cert = "/etc/ssl/gate.pem"   # setting it implies tls = true
+# idle_minutes = 15             # operator sessions end after this many idle minutes (1..1440)
+# proxy_hops = 0                # X-Forwarded-* hops to trust (the reverse proxy)
+
+[gate]
+# name = "main"                 # which gate this process runs
+# claim_timeout = 20            # seconds
+# face_timeout = 15
+# refusal_timeout = 8
+# held_open_seconds = 30
+# offline_cache_hours = 24
+# cache_refresh_seconds = 60
+# kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
+
+[camera]
+# source = "device:0"           # or "rtsp://...", "file:PATH", "folder:PATH"; none: face unavailable
+
+[mqtt]
+# enabled = false
+# host = "127.0.0.1"
+# port = 1883
+# topic = "gate/events"         # events go to <topic>/<gate name>
+
+[webhook]
+# enabled = false
+# url = "https://example.org/hooks/gate"
+# timeout_seconds = 5
+
+# [face] has no keys yet: face threshold and liveness are set per gate (`gate gates set`).
+
+# Devices (see hardware/README.md; `gate sim config` prints a working set):
+# [relay]
+# backend = "modbus"            # modbus, lcus or simulated
+# port = "/dev/serial/by-id/usb-...-port0"
+# baudrate = 9600
+# parity = "N"
+# stopbits = 1
+# slave_id = 1
+# outputs = 8
+# inputs = 8
+# coil_base = 0
+# input_base = 0
+# reply_timeout_ms = 300
+# reconnect_initial_ms = 200
+# reconnect_max_ms = 10000
+# [relay.door]
+# mode = "door"                 # or "turnstile"
+# failure_mode = "secure"       # "safe" only for escape routes
+# release_output = 0
+# pulse_ms = 3000
+# door_sensor_input = 0
+# exit_button_input = 1
+# fire_alarm_input = 2
+# passage_sensor_input = 3
+# passage_window_ms = 5000
+# poll_ms = 50
+# [reader]
+# backend = "osdp"              # or "line"
+# port = "/dev/serial/by-id/usb-...-port0"
+# baudrate = 9600
+# name = "reader"
+# address = 0                   # OSDP only
+# key_file = "keys/reader.key"  # OSDP secure channel key: 32 hex digits in a file (0600)
+# key = "<32 hex digits>"       # the same key written here instead of key_file
+# install_mode = false
+# offline_after_ms = 2000
+# feedback_ms = 2000
+# pattern = '^\\s*(?P<card>[0-9A-Fa-fxX:,]+)\\s*$'   # line readers only
+# base = "auto"                 # "auto", "10" or "16"
+# bits = 26
+# reconnect_initial_ms = 200
+# reconnect_max_ms = 10000
+"""

@@ -1,0 +1,155 @@
+"""One frozen dataclass per section of gate.toml; each key carries its check and its meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gate.config.checks import (
+    ADDRESSES,
+    CAMERA_SOURCE,
+    DATABASE_URL,
+    FLAG,
+    HOST,
+    HTTP_URL,
+    PATH,
+    PORT,
+    Check,
+    is_timezone,
+    number,
+    optional,
+    setting,
+    text,
+    whole,
+)
+
+CONFIG_NAME = "gate.toml"
+#: BIPA 15(a) caps retention after last use at 3 years; PIPL wants the shortest necessary.
+MAX_TEMPLATE_RETENTION_DAYS = 3 * 365
+DEFAULT_TEMPLATE_RETENTION_DAYS = 365
+#: CAC 2025 rules: filing is due at 100,000 people with face data; warn well before.
+FACE_FILING_THRESHOLD = 100_000
+DEFAULT_IDLE_MINUTES = 15
+DEFAULT_KIOSK_CLIENTS = ("127.0.0.1", "::1")
+#: Environment variables that win over the file (GATE_DATA_DIR picks the folder itself).
+ENV_DATABASE_URL = "GATE_DATABASE_URL"
+ENV_KEY_FILE = "GATE_KEY_FILE"
+
+
+
+@dataclass(frozen=True)
+class DatabaseSection:
+    url: str = setting("", DATABASE_URL, "SQLAlchemy URL of the database (by default the SQLite file "
+                       "gate.db in the data folder). Use PostgreSQL when several gates share one database. "
+                       f"{ENV_DATABASE_URL} wins over it.")
+
+
+@dataclass(frozen=True)
+class KeysSection:
+    master_key_file: Path = setting(Path("keys/master.key"),
+                                    Check(Path, "a file path", lambda v: Path(PATH(v))),
+                                    "The master key file, relative to the data folder unless absolute; keep it on "
+                                    f"separate storage if you can. {ENV_KEY_FILE} wins over it.")
+
+
+@dataclass(frozen=True)
+class RetentionSection:
+    template_days: int = setting(
+        DEFAULT_TEMPLATE_RETENTION_DAYS,
+        whole(1, MAX_TEMPLATE_RETENTION_DAYS, "days", " (3 years is the legal maximum)"),
+        "Face templates unused for this many days are deleted by `gate purge`; a consent may set a shorter period.")
+
+
+@dataclass(frozen=True)
+class SecuritySection:
+    pin_max_failures: int = setting(5, whole(1, 100), "Wrong PINs in a row before the PIN is locked.")
+    pin_lockout_base_seconds: int = setting(30, whole(1, 86_400, "seconds"),
+                                            "First PIN lockout; it doubles with each further lockout.")
+    face_max_attempts: int = setting(3, whole(1, 10), "Failed face checks before face is refused; card and "
+                                                      "PIN still work.")
+
+
+@dataclass(frozen=True)
+class WebSection:
+    host: str = setting("127.0.0.1", HOST, "Address the operator UI listens on; keep it local and put a "
+                                           "TLS reverse proxy in front to reach it from a LAN.")
+    port: int = setting(8080, PORT, "Port the operator UI listens on.")
+    tls: bool = setting(False, FLAG, "The UI is reached over https (via a reverse proxy): Secure cookies, HSTS, "
+                                     "strict CSRF referrer checks.")
+    tls_cert: str | None = optional(PATH, "Path of the site certificate; setting it implies tls = true.")
+    idle_minutes: int = setting(DEFAULT_IDLE_MINUTES, whole(1, 1440, "minutes"),
+                                "An operator session ends after this many idle minutes.")
+    proxy_hops: int = setting(0, whole(0, 10), "How many X-Forwarded-* hops (reverse proxies) to trust; 0 trusts "
+                                               "none.")
+
+
+@dataclass(frozen=True)
+class FaceSection:
+    """No keys yet: a gate's face threshold and liveness are set per gate (`gate gates set`, Settings page)."""
+
+
+@dataclass(frozen=True)
+class GateSection:
+    name: str = setting("main", text("a gate name", max_length=64), "Which gate (as in `gate gates list`) this "
+                                                                     "process runs.")
+    claim_timeout: float = setting(20.0, number(1, 600, "seconds"), "How long the gate waits while a person "
+                                                                    "chooses a way in or types a code or PIN.")
+    face_timeout: float = setting(15.0, number(1, 600, "seconds"), "The camera is on at most this long per face "
+                                                                   "check.")
+    refusal_timeout: float = setting(8.0, number(1, 600, "seconds"), "How long a refusal stays on the screen.")
+    held_open_seconds: float = setting(30.0, number(1, 3600, "seconds"), "A door open longer than this raises the "
+                                                                         "held-open alarm.")
+    offline_cache_hours: float = setting(24.0, number(0.1, 720, "hours"), "How old the offline cache may be and "
+                                                                          "still admit card and PIN while the "
+                                                                          "database is away.")
+    cache_refresh_seconds: float = setting(60.0, number(1, 3600, "seconds"), "How often the offline cache is "
+                                                                             "refreshed from the database.")
+    kiosk_clients: tuple[str, ...] = setting(DEFAULT_KIOSK_CLIENTS, ADDRESSES,
+                                             "Addresses allowed to press the kiosk screen's buttons (the gate's own "
+                                             "screen).")
+
+
+@dataclass(frozen=True)
+class CameraSection:
+    source: str | None = optional(
+        text('a camera such as "device:0", "rtsp://host/stream", "file:PATH", "folder:PATH" or "pushed:NAME"',
+             lambda v: CAMERA_SOURCE.fullmatch(v.strip()) is not None),
+        "The gate's camera; without it face is unavailable (card and PIN work).")
+
+
+@dataclass(frozen=True)
+class MqttSection:
+    enabled: bool = setting(False, FLAG, "Publish gate events to an MQTT broker.")
+    host: str = setting("127.0.0.1", HOST, "The broker's host.")
+    port: int = setting(1883, PORT, "The broker's port.")
+    topic: str = setting("gate/events", text("an MQTT topic without the wildcards + and #",
+                                             lambda v: not set(v) & {"+", "#"}),
+                         "Events go to <topic>/<gate name>.")
+
+
+@dataclass(frozen=True)
+class WebhookSection:
+    enabled: bool = setting(False, FLAG, "POST gate events as JSON to url.")
+    url: str = setting("", HTTP_URL, "Where events are posted; required when enabled.")
+    timeout_seconds: float = setting(5.0, number(0.1, 60, "seconds"), "How long one post may take.")
+
+
+@dataclass(frozen=True)
+class SiteSection:
+    timezone: str = setting("UTC", text('an IANA time zone such as "Asia/Shanghai"', is_timezone),
+                            "The site's local time, for schedules and holidays.")
+    forbid_face_for_minors: bool = setting(False, FLAG, "Forbid face for residents under 14 altogether (PIPL "
+                                                        "art. 31, strict reading).")
+    face_filing_warn_at: int = setting(90_000, whole(1, FACE_FILING_THRESHOLD),
+                                       "Warn when this many people have face data (filing is due at 100,000).")
+
+
+#: The sections gate parses itself, in the order the documentation lists them.
+SECTIONS: dict[str, type] = {
+    "database": DatabaseSection, "keys": KeysSection, "retention": RetentionSection,
+    "security": SecuritySection, "web": WebSection, "face": FaceSection, "gate": GateSection,
+    "camera": CameraSection, "mqtt": MqttSection, "webhook": WebhookSection, "site": SiteSection,
+}
+#: Parsed by drivers.config (validated here at load).
+DRIVER_SECTIONS = ("relay", "reader")
+
