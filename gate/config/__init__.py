@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drivers.config import DriverConfigError, ReaderConfig, RelayConfig, parse_reader, parse_relay
-from gate.config.checks import DATABASE_URL, PATH, Check, S, T, _Bad
+from gate.config.checks import DATABASE_URL, PATH, BadValue, Check, S, T
 from gate.config.default_file import DEFAULT_CONFIG_TEXT
 from gate.config.sections import (
     CONFIG_NAME,
@@ -160,7 +160,7 @@ def _parse_section(cls: type[S], name: str, raw: object, where: str) -> S:
         check: Check[object] = spec.metadata["check"]
         try:
             values[key] = check(value)
-        except _Bad:
+        except BadValue:
             raise ConfigError(f"{where}: [{name}] {key} must be {check.expected}, got {_shown(value)}.") from None
     return cls(**values)
 
@@ -171,7 +171,7 @@ def _from_environment(environ: Mapping[str, str], variable: str, check: Check[T]
         return None
     try:
         return check(value)
-    except _Bad:
+    except BadValue:
         raise ConfigError(f"{variable} must be {check.expected}, got {_shown(value)}.") from None
 
 

@@ -17,7 +17,7 @@ T = TypeVar("T")
 S = TypeVar("S", bound="DataclassInstance")
 
 
-class _Bad(ValueError):
+class BadValue(ValueError):
     """A value failed its check; the caller turns it into the sentence naming file, section and key."""
 
 
@@ -37,7 +37,7 @@ def whole(lo: int, hi: int, unit: str = "", note: str = "") -> Check[int]:
     def convert(value: object) -> int:
         # TOML's true is a bool, and bool is an int in Python: it must not pass as 1.
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise _Bad
+            raise BadValue
         return value
 
     return Check(int, f"a whole number{' of ' + unit if unit else ''} between {lo} and {hi}{note}", convert)
@@ -46,7 +46,7 @@ def whole(lo: int, hi: int, unit: str = "", note: str = "") -> Check[int]:
 def number(lo: float, hi: float, unit: str) -> Check[float]:
     def convert(value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            raise _Bad
+            raise BadValue
         return float(value)
 
     return Check(float, f"a number of {unit} between {lo:g} and {hi:g}", convert)
@@ -54,7 +54,7 @@ def number(lo: float, hi: float, unit: str) -> Check[float]:
 
 def _flag(value: object) -> bool:
     if not isinstance(value, bool):
-        raise _Bad
+        raise BadValue
     return value
 
 
@@ -65,7 +65,7 @@ def text(expected: str, valid: Callable[[str], bool] = lambda _: True, max_lengt
     def convert(value: object) -> str:
         if (not isinstance(value, str) or not value.strip() or len(value) > max_length
                 or any(ord(c) < 32 or ord(c) == 127 for c in value) or not valid(value)):
-            raise _Bad
+            raise BadValue
         return value
 
     return Check(str, expected, convert)
@@ -100,12 +100,12 @@ CAMERA_SOURCE = re.compile(r"(?:device:\d+|(?:rtsps?|https?)://\S+|(?:file|folde
 
 def _addresses(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-        raise _Bad
+        raise BadValue
     for item in value:
         try:
             ipaddress.ip_address(item)
         except ValueError:
-            raise _Bad from None
+            raise BadValue from None
     return tuple(value)
 
 
