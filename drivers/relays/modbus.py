@@ -7,6 +7,8 @@ inputs) are all a board has to support.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Self
+
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -14,6 +16,9 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from drivers.errors import RelayLinkLost, RelayProtocolError
 from drivers.relays.base import RelayBoard
 from drivers.serialerrors import SERIAL_ERRORS
+
+if TYPE_CHECKING:
+    from drivers.config import RelayConfig
 
 
 class ModbusRelayBoard(RelayBoard):
@@ -43,6 +48,16 @@ class ModbusRelayBoard(RelayBoard):
             timeout=reply_timeout, retries=0,
         )
         self._client: ModbusSerialClient | None = None
+
+    @classmethod
+    def from_config(cls, config: RelayConfig) -> Self:
+        assert config.port is not None  # parse_relay requires a port for this backend
+        return cls(
+            config.port, outputs=config.outputs, inputs=config.inputs, slave_id=config.slave_id,
+            baudrate=config.baudrate, parity=config.parity, stopbits=config.stopbits,
+            coil_base=config.coil_base, input_base=config.input_base,
+            reply_timeout=config.reply_timeout_ms / 1000, backoff=config.backoff(),
+        )
 
     def _connect(self) -> None:
         client = ModbusSerialClient(self.port, **self._client_args)
