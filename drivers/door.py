@@ -317,7 +317,7 @@ class DoorController:
         previous, self._inputs = self._inputs, inputs
         first = not previous
 
-        def edge(index: int | None) -> tuple[bool, bool] | None:
+        def edge(index: int | None) -> tuple[bool | None, bool] | None:
             if index is None or index >= len(inputs):
                 return None
             before = None if first else previous[index]

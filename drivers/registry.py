@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from typing import Generic, TypeVar
+from typing import Generic, TypeGuard, TypeVar
 
 from drivers.errors import DriverConfigError
 
@@ -18,7 +18,9 @@ B = TypeVar("B")
 
 
 class Registry(Generic[B]):
-    def __init__(self, kind: str, base: type[B], entries: Mapping[str, str]) -> None:
+    # ``base`` is a plain ``type``: mypy refuses an abstract class where ``type[B]`` is expected,
+    # and every base here is abstract.  B comes from the annotation, e.g. ``Registry[RelayBoard]``.
+    def __init__(self, kind: str, base: type, entries: Mapping[str, str]) -> None:
         self.kind = kind
         self.base = base
         self._entries: dict[str, str] = {}
@@ -47,6 +49,9 @@ class Registry(Generic[B]):
             )
         module, _, attr = target.partition(":")
         loaded = getattr(importlib.import_module(module), attr)
-        if not (isinstance(loaded, type) and issubclass(loaded, self.base)):
+        if not self._is_backend(loaded):
             raise TypeError(f"{target} is not a {self.base.__name__}, so it cannot be a {self.kind} backend.")
         return loaded
+
+    def _is_backend(self, obj: object) -> TypeGuard[type[B]]:
+        return isinstance(obj, type) and issubclass(obj, self.base)

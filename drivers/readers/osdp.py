@@ -285,7 +285,7 @@ class OsdpReader(Reader):
                 self._set_online(True, f"online, {sc}")
             return
         if self._online:
-            why = self._channel.last_error if not self._channel.is_open else (
+            why = (self._channel.last_error or "port closed") if not self._channel.is_open else (
                 f"no reply for {self._offline_after:.1f} s" if silent else "libosdp reports offline")
             self._set_online(False, why)
         if self._offline_since is None:

@@ -43,10 +43,11 @@ class ModbusRelayBoard(RelayBoard):
         self.slave_id = slave_id
         self.coil_base = coil_base
         self.input_base = input_base
-        self._client_args = dict(
-            framer=FramerType.RTU, baudrate=baudrate, parity=parity, stopbits=stopbits,
-            timeout=reply_timeout, retries=0,
-        )
+        self.port_name = port
+        self.baudrate = baudrate
+        self.parity = parity
+        self.stopbits = stopbits
+        self.reply_timeout = reply_timeout
         self._client: ModbusSerialClient | None = None
 
     @classmethod
@@ -60,7 +61,10 @@ class ModbusRelayBoard(RelayBoard):
         )
 
     def _connect(self) -> None:
-        client = ModbusSerialClient(self.port, **self._client_args)
+        client = ModbusSerialClient(
+            self.port_name, framer=FramerType.RTU, baudrate=self.baudrate, parity=self.parity,
+            stopbits=self.stopbits, timeout=self.reply_timeout, retries=0,
+        )
         if not client.connect():
             raise RelayLinkLost(f"cannot open Modbus port {self.port}")
         self._client = client

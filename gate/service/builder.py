@@ -82,7 +82,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera)
 
     door: Any = None
-    reader_factory = None
+    reader_factory: ReaderFactory | None = None
     if rig is not None:
         door = rig.make_door()
         reader_factory = rig.reader_factory

@@ -34,7 +34,7 @@ def test_each_relay_backend_is_built_by_its_from_config():
                                      "reply_timeout_ms": 120, "reconnect_initial_ms": 30}))
     assert type(modbus) is ModbusRelayBoard
     assert (modbus.slave_id, modbus.outputs, modbus.port) == (7, 4, "/dev/ttyX")
-    assert modbus._client_args["timeout"] == 0.12 and modbus._backoff.initial == 0.03
+    assert modbus.reply_timeout == 0.12 and modbus._backoff.initial == 0.03
     lcus = make_board(parse_relay({"backend": "lcus", "port": "/dev/ttyY", "outputs": 2}))
     assert type(lcus) is LcusRelayBoard and (lcus.outputs, lcus.inputs) == (2, 0)
     hardware = SimulatedHardware(outputs=2, inputs=1)
@@ -116,7 +116,7 @@ def test_door_events_carry_the_enum_and_the_door_meets_its_protocol():
     with door:
         assert wait_until(lambda: door.snapshot().state == "locked")
         hardware.set_input(1, True)
-        event = events.wait_for(lambda e: e.kind == DoorEventKind.EXIT_REQUEST)
+        event = events.wait_for(lambda e: isinstance(e, DoorEvent) and e.kind == DoorEventKind.EXIT_REQUEST)
         assert event is not None
     unsubscribe()
     assert all(isinstance(e, DoorEvent) and type(e.kind) is DoorEventKind for e in events.events)
