@@ -1,8 +1,9 @@
 """The ``[relay]`` and ``[reader]`` sections of the gate's TOML configuration.
 
 The parsers take the plain dicts ``tomllib`` produces and return frozen dataclasses; any
-unknown key, wrong type or out-of-range value raises ``DriverConfigError`` naming the key,
-so a typo in the config can never silently fall back to a default.
+unknown key, wrong type or out-of-range value raises ``DriverConfigError`` (a ValueError) in
+one sentence naming the key, so a typo in the config can never silently fall back to a default.
+The gate service turns it into its own ConfigError at the boundary (gate.service.builder).
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gate.errors import ConfigError
+from drivers.backoff import Backoff
+from drivers.errors import DriverConfigError
 
+__all__ = ["DEFAULT_LINE_PATTERN", "DoorConfig", "DriverConfigError", "ReaderConfig", "RelayConfig",
+           "parse_door", "parse_reader", "parse_relay"]
 
-class DriverConfigError(ConfigError):
-    pass
-
-
-RELAY_BACKENDS = ("modbus", "lcus", "simulated")
-READER_BACKENDS = ("osdp", "line")
 DEFAULT_LINE_PATTERN = r"^\s*(?P<card>[0-9A-Fa-fxX:,]+)\s*$"
 
 
@@ -61,6 +59,9 @@ class RelayConfig:
     reconnect_max_ms: int = 10000
     door: DoorConfig = field(default_factory=DoorConfig)
 
+    def backoff(self) -> Backoff:
+        return Backoff(self.reconnect_initial_ms / 1000, self.reconnect_max_ms / 1000)
+
 
 @dataclass(frozen=True)
 class ReaderConfig:
@@ -81,44 +82,57 @@ class ReaderConfig:
     reconnect_initial_ms: int = 200
     reconnect_max_ms: int = 10000
 
+    def backoff(self) -> Backoff:
+        return Backoff(self.reconnect_initial_ms / 1000, self.reconnect_max_ms / 1000)
+
+
+def _relay_backends() -> tuple[str, ...]:
+    from drivers.relays import RELAYS
+
+    return RELAYS.names()
+
+
+def _reader_backends() -> tuple[str, ...]:
+    from drivers.readers import READERS
+
+    return READERS.names()
+
 
 def _check_keys(section: str, data: dict[str, Any], allowed: set[str]) -> None:
     if not isinstance(data, dict):
-        raise DriverConfigError(f"[{section}] must be a table, got {type(data).__name__}")
+        raise DriverConfigError(f"[{section}] must be a table, got {type(data).__name__}.")
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise DriverConfigError(
-            f"[{section}] has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            f"[{section}] has unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}."
         )
 
 
 def _int(section: str, key: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise DriverConfigError(f"[{section}] {key} must be an integer, got {value!r}")
-    if not lo <= value <= hi:
-        raise DriverConfigError(f"[{section}] {key} = {value} is outside {lo}..{hi}")
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise DriverConfigError(f"[{section}] {key} must be an integer between {lo} and {hi}, got {value!r}.")
     return value
 
 
 def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise DriverConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, got {value!r}")
+        raise DriverConfigError(f"[{section}] {key} must be one of {', '.join(choices)}, got {value!r}.")
     return value
 
 
 def _str(section: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise DriverConfigError(f"[{section}] {key} must be a non-empty string, got {value!r}")
+        raise DriverConfigError(f"[{section}] {key} must be a non-empty string, got {value!r}.")
     return value
 
 
 def _bool(section: str, key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise DriverConfigError(f"[{section}] {key} must be true or false, got {value!r}")
+        raise DriverConfigError(f"[{section}] {key} must be true or false, got {value!r}.")
     return value
 
 
-def _fields(cls) -> set[str]:
+def _fields(cls: type) -> set[str]:
     return {f.name for f in dataclasses.fields(cls)}
 
 
@@ -135,7 +149,7 @@ def parse_door(data: dict[str, Any], *, outputs: int, inputs: int) -> DoorConfig
             out[key] = _int(sec, key, value, 0, outputs - 1)
         elif key.endswith("_input"):
             if inputs == 0:
-                raise DriverConfigError(f"[{sec}] {key}: this relay board has no inputs")
+                raise DriverConfigError(f"[{sec}] {key}: this relay board has no inputs; remove the key.")
             out[key] = _int(sec, key, value, 0, inputs - 1)
         elif key == "pulse_ms":
             out[key] = _int(sec, key, value, 1, 600_000)
@@ -146,16 +160,16 @@ def parse_door(data: dict[str, Any], *, outputs: int, inputs: int) -> DoorConfig
     cfg = DoorConfig(**out)
     if cfg.mode == "turnstile" and cfg.pulse_ms < 100:
         raise DriverConfigError(
-            f"[{sec}] pulse_ms = {cfg.pulse_ms}: turnstile controllers need a pulse of at least 100 ms"
+            f"[{sec}] pulse_ms = {cfg.pulse_ms}: turnstile controllers need a pulse of at least 100 ms."
         )
     if cfg.passage_sensor_input is not None and cfg.poll_ms > 50:
         raise DriverConfigError(
             f"[{sec}] poll_ms = {cfg.poll_ms}: passage sensors give pulses of about 100 ms, "
-            "poll at 50 ms or faster so none is missed"
+            "poll at 50 ms or faster so none is missed."
         )
     used = [v for k, v in dataclasses.asdict(cfg).items() if k.endswith("_input") and v is not None]
     if len(used) != len(set(used)):
-        raise DriverConfigError(f"[{sec}] two functions are wired to the same input: {used}")
+        raise DriverConfigError(f"[{sec}] two functions are wired to the same input: {used}; give each its own.")
     return cfg
 
 
@@ -163,11 +177,11 @@ def parse_relay(data: dict[str, Any]) -> RelayConfig:
     sec = "relay"
     _check_keys(sec, data, _fields(RelayConfig))
     if "backend" not in data:
-        raise DriverConfigError(f"[{sec}] backend is required: one of {', '.join(RELAY_BACKENDS)}")
+        raise DriverConfigError(f"[{sec}] backend is required: one of {', '.join(_relay_backends())}.")
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key == "backend":
-            out[key] = _choice(sec, key, value, RELAY_BACKENDS)
+            out[key] = _choice(sec, key, value, _relay_backends())
         elif key == "port":
             out[key] = _str(sec, key, value)
         elif key == "parity":
@@ -190,21 +204,21 @@ def parse_relay(data: dict[str, Any]) -> RelayConfig:
         out.setdefault("inputs", 0)
         out.setdefault("outputs", 1)
         if out["inputs"]:
-            raise DriverConfigError("[relay] LCUS boards have no inputs: set inputs = 0")
+            raise DriverConfigError("[relay] LCUS boards have no inputs: set inputs = 0.")
     if out["backend"] != "simulated" and "port" not in out:
-        raise DriverConfigError(f"[{sec}] port is required for the {out['backend']} backend")
+        raise DriverConfigError(f"[{sec}] port is required for the {out['backend']} backend.")
     outputs = out.get("outputs", RelayConfig.outputs)
     inputs = out.get("inputs", RelayConfig.inputs)
     out["door"] = parse_door(data.get("door", {}), outputs=outputs, inputs=inputs)
     cfg = RelayConfig(**out)
     if cfg.reconnect_initial_ms > cfg.reconnect_max_ms:
-        raise DriverConfigError("[relay] reconnect_initial_ms must not exceed reconnect_max_ms")
+        raise DriverConfigError("[relay] reconnect_initial_ms must not exceed reconnect_max_ms.")
     return cfg
 
 
 def _key(sec: str, data: dict[str, Any], base_dir: Path | None) -> bytes | None:
     if "key" in data and "key_file" in data:
-        raise DriverConfigError(f"[{sec}] give key or key_file, not both")
+        raise DriverConfigError(f"[{sec}] give key or key_file, not both.")
     text = None
     if "key_file" in data:
         path = Path(_str(sec, "key_file", data["key_file"]))
@@ -213,13 +227,13 @@ def _key(sec: str, data: dict[str, Any], base_dir: Path | None) -> bytes | None:
         try:
             text = path.read_text().strip()
         except OSError as exc:
-            raise DriverConfigError(f"[{sec}] key_file {path}: {exc.strerror}") from exc
+            raise DriverConfigError(f"[{sec}] key_file {path} cannot be read: {exc.strerror}.") from exc
     elif "key" in data:
         text = _str(sec, "key", data["key"])
     if text is None:
         return None
     if not re.fullmatch(r"[0-9A-Fa-f]{32}", text):
-        raise DriverConfigError(f"[{sec}] the OSDP secure channel key must be 32 hex digits (16 bytes)")
+        raise DriverConfigError(f"[{sec}] the OSDP secure channel key must be 32 hex digits (16 bytes).")
     return bytes.fromhex(text)
 
 
@@ -229,11 +243,11 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
     _check_keys(sec, data, (_fields(ReaderConfig) - {"key"}) | {"key", "key_file"})
     for required in ("backend", "port"):
         if required not in data:
-            raise DriverConfigError(f"[{sec}] {required} is required")
+            raise DriverConfigError(f"[{sec}] {required} is required.")
     out: dict[str, Any] = {}
     for key, value in data.items():
         if key == "backend":
-            out[key] = _choice(sec, key, value, READER_BACKENDS)
+            out[key] = _choice(sec, key, value, _reader_backends())
         elif key in ("port", "name"):
             out[key] = _str(sec, key, value)
         elif key == "baudrate":
@@ -249,9 +263,9 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
             try:
                 compiled = re.compile(value)
             except re.error as exc:
-                raise DriverConfigError(f"[{sec}] pattern is not a valid regular expression: {exc}") from exc
+                raise DriverConfigError(f"[{sec}] pattern is not a valid regular expression: {exc}.") from exc
             if "card" not in compiled.groupindex:
-                raise DriverConfigError(f"[{sec}] pattern needs a named group (?P<card>...)")
+                raise DriverConfigError(f"[{sec}] pattern needs a named group (?P<card>...).")
         elif key == "base":
             out[key] = _choice(sec, key, str(value), ("auto", "10", "16"))
         elif key == "bits":
@@ -261,13 +275,13 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
         if key_bytes is None:
             raise DriverConfigError(
                 "[reader] an OSDP reader needs its own secure channel key (key_file or key); "
-                "install_mode = true additionally lets a factory-new reader accept it"
+                "install_mode = true additionally lets a factory-new reader accept it."
             )
         out["key"] = key_bytes
     else:
         osdp_only = {"address", "key", "key_file", "install_mode", "offline_after_ms", "feedback_ms"} & set(data)
         if osdp_only:
-            raise DriverConfigError(f"[reader] {', '.join(sorted(osdp_only))} only apply to backend = \"osdp\"")
+            raise DriverConfigError(f"[reader] {', '.join(sorted(osdp_only))} only apply to backend = \"osdp\"; remove them.")
     if out["backend"] == "line" and "baudrate" not in out:
         out["baudrate"] = 9600
     if out["backend"] == "osdp" and "baudrate" not in out:

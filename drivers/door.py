@@ -12,15 +12,20 @@ Rules it enforces, in order of precedence:
 
 ``failure_mode = "secure"`` energises the output to release (power loss = locked);
 ``"safe"`` energises it to lock (power loss = released, for escape routes).
+
+``DoorDevice`` is the surface the gate runtime relies on; ``DoorController`` is the one
+implementation, and the simulator's door is one too.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from drivers.config import DoorConfig
 from drivers.errors import DeviceClosed, RelayError, RelayLinkLost
@@ -29,9 +34,34 @@ from drivers.relays.base import BoardHealth, RelayBoard
 log = logging.getLogger(__name__)
 
 
+class DoorEventKind(enum.StrEnum):
+    """What a door event reports.  The values are what the event log and the audit trail store,
+    so they never change; being strings, they compare equal to the plain words."""
+
+    GRANTED = "granted"
+    GRANT_FAILED = "grant_failed"
+    HOLD = "hold"
+    UNHOLD = "unhold"
+    RELOCKED_AT_START = "relocked_at_start"
+    LINK_LOST = "link_lost"
+    LINK_RESTORED = "link_restored"
+    FAULT = "fault"
+    FIRE_ALARM = "fire_alarm"
+    FIRE_ALARM_CLEARED = "fire_alarm_cleared"
+    DOOR_OPENED = "door_opened"
+    DOOR_CLOSED = "door_closed"
+    DOOR_FORCED = "door_forced"
+    EXIT_REQUEST = "exit_request"
+    PASSAGE = "passage"
+    PASSAGE_UNEXPECTED = "passage_unexpected"
+    PASSAGE_TIMEOUT = "passage_timeout"
+    #: Raised by the service's held-open timer (the controller has no notion of "too long").
+    HELD_OPEN = "held_open"
+
+
 @dataclass(frozen=True)
 class DoorEvent:
-    kind: str
+    kind: DoorEventKind
     detail: str
     at: float
 
@@ -52,6 +82,21 @@ class DoorSnapshot:
 
 
 EventCallback = Callable[[DoorEvent], None]
+
+
+@runtime_checkable
+class DoorDevice(Protocol):
+    """What the gate runtime drives: events out through ``subscribe``, one ``grant`` per person."""
+
+    def subscribe(self, callback: EventCallback) -> Callable[[], None]: ...
+
+    def start(self) -> DoorDevice: ...
+
+    def stop(self) -> None: ...
+
+    def grant(self, reason: str = "granted") -> bool: ...
+
+    def snapshot(self) -> DoorSnapshot: ...
 
 
 class DoorController:
@@ -123,7 +168,7 @@ class DoorController:
         self._check_running()
         with self._lock:
             if self._fire or self._holds:
-                self._emit("granted", f"{reason} (door already held released)")
+                self._emit(DoorEventKind.GRANTED, f"{reason} (door already held released)")
                 return True
             try:
                 if not self._reconciled:
@@ -133,14 +178,14 @@ class DoorController:
                 self.board.pulse(self.config.release_output, self.config.pulse_ms, level=self._release_level)
             except RelayError as exc:
                 self._note_link_error(exc)
-                self._emit("grant_failed", f"{reason}: {exc}")
+                self._emit(DoorEventKind.GRANT_FAILED, f"{reason}: {exc}")
                 return False
             now = time.monotonic()
             self._pulse_until = now + self.config.pulse_ms / 1000
             if self.config.mode == "turnstile" and self.config.passage_sensor_input is not None:
                 self._passage_deadlines.append(now + self.config.passage_window_ms / 1000)
                 self._wake.set()
-            self._emit("granted", reason)
+            self._emit(DoorEventKind.GRANTED, reason)
             return True
 
     def hold(self, reason: str) -> None:
@@ -148,14 +193,14 @@ class DoorController:
         self._check_running()
         with self._lock:
             self._holds.add(reason)
-            self._emit("hold", reason)
+            self._emit(DoorEventKind.HOLD, reason)
             self._apply()
 
     def unhold(self, reason: str) -> None:
         self._check_running()
         with self._lock:
             self._holds.discard(reason)
-            self._emit("unhold", reason)
+            self._emit(DoorEventKind.UNHOLD, reason)
             self._apply()
 
     def snapshot(self) -> DoorSnapshot:
@@ -188,7 +233,7 @@ class DoorController:
         if self._state != "running":
             raise DeviceClosed("door controller is not running")
 
-    def _emit(self, kind: str, detail: str = "") -> None:
+    def _emit(self, kind: DoorEventKind, detail: str = "") -> None:
         event = DoorEvent(kind, detail, time.monotonic())
         for callback in list(self._callbacks):
             try:
@@ -203,7 +248,7 @@ class DoorController:
             # Whatever we held released must be asserted again once the board is back.
             if self._applied_release:
                 self._applied_release = None
-            self._emit("link_lost", str(exc))
+            self._emit(DoorEventKind.LINK_LOST, str(exc))
 
     def _apply(self) -> None:
         """Drive the output to what fire alarm and holds require (if it is not already there)."""
@@ -226,7 +271,7 @@ class DoorController:
             current = self.board.read_outputs()[ch]
             if current != locked and not (self._fire or self._holds):
                 self.board.hold(ch, locked)
-                self._emit("relocked_at_start", f"output {ch} was found released")
+                self._emit(DoorEventKind.RELOCKED_AT_START, f"output {ch} was found released")
         else:
             # Write-only board: repeat the locked command; a relay already there does not move.
             self.board.hold(ch, locked)
@@ -244,7 +289,7 @@ class DoorController:
                         self._link_ok = True
                         was_fault, self._fault = self._fault, None
                         if was_down:
-                            self._emit("link_restored", was_fault or "")
+                            self._emit(DoorEventKind.LINK_RESTORED, was_fault or "")
                     self._on_inputs(inputs)
                     if not self._reconciled:
                         self._reconcile()
@@ -255,14 +300,14 @@ class DoorController:
                         self._note_link_error(exc)
                     else:
                         self._fault = str(exc)
-                        self._emit("fault", str(exc))
+                        self._emit(DoorEventKind.FAULT, str(exc))
             except DeviceClosed:
                 return
             except Exception as exc:  # noqa: BLE001 - report and keep supervising
                 log.exception("door supervisor")
                 with self._lock:
                     self._fault = f"internal error: {exc}"
-                    self._emit("fault", self._fault)
+                    self._emit(DoorEventKind.FAULT, self._fault)
             self._check_passages()
             self._wake.wait(poll)
             self._wake.clear()
@@ -272,7 +317,7 @@ class DoorController:
         previous, self._inputs = self._inputs, inputs
         first = not previous
 
-        def edge(index: int | None) -> tuple[bool, bool] | None:
+        def edge(index: int | None) -> tuple[bool | None, bool] | None:
             if index is None or index >= len(inputs):
                 return None
             before = None if first else previous[index]
@@ -282,20 +327,20 @@ class DoorController:
             fire = not e[1]
             if fire != self._fire:
                 self._fire = fire
-                self._emit("fire_alarm" if fire else "fire_alarm_cleared",
+                self._emit(DoorEventKind.FIRE_ALARM if fire else DoorEventKind.FIRE_ALARM_CLEARED,
                            "fire-alarm loop open: door held released" if fire else "fire-alarm loop closed")
         if (e := edge(cfg.door_sensor_input)) is not None:
             door_open = not e[1]
             if door_open != self._door_open:
                 if self._door_open is not None or door_open:
                     released = self._fire or self._holds or time.monotonic() < self._pulse_until + 1.0
-                    kind = "door_opened" if door_open else "door_closed"
+                    kind = DoorEventKind.DOOR_OPENED if door_open else DoorEventKind.DOOR_CLOSED
                     if door_open and not released:
-                        kind = "door_forced"
+                        kind = DoorEventKind.DOOR_FORCED
                     self._emit(kind)
                 self._door_open = door_open
         if (e := edge(cfg.exit_button_input)) is not None and e[0] is False and e[1]:
-            self._emit("exit_request")
+            self._emit(DoorEventKind.EXIT_REQUEST)
             if self._reconciled:
                 try:
                     self.grant("exit button")
@@ -304,13 +349,13 @@ class DoorController:
         if (e := edge(cfg.passage_sensor_input)) is not None and e[0] is False and e[1]:
             if self._passage_deadlines:
                 self._passage_deadlines.pop(0)
-                self._emit("passage")
+                self._emit(DoorEventKind.PASSAGE)
             else:
-                self._emit("passage_unexpected", "passage sensor without a grant")
+                self._emit(DoorEventKind.PASSAGE_UNEXPECTED, "passage sensor without a grant")
 
     def _check_passages(self) -> None:
         with self._lock:
             now = time.monotonic()
             while self._passage_deadlines and self._passage_deadlines[0] <= now:
                 self._passage_deadlines.pop(0)
-                self._emit("passage_timeout", "nobody passed within the passage window")
+                self._emit(DoorEventKind.PASSAGE_TIMEOUT, "nobody passed within the passage window")

@@ -1,5 +1,9 @@
 """The one camera interface, and the time bound every backend inherits.
 
+``CameraDevice`` is what the gate relies on (a context manager that reads frames); ``Camera`` is the
+base every backend derives from, and a backend is built from a ``CameraConfig`` by its
+``from_config`` (see drivers.camera.factory for the registry that picks it).
+
 A camera that hangs (an RTSP server that accepts and then says nothing, a USB device that stalls) must
 end the face attempt as "face unavailable" within `timeout` seconds and never hold up card or PIN. So
 the backend's blocking calls run on a private daemon thread and the caller waits on it with a timeout;
@@ -13,22 +17,54 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar, runtime_checkable
 
 import numpy as np
 
-from gate.face.errors import FaceUnavailable
+from drivers.errors import CameraUnavailable
+
+if TYPE_CHECKING:
+    from drivers.camera.pushed import PushedFeeds
 
 DEFAULT_TIMEOUT = 3.0
 RELEASE_WAIT = 1.0
 T = TypeVar("T")
 
+__all__ = ["DEFAULT_TIMEOUT", "Camera", "CameraConfig", "CameraDevice", "CameraUnavailable"]
 
-class CameraUnavailable(FaceUnavailable):
-    """The camera did not open or stopped delivering frames. The gate offers card and PIN."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(f"face unavailable: {detail}")
+@runtime_checkable
+class CameraDevice(Protocol):
+    """What the face check needs of a camera: held open only inside ``with``, frames as RGB arrays.
+
+    Every failure is a ``CameraError`` (drivers.errors), raised within the camera's time bound."""
+
+    def __enter__(self) -> CameraDevice: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def read(self) -> np.ndarray: ...
+
+    def burst(self, count: int, spacing: float = 0.0) -> list[np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """One ``[camera] source`` string, split at the first colon into backend and the rest."""
+
+    source: str
+    timeout: float = DEFAULT_TIMEOUT
+    #: The simulator's in-memory feeds; only the pushed backend uses them.
+    feeds: PushedFeeds | None = None
+
+    @property
+    def scheme(self) -> str:
+        return self.source.partition(":")[0].lower()
+
+    @property
+    def rest(self) -> str:
+        return self.source.partition(":")[2]
 
 
 class Camera(ABC):
@@ -45,6 +81,11 @@ class Camera(ABC):
         self.timeout = timeout
         self._worker: _Worker | None = None
         self._opened = False
+
+    @classmethod
+    @abstractmethod
+    def from_config(cls, config: CameraConfig) -> Self:
+        """The camera ``config.source`` names, closed; DriverConfigError if the rest is malformed."""
 
     # -- what backends implement; may block --------------------------------------------------------
     @abstractmethod

@@ -6,39 +6,35 @@
     folder:/path                a folder of images (the simulated camera)
     pushed:NAME                 frames pushed in by the simulator page (needs `feeds`)
 
-The camera comes back closed: it opens when the face transaction enters `with camera:`.
+The part before the first colon chooses the backend through ``CAMERAS``; the backend's
+``from_config`` reads the rest.  The camera comes back closed: it opens when the face
+transaction enters `with camera:`.
 """
 
 from __future__ import annotations
 
-from drivers.camera.base import DEFAULT_TIMEOUT, Camera
-from drivers.camera.folder import FolderCamera
-from drivers.camera.opencv_backend import OpenCVCamera
-from drivers.camera.pushed import PushedCamera, PushedFeeds
-from gate.errors import ConfigError
+from drivers.camera.base import DEFAULT_TIMEOUT, Camera, CameraConfig
+from drivers.camera.pushed import PushedFeeds
+from drivers.errors import DriverConfigError
+from drivers.registry import Registry
 
-STREAM_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
+_OPENCV = "drivers.camera.opencv_backend:OpenCVCamera"
+
+CAMERAS: Registry[Camera] = Registry("camera", Camera, {
+    "device": _OPENCV, "file": _OPENCV,
+    "rtsp": _OPENCV, "rtsps": _OPENCV, "http": _OPENCV, "https": _OPENCV,
+    "folder": "drivers.camera.folder:FolderCamera",
+    "pushed": "drivers.camera.pushed:PushedCamera",
+})
 
 
 def open_camera(spec: str, timeout: float = DEFAULT_TIMEOUT, feeds: PushedFeeds | None = None) -> Camera:
     if not isinstance(spec, str) or not spec.strip():
-        raise ConfigError("No camera configured: set [camera] source, e.g. \"device:0\" or \"folder:/path\".")
-    spec = spec.strip()
-    kind, _, rest = spec.partition(":")
-    if spec.lower().startswith(STREAM_SCHEMES):
-        return OpenCVCamera(spec, timeout)
-    if kind == "device":
-        if not rest.isdigit():
-            raise ConfigError(f"Camera device must be a number, e.g. device:0; got {spec!r}.")
-        return OpenCVCamera(int(rest), timeout)
-    if kind == "file" and rest:
-        return OpenCVCamera(rest, timeout)
-    if kind == "folder" and rest:
-        return FolderCamera(rest, timeout)
-    if kind == "pushed" and rest:
-        if feeds is None:
-            raise ConfigError("A pushed camera needs the simulator's feeds; it is only available in the simulator.")
-        return PushedCamera(feeds.feed(rest), rest, timeout)
-    raise ConfigError(
-        f"Unknown camera {spec!r}: use device:N, rtsp://..., http://..., file:PATH, folder:PATH or pushed:NAME."
-    )
+        raise DriverConfigError("No camera configured: set [camera] source, e.g. \"device:0\" or \"folder:/path\".")
+    config = CameraConfig(spec.strip(), timeout, feeds)
+    if config.scheme not in CAMERAS or not (config.rest or config.scheme == "device"):
+        raise DriverConfigError(
+            f"Unknown camera {config.source!r}: use device:N, rtsp://..., http://..., file:PATH, folder:PATH "
+            "or pushed:NAME."
+        )
+    return CAMERAS.load(config.scheme).from_config(config)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
-from drivers.camera.base import DEFAULT_TIMEOUT, Camera, CameraUnavailable
-from gate.face.errors import ImageRejected
-from gate.face.images import IMAGE_SUFFIXES, read_image_file
+from drivers.camera.base import DEFAULT_TIMEOUT, Camera, CameraConfig, CameraUnavailable
+from drivers.camera.images import IMAGE_SUFFIXES, read_image_file
+from drivers.errors import DriverConfigError, ImageError
 
 
 class FolderCamera(Camera):
@@ -19,6 +20,13 @@ class FolderCamera(Camera):
         self.label = "simulated camera (image folder)"
         self._files: list[Path] = []
         self._next = 0
+
+    @classmethod
+    def from_config(cls, config: CameraConfig) -> Self:
+        """``folder:PATH``."""
+        if not config.rest:
+            raise DriverConfigError(f"A folder camera needs a path, e.g. folder:/srv/frames; got {config.source!r}.")
+        return cls(config.rest, config.timeout)
 
     def _open(self) -> None:
         if not self.folder.is_dir():
@@ -37,7 +45,7 @@ class FolderCamera(Camera):
         self._next += 1
         try:
             return read_image_file(path)
-        except ImageRejected as err:
+        except ImageError as err:
             raise CameraUnavailable(f"{self.label}: {err}") from err
 
     def _close(self) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import queue
 import threading
+from typing import Self
 
 import numpy as np
 
-from drivers.camera.base import DEFAULT_TIMEOUT, Camera
+from drivers.camera.base import DEFAULT_TIMEOUT, Camera, CameraConfig
+from drivers.errors import DriverConfigError
 
 MAX_QUEUED = 8
 
@@ -65,6 +67,17 @@ class PushedCamera(Camera):
         super().__init__(timeout)
         self.feed = feed
         self.label = f"simulated camera '{name}'"
+
+    @classmethod
+    def from_config(cls, config: CameraConfig) -> Self:
+        """``pushed:NAME``, fed through ``config.feeds``."""
+        if not config.rest:
+            raise DriverConfigError(f"A pushed camera needs a feed name, e.g. pushed:gate-1; got {config.source!r}.")
+        if config.feeds is None:
+            raise DriverConfigError(
+                "A pushed camera needs the simulator's feeds; it is only available in the simulator."
+            )
+        return cls(config.feeds.feed(config.rest), config.rest, config.timeout)
 
     def _open(self) -> None:
         self.feed.clear()  # frames pushed before this attempt started belong to nobody's attempt

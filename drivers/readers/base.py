@@ -1,5 +1,8 @@
 """The card-reader interface: events out (card, keys, status, fault), feedback in.
 
+``ReaderDevice`` is what the gate relies on; ``Reader`` is the base every backend derives from,
+built from a parsed ``[reader]`` section by its ``from_config`` (see drivers.readers.READERS).
+
 Readers push events to a callback from their own thread; the callback should be quick
 (hand the event to the gate's decision queue).  ``feedback(granted)`` drives the reader's
 LED and buzzer where the hardware has them.
@@ -13,8 +16,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, Self, runtime_checkable
 
 from drivers.errors import DeviceClosed
+
+if TYPE_CHECKING:
+    from drivers.config import ReaderConfig
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +74,19 @@ class ReaderHealth:
     rejected_frames: int
 
 
+@runtime_checkable
+class ReaderDevice(Protocol):
+    """A started reader pushes ReaderEvents to the callback it was built with, from its own thread."""
+
+    def start(self) -> ReaderDevice: ...
+
+    def stop(self) -> None: ...
+
+    def feedback(self, granted: bool) -> bool: ...
+
+    def health(self) -> ReaderHealth: ...
+
+
 class Reader(abc.ABC):
     backend = "abstract"
 
@@ -80,6 +100,11 @@ class Reader(abc.ABC):
         self._reconnects = 0
         self._rejected = 0
         self._online_once = False
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, config: ReaderConfig, on_event: Callable[[ReaderEvent], None] | None = None) -> Self:
+        """A reader for a parsed ``[reader]`` section, not yet started."""
 
     @abc.abstractmethod
     def _start(self) -> None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
 
 import serial
 
@@ -17,6 +18,9 @@ from drivers.readers.base import CardRead, Reader, ReaderEvent, Stopper
 from drivers.readers.line_framing import LineDecoder, LineSplitter
 from drivers.serialerrors import SERIAL_ERRORS
 from gate.core.cardnumber import CardNumberError
+
+if TYPE_CHECKING:
+    from drivers.config import ReaderConfig
 
 
 class LineReader(Reader):
@@ -44,6 +48,13 @@ class LineReader(Reader):
         self._serial: serial.SerialBase | None = None
         #: Bytes taken off the port so far (lets a caller know a partial line was seen).
         self.bytes_in = 0
+
+    @classmethod
+    def from_config(cls, config: ReaderConfig, on_event: Callable[[ReaderEvent], None] | None = None) -> Self:
+        return cls(
+            config.port, name=config.name, baudrate=config.baudrate, pattern=config.pattern,
+            base=config.base, bits=config.bits, backoff=config.backoff(), on_event=on_event,
+        )
 
     def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"reader-{self.name}", daemon=True)

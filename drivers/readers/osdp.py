@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Self
 
 import osdp
 import serial
@@ -27,8 +28,12 @@ from drivers.backoff import Backoff
 from drivers.readers.base import (
     CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper,
 )
+from drivers.errors import DriverConfigError
 from drivers.serialerrors import SERIAL_ERRORS
 from gate.core.cardnumber import CardNumberError, normalize_card
+
+if TYPE_CHECKING:
+    from drivers.config import ReaderConfig
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +177,19 @@ class OsdpReader(Reader):
         self._offline_since: float | None = None
         self._next_kick = 0.0
 
+    @classmethod
+    def from_config(cls, config: ReaderConfig, on_event: Callable[[ReaderEvent], None] | None = None) -> Self:
+        if config.key is None:
+            raise DriverConfigError(
+                "[reader] an OSDP reader needs its own secure channel key: set key_file or key."
+            )
+        return cls(
+            config.port, key=config.key, address=config.address, name=config.name,
+            baudrate=config.baudrate, install_mode=config.install_mode,
+            offline_after=config.offline_after_ms / 1000, feedback_ms=config.feedback_ms,
+            backoff=config.backoff(), on_event=on_event,
+        )
+
     def _start(self) -> None:
         self._cp = _ControlPanel([self._info], log_level=self._log_level)
         self._cp.start()
@@ -267,7 +285,7 @@ class OsdpReader(Reader):
                 self._set_online(True, f"online, {sc}")
             return
         if self._online:
-            why = self._channel.last_error if not self._channel.is_open else (
+            why = (self._channel.last_error or "port closed") if not self._channel.is_open else (
                 f"no reply for {self._offline_after:.1f} s" if silent else "libosdp reports offline")
             self._set_online(False, why)
         if self._offline_since is None:

@@ -18,10 +18,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from drivers.backoff import Backoff
 from drivers.errors import DeviceClosed, RelayError, RelayLinkLost
+
+if TYPE_CHECKING:
+    from drivers.config import RelayConfig
 
 T = TypeVar("T")
 
@@ -88,6 +91,11 @@ class RelayBoard(abc.ABC):
         self._state = "new"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    @abc.abstractmethod
+    def from_config(cls, config: RelayConfig) -> Self:
+        """A closed board for a parsed ``[relay]`` section (see drivers.relays.RELAYS)."""
 
     # -- backend primitives (worker thread only) -----------------------------------------
     @abc.abstractmethod

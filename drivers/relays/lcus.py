@@ -8,12 +8,17 @@ door, with fail-secure wiring it locks it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Self
+
 import serial
 
 from drivers.errors import RelayLinkLost
 from drivers.relays import lcus_frames
 from drivers.relays.base import RelayBoard
 from drivers.serialerrors import SERIAL_ERRORS
+
+if TYPE_CHECKING:
+    from drivers.config import RelayConfig
 
 
 class LcusRelayBoard(RelayBoard):
@@ -24,6 +29,11 @@ class LcusRelayBoard(RelayBoard):
         super().__init__(outputs=outputs, inputs=0, port=port, **kw)
         self._baudrate = baudrate
         self._serial: serial.SerialBase | None = None
+
+    @classmethod
+    def from_config(cls, config: RelayConfig) -> Self:
+        assert config.port is not None  # parse_relay requires a port for this backend
+        return cls(config.port, outputs=config.outputs, baudrate=config.baudrate, backoff=config.backoff())
 
     def _connect(self) -> None:
         try:

@@ -7,6 +7,8 @@ inputs) are all a board has to support.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Self
+
 from pymodbus import FramerType
 from pymodbus.client import ModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException
@@ -14,6 +16,9 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from drivers.errors import RelayLinkLost, RelayProtocolError
 from drivers.relays.base import RelayBoard
 from drivers.serialerrors import SERIAL_ERRORS
+
+if TYPE_CHECKING:
+    from drivers.config import RelayConfig
 
 
 class ModbusRelayBoard(RelayBoard):
@@ -38,14 +43,28 @@ class ModbusRelayBoard(RelayBoard):
         self.slave_id = slave_id
         self.coil_base = coil_base
         self.input_base = input_base
-        self._client_args = dict(
-            framer=FramerType.RTU, baudrate=baudrate, parity=parity, stopbits=stopbits,
-            timeout=reply_timeout, retries=0,
-        )
+        self.port_name = port
+        self.baudrate = baudrate
+        self.parity = parity
+        self.stopbits = stopbits
+        self.reply_timeout = reply_timeout
         self._client: ModbusSerialClient | None = None
 
+    @classmethod
+    def from_config(cls, config: RelayConfig) -> Self:
+        assert config.port is not None  # parse_relay requires a port for this backend
+        return cls(
+            config.port, outputs=config.outputs, inputs=config.inputs, slave_id=config.slave_id,
+            baudrate=config.baudrate, parity=config.parity, stopbits=config.stopbits,
+            coil_base=config.coil_base, input_base=config.input_base,
+            reply_timeout=config.reply_timeout_ms / 1000, backoff=config.backoff(),
+        )
+
     def _connect(self) -> None:
-        client = ModbusSerialClient(self.port, **self._client_args)
+        client = ModbusSerialClient(
+            self.port_name, framer=FramerType.RTU, baudrate=self.baudrate, parity=self.parity,
+            stopbits=self.stopbits, timeout=self.reply_timeout, retries=0,
+        )
         if not client.connect():
             raise RelayLinkLost(f"cannot open Modbus port {self.port}")
         self._client = client

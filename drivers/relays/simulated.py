@@ -9,9 +9,13 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Self
 
 from drivers.errors import RelayLinkLost, RelayProtocolError
 from drivers.relays.base import RelayBoard
+
+if TYPE_CHECKING:
+    from drivers.config import RelayConfig
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,11 @@ class SimulatedRelayBoard(RelayBoard):
         super().__init__(
             outputs=len(self.hardware.outputs), inputs=len(self.hardware.inputs), port="sim://", **kw
         )
+
+    @classmethod
+    def from_config(cls, config: RelayConfig, *, hardware: SimulatedHardware | None = None) -> Self:
+        """``hardware`` is the board a test drives; without it the board is private to this driver."""
+        return cls(hardware, outputs=config.outputs, inputs=config.inputs, backoff=config.backoff())
 
     def _connect(self) -> None:
         if not self.hardware.reachable:

@@ -71,15 +71,16 @@ class SimRig:
     def port(self, device: str) -> str:
         return self.wires[device].driver_path
 
-    def relay_config(self, **door: object) -> dict:
-        cfg = {
-            "backend": "modbus", "port": self.port("relay"), "baudrate": 9600,
-            "slave_id": self.modbus_slave, "outputs": 8, "inputs": 8,
-            "door": {"release_output": 0, "pulse_ms": 3000, "door_sensor_input": DOOR_SENSOR,
-                     "exit_button_input": EXIT_BUTTON, "fire_alarm_input": FIRE_ALARM},
+    def relay_config(self, **door: object) -> dict[str, object]:
+        door_section: dict[str, object] = {
+            "release_output": 0, "pulse_ms": 3000, "door_sensor_input": DOOR_SENSOR,
+            "exit_button_input": EXIT_BUTTON, "fire_alarm_input": FIRE_ALARM,
         }
-        cfg["door"].update(door)
-        return cfg
+        door_section.update(door)
+        return {
+            "backend": "modbus", "port": self.port("relay"), "baudrate": 9600,
+            "slave_id": self.modbus_slave, "outputs": 8, "inputs": 8, "door": door_section,
+        }
 
     def reader_config(self, **extra: object) -> dict:
         cfg = {"backend": "osdp", "port": self.port("reader"), "baudrate": 9600,

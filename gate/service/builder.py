@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from drivers.errors import CameraError, DriverConfigError
 from gate.config import GateSection
 from gate.context import GateContext
+from gate.errors import ConfigError
+from gate.face.errors import FaceUnavailable
 from gate.access.offline import OfflineCache
 from gate.service.face_check import FaceCheck
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from drivers.camera import CameraDevice, PushedFeeds
+    from drivers.door import DoorDevice
+    from drivers.readers import ReaderDevice, ReaderEvent
+
+    ReaderFactory = Callable[[Callable[[ReaderEvent], None]], ReaderDevice]
 
 
 def timeouts_from(gate: GateSection) -> Timeouts:
@@ -44,12 +56,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     # otherwise the simulator's pushed feed, which the /sim page fills.
     configured = ctx.settings.camera.source
     camera_spec = camera if camera is not None else (configured or (rig.camera_spec if rig is not None else None))
-    camera_factory = None
-    if camera_spec:
-        from drivers.camera import open_camera
-
-        def camera_factory() -> Any:
-            return open_camera(camera_spec, timeout=min(5.0, timeouts.face), feeds=feeds)
+    camera_factory = _camera_factory(camera_spec, min(5.0, timeouts.face), feeds) if camera_spec else None
 
     if face_engine == "default":
         from gate.face.engine import FaceEngine
@@ -65,7 +72,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera)
 
     door: Any = None
-    reader_factory = None
+    reader_factory: ReaderFactory | None = None
     if rig is not None:
         door = rig.make_door()
         reader_factory = rig.reader_factory
@@ -83,19 +90,70 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     return runtime
 
 
-def _devices_from_config(ctx: GateContext) -> tuple[Any, Any]:
-    door = reader_factory = None
-    relay = ctx.settings.relay  # [relay] and [reader] were parsed and checked when the settings loaded
-    if relay is not None:
-        from drivers.door import DoorController
-        from drivers.relays import make_board
+def _devices_from_config(ctx: GateContext) -> tuple[DoorDevice | None, ReaderFactory | None]:
+    """The door and reader the [relay] and [reader] sections describe (parsed and checked when the
+    settings loaded). The drivers' own errors become the gate's ConfigError here, so `gate serve`
+    prints the one sentence."""
+    door: DoorDevice | None = None
+    reader_factory: ReaderFactory | None = None
+    try:
+        relay = ctx.settings.relay
+        if relay is not None:
+            from drivers.door import DoorController
+            from drivers.relays import make_board
 
-        door = DoorController(make_board(relay), relay.door)
-    reader_config = ctx.settings.reader
-    if reader_config is not None:
-        from drivers.readers import make_reader
+            door = DoorController(make_board(relay), relay.door)
+        reader_config = ctx.settings.reader
+        if reader_config is not None:
+            from drivers.readers import make_reader
 
-        def reader_factory(on_event: Any) -> Any:
-            return make_reader(reader_config, on_event)
-
+            def reader_factory(on_event: Callable[[ReaderEvent], None]) -> ReaderDevice:
+                try:
+                    return make_reader(reader_config, on_event)
+                except DriverConfigError as err:
+                    raise ConfigError(str(err)) from err
+    except DriverConfigError as err:
+        raise ConfigError(str(err)) from err
     return door, reader_factory
+
+
+def _camera_factory(spec: str, timeout: float, feeds: PushedFeeds | None) -> Callable[[], GateCamera]:
+    def camera_factory() -> GateCamera:
+        from drivers.camera import open_camera
+
+        try:
+            return GateCamera(open_camera(spec, timeout=timeout, feeds=feeds))
+        except DriverConfigError as err:
+            raise ConfigError(str(err)) from err
+
+    return camera_factory
+
+
+class GateCamera:
+    """A driver camera as the face check uses it: whatever stops the camera is FaceUnavailable
+    (card and PIN are offered), with the driver's message."""
+
+    def __init__(self, camera: CameraDevice) -> None:
+        self.camera = camera
+
+    def __enter__(self) -> GateCamera:
+        try:
+            self.camera.__enter__()
+        except CameraError as err:
+            raise FaceUnavailable(str(err)) from err
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.camera.__exit__(*exc)
+
+    def read(self) -> np.ndarray:
+        try:
+            return self.camera.read()
+        except CameraError as err:
+            raise FaceUnavailable(str(err)) from err
+
+    def burst(self, count: int, spacing: float = 0.0) -> list[np.ndarray]:
+        try:
+            return self.camera.burst(count, spacing)
+        except CameraError as err:
+            raise FaceUnavailable(str(err)) from err

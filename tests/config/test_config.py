@@ -278,7 +278,7 @@ def test_relay_and_reader_are_checked_at_load_as_gate_config_errors(tmp_path: Pa
     assert message == f"{WHERE}: [relay] port is required for the modbus backend."
     with pytest.raises(ConfigError) as info:
         parse('[relay]\nbackend = "modbus"\nport = "/dev/ttyUSB0"\n[relay.door]\nrelease_output = 9\n')
-    assert str(info.value) == f"{WHERE}: [relay.door] release_output = 9 is outside 0..7."
+    assert str(info.value) == f"{WHERE}: [relay.door] release_output must be an integer between 0 and 7, got 9."
     assert type(info.value) is ConfigError  # gate's error, whatever base the drivers' own error has
     assert refusal('[reader]\nbackend = "osdp"\nport = "/dev/ttyUSB1"\n').startswith(
         f"{WHERE}: [reader] an OSDP reader needs its own secure channel key")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from drivers.config import DriverConfigError, parse_reader, parse_relay
+from drivers.errors import DriverError
 from drivers.readers import make_reader
 from drivers.relays import make_board
-from gate.errors import ConfigError
+from gate.errors import GateError
 
 from .conftest import EXAMPLES
 
@@ -78,7 +79,14 @@ def test_example_values_are_what_the_docs_say(examples: Path):
 def test_relay_config_errors_name_the_key(data, message):
     with pytest.raises(DriverConfigError, match=message) as info:
         parse_relay(data)
-    assert isinstance(info.value, ConfigError) and isinstance(info.value, ValueError)
+    assert isinstance(info.value, DriverError) and isinstance(info.value, ValueError)
+    assert not isinstance(info.value, GateError)  # the service translates it (tests/drivers/test_boundary.py)
+    _one_sentence(str(info.value))
+
+
+def _one_sentence(message: str) -> None:
+    assert message.startswith("[relay") or message.startswith("[reader"), message
+    assert message.endswith(".") and "\n" not in message, message
 
 
 @pytest.mark.parametrize("data, message", [
@@ -92,8 +100,15 @@ def test_relay_config_errors_name_the_key(data, message):
     ({"backend": "line", "port": "/dev/x", "speed": 1}, "unknown key"),
 ])
 def test_reader_config_errors(data, message):
-    with pytest.raises(DriverConfigError, match=message):
+    with pytest.raises(DriverConfigError, match=message) as info:
         parse_reader(data)
+    _one_sentence(str(info.value))
+
+
+def test_integer_error_names_the_key_its_range_and_the_value():
+    with pytest.raises(DriverConfigError) as info:
+        parse_relay({"backend": "modbus", "port": "/dev/x", "door": {"pulse_ms": "abc"}})
+    assert str(info.value) == "[relay.door] pulse_ms must be an integer between 1 and 600000, got 'abc'."
 
 
 def test_osdp_key_only_in_config_and_defaults():

@@ -1,5 +1,5 @@
 """Camera backends: the file and folder backends for real, a missing device and a silent stream end
-as "face unavailable" within the time bound."""
+as "face unavailable" within the time bound; the service sees camera failures as FaceUnavailable."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ import cv2
 import numpy as np
 import pytest
 
-from drivers.camera import CameraUnavailable, PushedFeeds, open_camera
+from drivers.camera import CAMERAS, CameraDevice, CameraUnavailable, PushedFeeds, open_camera
 from drivers.camera.folder import FolderCamera
 from drivers.camera.opencv_backend import OpenCVCamera
-from gate.errors import ConfigError
+from drivers.errors import CameraError, DriverConfigError
+from gate.errors import ConfigError, GateError
 from gate.face.errors import FaceUnavailable
+from gate.service.builder import GateCamera, _camera_factory
 
 
 def _synthetic_video(path, frames=6):
@@ -85,10 +87,34 @@ def test_folder_with_a_broken_image(tmp_path):
 
 def test_device_that_does_not_exist_is_face_unavailable():
     start = time.monotonic()
-    with pytest.raises(FaceUnavailable, match="face unavailable"):
+    with pytest.raises(CameraUnavailable, match="face unavailable") as caught:
         with open_camera("device:63", timeout=3):
             pass
     assert time.monotonic() - start < 3.5
+    assert isinstance(caught.value, CameraError) and not isinstance(caught.value, GateError)
+
+
+def test_the_service_sees_a_missing_device_as_face_unavailable():
+    """The drivers do not know the gate; the service's camera turns their error into its own."""
+    with pytest.raises(FaceUnavailable, match="face unavailable: camera device 63 could not be opened") as caught:
+        with _camera_factory("device:63", 3, None)():
+            pass
+    assert isinstance(caught.value.__cause__, CameraUnavailable)
+
+
+def test_the_service_sees_a_camera_that_stops_as_face_unavailable(tmp_path):
+    (tmp_path / "frame.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
+    camera = _camera_factory(f"folder:{tmp_path}", 1, None)()
+    with camera, pytest.raises(FaceUnavailable, match="not a JPEG"):
+        camera.burst(2)
+    feeds = PushedFeeds()
+    with _camera_factory("pushed:g", 0.3, feeds)() as camera, pytest.raises(FaceUnavailable, match="stopped delivering"):
+        camera.read()
+
+
+def test_the_service_sees_a_bad_camera_spec_as_a_config_error():
+    with pytest.raises(ConfigError, match="Unknown camera 'usb:0'"):
+        _camera_factory("usb:0", 1, None)()
 
 
 def test_silent_stream_gives_up_within_the_bound():
@@ -190,15 +216,25 @@ def test_frames_pushed_before_the_attempt_are_dropped():
         camera.read()
 
 
-@pytest.mark.parametrize("spec", ["", "device:x", "usb:0", "folder:", "ftp://host/x"])
+@pytest.mark.parametrize("spec", ["", "device:x", "usb:0", "folder:", "ftp://host/x", "http:host"])
 def test_bad_specs_are_config_errors(spec):
-    with pytest.raises(ConfigError):
+    with pytest.raises(DriverConfigError) as caught:
         open_camera(spec)
+    assert isinstance(caught.value, ValueError) and str(caught.value).endswith(".")
 
 
 def test_pushed_needs_feeds():
-    with pytest.raises(ConfigError, match="simulator"):
+    with pytest.raises(DriverConfigError, match="simulator"):
         open_camera("pushed:g")
+
+
+def test_backends_are_chosen_by_scheme_through_the_registry(tmp_path):
+    assert {"device", "file", "rtsp", "rtsps", "http", "https", "folder", "pushed"} <= set(CAMERAS.names())
+    assert CAMERAS.load("folder") is FolderCamera and CAMERAS.load("rtsp") is OpenCVCamera
+    assert isinstance(open_camera("RTSP://cam.local/s"), OpenCVCamera)  # schemes are case-insensitive
+    for camera in (open_camera(f"folder:{tmp_path}"), open_camera("pushed:x", feeds=PushedFeeds()),
+                   open_camera("device:0"), GateCamera(open_camera("device:0"))):
+        assert isinstance(camera, CameraDevice)
 
 
 def test_spec_kinds():
