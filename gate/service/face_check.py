@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.core.claims import Claim
-from gate.access.pipeline import resolve_claim
+from gate.access.sql_directory import resolve_claim
 from gate.store.db import transaction
 from gate.core.decision import FaceOutcome
 from gate.errors import GateError
