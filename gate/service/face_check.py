@@ -21,6 +21,7 @@ from gate.core.decision import FaceOutcome
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
 from gate.core.policy import GatePolicy
+from gate.service.status import FaceModelStatus
 from gate.store.face_templates import TemplateStore
 
 log = logging.getLogger("gate.service.face")
@@ -50,22 +51,22 @@ class FaceCheck:
         self.engine = engine
         self.on_camera = on_camera
         self.stats = FaceStats()
-        self._model: dict[str, object] = {"state": "loading"}
+        self._model = FaceModelStatus("loading")
         self._lock = threading.Lock()  # one camera user at a time
 
     def warm_up(self) -> None:
         """Load the model once at start (on the face worker), so /health can report it without loading it."""
         if self.engine is None:
-            self._model = {"state": "disabled"}
+            self._model = FaceModelStatus("disabled")
             return
         try:
             self.engine.load()  # type: ignore[attr-defined]
-            self._model = {"state": "ready", "version": self.engine.model_version}  # type: ignore[attr-defined]
+            self._model = FaceModelStatus("ready", version=str(self.engine.model_version))  # type: ignore[attr-defined]
         except FaceUnavailable as err:
-            self._model = {"state": "unavailable", "detail": str(err)}
+            self._model = FaceModelStatus("unavailable", detail=str(err))
 
-    def model_state(self) -> dict[str, object]:
-        return dict(self._model)
+    def model_state(self) -> FaceModelStatus:
+        return self._model
 
     def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event,
             direction: str | None = None) -> FaceOutcome:
@@ -86,8 +87,8 @@ class FaceCheck:
         if self.engine is None or self.camera_factory is None:
             raise FaceUnavailable("face is not configured on this gate")
         self.warm_up()
-        if self._model["state"] != "ready":
-            raise FaceUnavailable(str(self._model.get("detail", "the face model is not available")))
+        if self._model.state != "ready":
+            raise FaceUnavailable(self._model.detail or "the face model is not available")
         with self.sessions() as session:
             resident = resolve_claim(session, claim)
             # Decrypting the template before the camera opens: a missing key file or a broken

@@ -87,7 +87,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     snap = gate.runtime.snapshot()
-    assert snap.database["ok"] is False and snap.database["decisions_from_cache"] is True
+    assert snap.database.ok is False and snap.database.decisions_from_cache is True
     assert "face" not in snap.offered
     assert gate.last_access().get("offline") is True
     gate.runtime.post(m.EnterCode(CODE))
@@ -101,7 +101,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     shutil.move(tmp_path / "away.db", db_file)
     gate.ctx.engine.dispose()
     gate.card(CARD)
-    assert gate.wait_for(lambda: gate.runtime.snapshot().database["ok"] is True)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().database.ok is True)
     assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
     from sqlalchemy import func, select
 
