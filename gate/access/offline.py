@@ -90,7 +90,6 @@ class OfflineDirectory:
 
     def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> None:
         """Offline events are kept by the gate service's event log and written when the database is back."""
-        return None
 
 
 class OfflineCache:

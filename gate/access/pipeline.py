@@ -15,7 +15,12 @@ from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.access.directory import Directory
-from gate.access.sql_directory import EventRecorder, SqlDirectory, SubjectRules, resolve_claim
+from gate.access.sql_directory import (
+    EventRecorder,
+    SqlDirectory,
+    SubjectRules,
+    resolve_claim,
+)
 from gate.clock import Clock, utcnow
 from gate.config import Settings
 from gate.core import lockout

@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.core.claims import Claim
+from drivers.camera.base import Camera
 from gate.access.sql_directory import resolve_claim
-from gate.store.db import transaction
+from gate.core.claims import Claim
 from gate.core.decision import FaceOutcome
+from gate.core.policy import GatePolicy
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
-from gate.core.policy import GatePolicy
-from gate.service.status import FaceModelStatus
+from gate.service.status import CameraStatus, FaceModelStatus
+from gate.store.db import transaction
 from gate.store.face_templates import TemplateStore
 
 log = logging.getLogger("gate.service.face")
@@ -43,7 +44,7 @@ class FaceCheck:
     """Camera burst + 1:1 verification against the claimed resident's template."""
 
     def __init__(self, sessions: sessionmaker[Session], store: TemplateStore,
-                 camera_factory: Callable[[], object] | None, engine: object | None,
+                 camera_factory: Callable[[], Camera] | None, engine: object | None,
                  on_camera: Callable[[bool], None] = lambda on: None) -> None:
         self.sessions = sessions
         self.store = store
@@ -68,6 +69,10 @@ class FaceCheck:
     def model_state(self) -> FaceModelStatus:
         return self._model
 
+    def camera_status(self, on: bool) -> CameraStatus:
+        return CameraStatus("on" if on else "off", opens=self.stats.camera_opens,
+                            frames_read=self.stats.frames_read, last_error=self.stats.last_error)
+
     def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event,
             direction: str | None = None) -> FaceOutcome:
         with self._lock:
@@ -78,7 +83,7 @@ class FaceCheck:
                 self.stats.last_error = str(err)
                 log.info("face unavailable: %s", err)
                 return FaceOutcome.UNAVAILABLE
-            except Exception as err:  # noqa: BLE001 - the face pipeline must never take the gate down
+            except Exception as err:
                 self.stats.last_error = f"{type(err).__name__}: {err}"
                 log.exception("face attempt failed")
                 return FaceOutcome.UNAVAILABLE
@@ -101,8 +106,8 @@ class FaceCheck:
         self.stats.camera_opens += 1
         self.on_camera(True)
         try:
-            with camera:  # type: ignore[attr-defined]
-                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)  # type: ignore[attr-defined]
+            with camera:
+                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)
                 self.stats.frames_read += len(frames)
         finally:
             self.on_camera(False)

@@ -24,25 +24,26 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
+import numpy as np
 
 from drivers.door import DoorController, DoorEvent
 from drivers.readers.base import CardRead, KeyPress, Reader, ReaderEvent, ReaderFault, ReaderStatus
-from gate.access.offline import CacheExpired, OfflineCache
-from gate.access.pipeline import AccessService, face_method
+from gate.access.offline import OfflineCache
+from gate.access.pipeline import AccessService
 from gate.clock import Clock, utcnow
 from gate.core import machine as m
-from gate.core.decision import Decision, FaceOutcome, decide_unavailable
-from gate.core.policy import NON_FACE, GatePolicy, Method
+from gate.core.decision import FaceOutcome
+from gate.core.policy import Method
 from gate.face.errors import FaceUnavailable
 from gate.service import controls as c
 from gate.service import kiosk_text
 from gate.service.db_health import DatabaseHealth
+from gate.service.decisions import Decider
 from gate.service.door_watch import DoorWatch
-from gate.service.event_log import EventLog, Publisher
+from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.keypad import Keypad
-from gate.service.status import CameraStatus, DatabaseStatus, FaceModelStatus, Snapshot, door_status, reader_status
+from gate.service.status import CameraStatus, FaceModelStatus, Snapshot, database_status, door_status, reader_status
 
 log = logging.getLogger("gate.service")
 
@@ -86,6 +87,7 @@ class GateRuntime:
         self.timeouts = timeouts
         self.clock = clock
         self.cache_refresh_seconds = cache_refresh_seconds
+        self.decider = Decider(gate_name, access, events, cache, clock)
         self.extras: dict[str, object] = {}  # simulator handles, for the /sim page
         self.keypad = Keypad(timeouts.claim, lambda: self._queue.put(c.ForgetKeys()))
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
@@ -93,7 +95,6 @@ class GateRuntime:
         self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
         self._state = m.State()
         self._rules = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))
-        self._policy: GatePolicy | None = None
         self._thread: threading.Thread | None = None
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="face")
         self._face_cancel = threading.Event()
@@ -183,18 +184,18 @@ class GateRuntime:
         finally:
             self._queue.put(c.ReleaseCapture(waiter))
 
-    def camera_frames(self, n: int) -> list[object]:
+    def camera_frames(self, n: int) -> list[np.ndarray]:
         """Frames for enrollment at the gate camera. Runs on the face worker, not the caller's thread."""
         camera_factory = self.face.camera_factory if self.face is not None else None
         if camera_factory is None:
             raise FaceUnavailable("this gate has no camera configured")
 
-        def grab() -> list[object]:
+        def grab() -> list[np.ndarray]:
             camera = camera_factory()
             self.set_camera(True)
             try:
-                with camera:  # type: ignore[attr-defined]
-                    return list(camera.burst(n))  # type: ignore[attr-defined]
+                with camera:
+                    return camera.burst(n)
             finally:
                 self.set_camera(False)
 
@@ -209,38 +210,24 @@ class GateRuntime:
     def snapshot(self) -> Snapshot:
         state, rules = self._state, self._rules
         decision = state.decision
-        now = self.clock()
         with self._lock:
             message = kiosk_text.kiosk_message(state.phase, decision, challenge=self._challenge,
                                                door_failed=self._door_failed_token == state.token)
-            offered = m.offered(state, rules)
-            db_ok = self.database.ok
-            if not db_ok:
-                offered = [w for w in offered if w != "face"]
-            since = self.database.offline_since
-            database = DatabaseStatus(
-                ok=db_ok, error=self.database.error, offline_since=since.isoformat() if since else None,
-                cache_age_seconds=self.cache.age(now) if self.cache else None,
-                decisions_from_cache=not db_ok and bool(self.cache and self.cache.usable(now)),
-                pending_events=self.events.pending_count)
-            alarms = self._alarms | ({"database_offline"} if not db_ok else set())
-            camera_on = self._camera_on
+            alarms, camera_on = set(self._alarms), self._camera_on
+        offered = m.offered(state, rules)
+        if not self.database.ok:
+            offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
+            alarms.add("database_offline")
         return Snapshot(
             gate=self.gate_name, running=self._running, phase=state.phase.value, offered=offered,
             camera_on=camera_on, message=message,
             reason=decision.reason.value if decision else None, granted=decision.granted if decision else None,
-            database=database, door=door_status(self.door), reader=reader_status(self.reader),
-            camera=self._camera_status(camera_on),
+            database=database_status(self.database, self.cache, self.events.pending_count, self.clock()),
+            door=door_status(self.door), reader=reader_status(self.reader),
+            camera=self.face.camera_status(camera_on) if self.face else CameraStatus("none"),
             face_model=self.face.model_state() if self.face else FaceModelStatus("disabled"),
             last_events=self.events.last(20), alarms=sorted(alarms), transaction=state.token,
         )
-
-    def _camera_status(self, on: bool) -> CameraStatus:
-        if self.face is None:
-            return CameraStatus("none")
-        stats = self.face.stats
-        return CameraStatus("on" if on else "off", opens=stats.camera_opens, frames_read=stats.frames_read,
-                            last_error=stats.last_error)
 
     # -- the loop --------------------------------------------------------------------------------
     def _queue_put(self, item: QueueItem) -> None:
@@ -253,7 +240,7 @@ class GateRuntime:
                 return
             try:
                 self._dispatch(item)
-            except Exception:  # noqa: BLE001 - the loop must survive anything one event does
+            except Exception:
                 log.exception("gate loop: event %r failed", item)
 
     def _dispatch(self, item: m.Event | c.Control | ReaderEvent) -> None:
@@ -319,7 +306,7 @@ class GateRuntime:
         match effect:
             case m.Decide():
                 # Queued, not handled re-entrantly: the effects after this one (its timer) run first.
-                self.post(m.Decided(effect.token, self._decide(effect), effect.method))
+                self.post(m.Decided(effect.token, self.decider.decide(effect, self._rules), effect.method))
             case m.Precheck():
                 self._precheck(effect)
             case m.StartFace():
@@ -341,65 +328,12 @@ class GateRuntime:
         self._timer.daemon = True
         self._timer.start()
 
-    def _decide(self, effect: m.Decide) -> Decision:
-        try:
-            outcome = self.access.decide(self.gate_name, effect.method, effect.claim, pin=effect.pin,
-                                         face=effect.face, face_failures=effect.face_failures)
-        except SQLAlchemyError as err:
-            self.database.lost(err)
-            return self._decide_offline(effect)
-        self._database_back()
-        self.events.remember({"kind": "access", "method": effect.method.value, "granted": outcome.decision.granted,
-                              "reason": outcome.decision.reason.value, "resident_id": outcome.resident_id,
-                              "event_id": outcome.event_id})
-        return outcome.decision
-
-    def _decide_offline(self, effect: m.Decide) -> Decision:
-        gate_id = self._policy.gate_id if self._policy else None
-        if self.cache is not None and effect.method in NON_FACE:
-            try:
-                outcome = self.cache.decide(effect.method, effect.claim, self.clock(), pin=effect.pin)
-            except CacheExpired as expired:
-                detail = str(expired)
-            else:
-                self.events.offline(effect.method, outcome.decision, outcome.resident_id, gate_id,
-                                    "decided from the local cache")
-                return outcome.decision
-        else:
-            detail = "database unreachable"
-        decision = decide_unavailable(self._rules.methods, effect.method)
-        self.events.offline(effect.method, decision, None, gate_id, detail)
-        return decision
-
     def _precheck(self, effect: m.Precheck) -> None:
-        method = face_method(effect.claim)
-        denial: Decision | None
-        if not self.database.ok and not self._probe_database():
-            denial = decide_unavailable(self._rules.methods, method)
-        else:
-            try:
-                denial = self.access.face_precheck(self.gate_name, effect.claim, effect.face_failures)
-            except SQLAlchemyError as err:
-                self.database.lost(err)
-                denial = decide_unavailable(self._rules.methods, method)
-        if denial is not None and self.database.ok:
-            # Recorded like any decision (no face evidence: nothing was captured), so "no consent,
-            # no capture" leaves a trace in the event table and the JSON log.
-            event_id: int | None
-            try:
-                outcome = self.access.face(self.gate_name, effect.claim, None, effect.face_failures)
-                denial = outcome.decision if not outcome.decision.granted else denial
-                event_id = outcome.event_id
-            except SQLAlchemyError as err:
-                self.database.lost(err)
-                event_id = None
-            self.events.remember({"kind": "access", "method": method.value, "granted": False,
-                                  "reason": denial.reason.value, "camera_opened": False, "event_id": event_id})
-        self.post(m.Prechecked(effect.token, denial))
+        self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
 
     def _start_face(self, effect: m.StartFace) -> None:
         self._face_cancel = cancel = threading.Event()
-        policy, face = self._policy, self.face
+        policy, face = self.decider.policy, self.face
         if face is None or policy is None:
             self.post(m.FaceVerified(effect.token, FaceOutcome.UNAVAILABLE))
             return
@@ -462,42 +396,22 @@ class GateRuntime:
             (self._alarms.add if on else self._alarms.discard)(name)
 
     def _record_door(self, kind: str, detail: str) -> None:
-        self.events.door(self.access.sessions, self._policy.gate_id if self._policy else None, kind, detail)
+        self.decider.record_door(kind, detail)
 
-    # -- database and the offline copy -----------------------------------------------------------
+    # -- policy and the offline copy --------------------------------------------------------------
     def _load_policy(self) -> None:
-        try:
-            policy = self.access.policy(self.gate_name)
-        except SQLAlchemyError as err:
-            self.database.lost(err)
+        policy = self.decider.load_policy()
+        if policy is None:
             return
-        self._policy = policy
         self._rules = m.Rules(methods=policy.methods, max_face_attempts=policy.max_face_attempts,
                               claim_timeout=self.timeouts.claim, face_timeout=self.timeouts.face,
                               decision_timeout=self.timeouts.decision, refusal_timeout=self.timeouts.refusal,
                               passage_timeout=self.timeouts.passage)
 
     def _refresh_cache(self) -> None:
-        if self.cache is not None:
-            try:
-                self.cache.refresh(self.access.sessions, self.gate_name, self.clock())
-                self._database_back()
-            except SQLAlchemyError as err:
-                self.database.lost(err)
+        self.decider.refresh_cache()
         if self._running or self._thread is None:
             timer = threading.Timer(self.cache_refresh_seconds, self._queue_put, args=(c.Refresh(),))
             timer.daemon = True
             self._refresh_timer = timer
             timer.start()
-
-    def _probe_database(self) -> bool:
-        try:
-            self.access.policy(self.gate_name)
-        except SQLAlchemyError:
-            return False
-        self._database_back()
-        return True
-
-    def _database_back(self) -> None:
-        if self.database.back():
-            self.events.flush(self.access.sessions, self._policy.gate_id if self._policy else None)

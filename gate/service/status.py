@@ -6,9 +6,12 @@ Never a PIN, a card number or a face: events carry the internal resident id only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from drivers.door import DoorController
 from drivers.readers.base import Reader
+from gate.access.offline import OfflineCache
+from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventEntry
 
 
@@ -136,3 +139,12 @@ def reader_status(reader: Reader | None) -> dict[str, object]:
     except Exception as err:  # noqa: BLE001 - a broken driver shows as an error, never breaks /health
         return {"state": "error", "detail": str(err)}
     return {k: v for k, v in vars(health).items() if not k.startswith("_")}
+
+
+def database_status(database: DatabaseHealth, cache: OfflineCache | None, pending_events: int,
+                    now: datetime) -> DatabaseStatus:
+    since = database.offline_since
+    return DatabaseStatus(ok=database.ok, error=database.error, offline_since=since.isoformat() if since else None,
+                          cache_age_seconds=cache.age(now) if cache else None,
+                          decisions_from_cache=not database.ok and bool(cache and cache.usable(now)),
+                          pending_events=pending_events)
