@@ -120,7 +120,7 @@ def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: Fac
     gate.runtime.post(m.EnterPin(PIN))
     assert gate.wait_for(lambda: gate.last_access().get("method") == "pin")
     camera = gate.runtime.snapshot().camera
-    assert camera["opens"] == 0 and camera["frames_read"] == 0
+    assert camera.opens == 0 and camera.frames_read == 0
 
 
 def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
