@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gate.store import db
 from gate.access.pipeline import AccessService
+from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
 from gate.config import Settings, load_settings
 from gate.secrets.keys import KeyFile
@@ -38,8 +39,9 @@ class GateContext:
         return cls(settings, engine, db.make_session_factory(engine), key_file, TemplateStore(key_file),
                    make_hasher(), clock)
 
-    def access(self) -> AccessService:
-        return AccessService(self.sessions, self.settings, self.hasher, self.clock)
+    def access(self, recorder: EventRecorder | None = None) -> AccessService:
+        """The access service; `recorder` writes its event rows (the gate service passes its event log)."""
+        return AccessService(self.sessions, self.settings, self.hasher, self.clock, recorder=recorder)
 
     def transaction(self):  # type: ignore[no-untyped-def]
         return db.transaction(self.sessions)

@@ -3,9 +3,10 @@
 On a multi-gate site the database (PostgreSQL) is on another machine. The gate keeps a copy of what
 card and PIN decisions need (card numbers, resident status, PIN hashes, schedule verdict inputs,
 the gate's policy), refreshed every `refresh_seconds` while the database answers. When it does not,
-card and PIN are decided from the copy with the same pure `decide()` for at most `max_age_seconds`
-after the last refresh; the events are kept and written when the database is back. Face is never
-decided from the cache: it needs the template store, and is offered again once the database is back.
+card and PIN are decided from the copy by the same `EvidencePipeline` as online, for at most
+`max_age_seconds` after the last refresh; the events are kept and written when the database is back.
+Face is never decided from the copy: it needs the template store, and is offered again once the
+database is back.
 """
 
 from __future__ import annotations
@@ -19,16 +20,17 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from gate.core import lockout
-
-from gate.secrets import passwords
-from gate.core.cardnumber import normalize_card
+from gate.access.directory import Entry
+from gate.access.pipeline import EvidencePipeline, Outcome
 from gate.config import Settings
-from gate.core.decision import Decision, Evidence, Locks, Subject, decide
+from gate.core.cardnumber import normalize_card
+from gate.core.claims import Claim, ClaimKind
+from gate.core.decision import Decision, Subject
+from gate.core.lockout import LockoutState
+from gate.core.policy import NON_FACE, GatePolicy, Method
 from gate.errors import GateError
 from gate.store.gates import get_gate, policy_of
 from gate.store.models import Resident, ResidentStatus
-from gate.core.policy import GatePolicy, Method
 
 
 @dataclass(frozen=True)
@@ -48,23 +50,57 @@ class CacheCopy:
     by_code: dict[str, CachedResident]
 
 
-@dataclass(frozen=True)
-class CachedOutcome:
-    decision: Decision
-    resident_id: int | None
-    method: Method
+class OfflineDirectory:
+    """The directory over one copy. Lock counters live in memory (shared by the cache across copies)."""
+
+    def __init__(self, copy: CacheCopy, locks: dict[str, LockoutState], guard: threading.Lock) -> None:
+        self.copy = copy
+        self._locks = locks
+        self._guard = guard
+
+    @property
+    def policy(self) -> GatePolicy:
+        return self.copy.policy
+
+    def resident(self, claim: Claim, now: datetime) -> Entry | None:
+        if claim.kind is ClaimKind.CARD:
+            try:
+                cached = self.copy.by_card.get(normalize_card(claim.value))
+            except GateError:
+                cached = None
+        else:
+            cached = self.copy.by_code.get(claim.value)
+        if cached is None:
+            return None
+        # Consent and templates are not copied: face is never decided offline.
+        subject = Subject(resident_id=cached.resident_id, active=cached.active, has_pin=cached.pin_hash is not None,
+                          within_schedule=cached.allowed_now(now))
+        return Entry(subject, cached.pin_hash)
+
+    def lock_state(self, scope: str) -> LockoutState:
+        with self._guard:
+            return self._locks.get(scope, LockoutState())
+
+    def store_lock_state(self, scope: str, state: LockoutState) -> None:
+        with self._guard:
+            self._locks[scope] = state
+
+    def granted(self, entry: Entry, now: datetime) -> None:
+        """Anti-passback needs the shared database; offline it is neither checked nor recorded."""
+
+    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> None:
+        """Offline events are kept by the gate service's event log and written when the database is back."""
 
 
 class OfflineCache:
     def __init__(self, settings: Settings, hasher: PasswordHasher, max_age_seconds: float = 24 * 3600,
                  schedule_for: Callable[[Session, Resident], Callable[[datetime], bool]] | None = None) -> None:
         self.settings = settings
-        self.hasher = hasher
-        self._dummy_hash = hasher.hash(passwords.DUMMY_PIN)
+        self.pipeline = EvidencePipeline(hasher, settings)
         self.max_age = timedelta(seconds=max_age_seconds)
         self.schedule_for = schedule_for
         self._copy: CacheCopy | None = None
-        self._locks: dict[str, lockout.LockoutState] = {}
+        self._locks: dict[str, LockoutState] = {}
         self._guard = threading.Lock()
 
     def refresh(self, sessions: sessionmaker[Session], gate_name: str, now: datetime) -> int:
@@ -93,62 +129,27 @@ class OfflineCache:
         copy = self._copy
         return copy is not None and now - copy.loaded_at <= self.max_age
 
-    def card(self, raw: str, now: datetime) -> CachedOutcome:
-        copy = self._require(now)
-        try:
-            entry = copy.by_card.get(normalize_card(raw))
-        except GateError:
-            entry = None
-        return CachedOutcome(decide(copy.policy, Method.CARD, self._subject(entry, now), Evidence()),
-                             entry.resident_id if entry else None, Method.CARD)
+    def card(self, raw: str, now: datetime) -> Outcome:
+        return self.decide(Method.CARD, Claim(ClaimKind.CARD, raw), now)
 
-    def card_pin(self, raw: str, pin: str, now: datetime) -> CachedOutcome:
-        copy = self._require(now)
-        try:
-            entry = copy.by_card.get(normalize_card(raw))
-        except GateError:
-            entry = None
-        return self._pin(copy, entry, pin, now, Method.CARD_PIN)
+    def card_pin(self, raw: str, pin: str, now: datetime) -> Outcome:
+        return self.decide(Method.CARD_PIN, Claim(ClaimKind.CARD, raw), now, pin=pin)
 
-    def pin(self, code: str, pin: str, now: datetime) -> CachedOutcome:
-        copy = self._require(now)
-        return self._pin(copy, copy.by_code.get(code), pin, now, Method.PIN)
+    def pin(self, code: str, pin: str, now: datetime) -> Outcome:
+        return self.decide(Method.PIN, Claim(ClaimKind.CODE, code), now, pin=pin)
 
-    def _pin(self, copy: CacheCopy, entry: CachedResident | None, pin: str, now: datetime,
-             method: Method) -> CachedOutcome:
-        with self._guard:
-            gate_lock = self._locks.get("gate", lockout.LockoutState())
-            res_lock = self._locks.get(f"r{entry.resident_id}", lockout.LockoutState()) if entry else lockout.LockoutState()
-        locks = Locks(resident_locked=res_lock.is_locked(now), gate_locked=gate_lock.is_locked(now))
-        matches = None
-        if method in copy.policy.methods and not (locks.gate_locked or locks.resident_locked):
-            stored = entry.pin_hash if entry and entry.pin_hash else self._dummy_hash
-            matches = passwords.verify(self.hasher, stored, pin) and entry is not None
-        decision = decide(copy.policy, method, self._subject(entry, now), Evidence(pin_matches=matches), locks)
-        if matches is not None:
-            self._count(entry, bool(matches and decision.granted), now)
-        return CachedOutcome(decision, entry.resident_id if entry else None, method)
-
-    def _count(self, entry: CachedResident | None, success: bool, now: datetime) -> None:
-        with self._guard:
-            for scope in ["gate"] + ([f"r{entry.resident_id}"] if entry else []):
-                self._locks[scope] = lockout.after_pin_attempt(
-                    self._locks.get(scope, lockout.LockoutState()), success=success, is_gate_keypad=scope == "gate",
-                    now=now, max_failures=self.settings.pin_max_failures,
-                    base_seconds=self.settings.pin_lockout_base_seconds)
+    def decide(self, method: Method, claim: Claim, now: datetime, *, pin: str | None = None) -> Outcome:
+        """Card, PIN or card+PIN from the copy; raises CacheExpired when there is no usable copy."""
+        if method not in NON_FACE:
+            raise ValueError(f"{method.value} is never decided from the local copy")
+        directory = OfflineDirectory(self._require(now), self._locks, self._guard)
+        return self.pipeline.run(directory, method, claim, now, pin=pin)
 
     def _require(self, now: datetime) -> CacheCopy:
         copy = self._copy
         if copy is None or now - copy.loaded_at > self.max_age:
             raise CacheExpired("the database is unreachable and the local copy is missing or too old")
         return copy
-
-    @staticmethod
-    def _subject(entry: CachedResident | None, now: datetime) -> Subject | None:
-        if entry is None:
-            return None
-        return Subject(resident_id=entry.resident_id, active=entry.active, has_pin=entry.pin_hash is not None,
-                       within_schedule=entry.allowed_now(now))
 
 
 class CacheExpired(GateError):

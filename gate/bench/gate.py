@@ -47,7 +47,7 @@ def _ready(runtime: GateRuntime) -> None:
     while time.monotonic() < deadline:
         runtime.wait_idle()
         snap = runtime.snapshot()
-        if snap.reader.get("online") and snap.door.get("state") == "locked":
+        if snap.reader.get("online") and snap.door.state == "locked":
             return
         time.sleep(0.05)  # bench only: not a request handler
     raise RuntimeError("the simulated reader or relay board did not come up")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from gate.core.policy import GatePolicy, Method
+from gate.core.policy import NON_FACE, GatePolicy, Method
 
 
 class Reason(enum.StrEnum):
@@ -30,6 +30,7 @@ class Reason(enum.StrEnum):
     FACE_UNAVAILABLE = "face_unavailable"
     LIVENESS_FAILED = "liveness_failed"
     FACE_MISMATCH = "face_mismatch"
+    DATABASE_UNAVAILABLE = "database_unavailable"  # fits access_events.reason (String(32))
 
 
 MESSAGES = {
@@ -49,6 +50,8 @@ MESSAGES = {
     Reason.FACE_UNAVAILABLE: "Face recognition is unavailable right now. Please use your card or PIN.",
     Reason.LIVENESS_FAILED: "The face check did not pass. Please try again or use your card or PIN.",
     Reason.FACE_MISMATCH: "Face not matched. Please try again or use your card or PIN.",
+    Reason.DATABASE_UNAVAILABLE: "The database is unavailable, so credentials cannot be checked right now. "
+                                 "Please call the management office.",
 }
 
 
@@ -139,3 +142,15 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
             return deny(face_reasons[evidence.face])
 
     return Decision(True, Reason.GRANTED)
+
+
+def decide_unavailable(methods: frozenset[Method], method: Method) -> Decision:
+    """The refusal when credentials cannot be checked: database unreachable and no usable offline copy.
+
+    Nobody is told their card or code is unknown when it was never looked up. Face keeps its own
+    reason and offers the gate's non-face ways (they may still work from the offline copy); card and
+    PIN have nothing left to offer, so the message sends the person to the management office.
+    """
+    if method.uses_face:
+        return Decision(False, Reason.FACE_UNAVAILABLE, methods & NON_FACE)
+    return Decision(False, Reason.DATABASE_UNAVAILABLE)

@@ -7,6 +7,23 @@ from datetime import datetime, timedelta
 
 MAX_DELAY = timedelta(hours=1)
 
+# Lock scopes: one spelling for the database rows and the offline copy's counters.
+_GATE_PREFIX = "gate:"
+
+
+def gate_scope(gate_id: int) -> str:
+    """The counter of one gate's keypad (every code typed there counts)."""
+    return f"{_GATE_PREFIX}{gate_id}"
+
+
+def resident_scope(resident_id: int) -> str:
+    """The counter of one resident's PIN, whichever gate it is typed at."""
+    return f"resident:{resident_id}"
+
+
+def is_gate_scope(scope: str) -> bool:
+    return scope.startswith(_GATE_PREFIX)
+
 
 @dataclass(frozen=True)
 class LockoutState:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, FaceOutcome, Reason
-from gate.core.policy import Method
+from gate.core.policy import NON_FACE, Method
 
 
 class Phase(enum.StrEnum):
@@ -339,7 +339,7 @@ def refuse(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effec
 
 def refuse_unavailable(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
     """The face pipeline did not answer in time: card/PIN are offered, never "open"."""
-    decision = Decision(False, Reason.FACE_UNAVAILABLE, rules.methods & frozenset({Method.CARD, Method.PIN, Method.CARD_PIN}))
+    decision = Decision(False, Reason.FACE_UNAVAILABLE, rules.methods & NON_FACE)
     new = replace(state, phase=Phase.REFUSAL, decision=decision, token=state.token + 1)
     return new, (StopFace(), Refuse(decision), ArmTimer(new.token, rules.refusal_timeout))
 

@@ -11,6 +11,8 @@ from gate.context import GateContext
 from gate.errors import ConfigError
 from gate.face.errors import FaceUnavailable
 from gate.access.offline import OfflineCache
+from gate.service.db_health import DatabaseHealth
+from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
@@ -43,7 +45,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     from gate.store.schedules import SiteRules, schedule_checker
 
     timezone = ctx.settings.site.timezone
-    access = ctx.access()
+    events = EventLog(name, ctx.clock, DatabaseHealth(ctx.clock), publishers)
+    access = ctx.access(recorder=events)
     access.rules = SiteRules(timezone)
     zone = ZoneInfo(timezone)
     cache = OfflineCache(ctx.settings, ctx.hasher,
@@ -67,7 +70,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
 
     def on_camera(on: bool) -> None:
         if runtime_box:
-            runtime_box[0]._set_camera(on)
+            runtime_box[0].set_camera(on)
 
     face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera)
 
@@ -79,8 +82,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     else:
         door, reader_factory = _devices_from_config(ctx)
 
-    runtime = GateRuntime(name, access, door=door, reader_factory=reader_factory, face=face, cache=cache,
-                          timeouts=timeouts, clock=ctx.clock, publishers=publishers,
+    runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
+                          timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds)
     runtime_box.append(runtime)
     if rig is not None:

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from drivers.camera.base import Camera
+from gate.access.sql_directory import resolve_claim
 from gate.core.claims import Claim
-from gate.access.pipeline import resolve_claim
-from gate.store.db import transaction
 from gate.core.decision import FaceOutcome
+from gate.core.policy import GatePolicy
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable
-from gate.core.policy import GatePolicy
+from gate.service.status import CameraStatus, FaceModelStatus
+from gate.store.db import transaction
 from gate.store.face_templates import TemplateStore
 
 log = logging.getLogger("gate.service.face")
@@ -42,7 +44,7 @@ class FaceCheck:
     """Camera burst + 1:1 verification against the claimed resident's template."""
 
     def __init__(self, sessions: sessionmaker[Session], store: TemplateStore,
-                 camera_factory: Callable[[], object] | None, engine: object | None,
+                 camera_factory: Callable[[], Camera] | None, engine: object | None,
                  on_camera: Callable[[bool], None] = lambda on: None) -> None:
         self.sessions = sessions
         self.store = store
@@ -50,22 +52,26 @@ class FaceCheck:
         self.engine = engine
         self.on_camera = on_camera
         self.stats = FaceStats()
-        self._model: dict[str, object] = {"state": "loading"}
+        self._model = FaceModelStatus("loading")
         self._lock = threading.Lock()  # one camera user at a time
 
     def warm_up(self) -> None:
         """Load the model once at start (on the face worker), so /health can report it without loading it."""
         if self.engine is None:
-            self._model = {"state": "disabled"}
+            self._model = FaceModelStatus("disabled")
             return
         try:
             self.engine.load()  # type: ignore[attr-defined]
-            self._model = {"state": "ready", "version": self.engine.model_version}  # type: ignore[attr-defined]
+            self._model = FaceModelStatus("ready", version=str(self.engine.model_version))  # type: ignore[attr-defined]
         except FaceUnavailable as err:
-            self._model = {"state": "unavailable", "detail": str(err)}
+            self._model = FaceModelStatus("unavailable", detail=str(err))
 
-    def model_state(self) -> dict[str, object]:
-        return dict(self._model)
+    def model_state(self) -> FaceModelStatus:
+        return self._model
+
+    def camera_status(self, on: bool) -> CameraStatus:
+        return CameraStatus("on" if on else "off", opens=self.stats.camera_opens,
+                            frames_read=self.stats.frames_read, last_error=self.stats.last_error)
 
     def run(self, claim: Claim, policy: GatePolicy, cancel: threading.Event,
             direction: str | None = None) -> FaceOutcome:
@@ -77,7 +83,7 @@ class FaceCheck:
                 self.stats.last_error = str(err)
                 log.info("face unavailable: %s", err)
                 return FaceOutcome.UNAVAILABLE
-            except Exception as err:  # noqa: BLE001 - the face pipeline must never take the gate down
+            except Exception as err:
                 self.stats.last_error = f"{type(err).__name__}: {err}"
                 log.exception("face attempt failed")
                 return FaceOutcome.UNAVAILABLE
@@ -86,8 +92,8 @@ class FaceCheck:
         if self.engine is None or self.camera_factory is None:
             raise FaceUnavailable("face is not configured on this gate")
         self.warm_up()
-        if self._model["state"] != "ready":
-            raise FaceUnavailable(str(self._model.get("detail", "the face model is not available")))
+        if self._model.state != "ready":
+            raise FaceUnavailable(self._model.detail or "the face model is not available")
         with self.sessions() as session:
             resident = resolve_claim(session, claim)
             # Decrypting the template before the camera opens: a missing key file or a broken
@@ -100,8 +106,8 @@ class FaceCheck:
         self.stats.camera_opens += 1
         self.on_camera(True)
         try:
-            with camera:  # type: ignore[attr-defined]
-                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)  # type: ignore[attr-defined]
+            with camera:
+                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)
                 self.stats.frames_read += len(frames)
         finally:
             self.on_camera(False)

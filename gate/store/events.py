@@ -1,28 +1,66 @@
-"""Access events: one row and one JSON log line per decision. Never a template, image or PIN."""
+"""Access events: one row and one JSON log line per decision or door event. Never a template, image or PIN."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gate.core.decision import Decision
 from gate.store.models import AccessEvent
-from gate.core.policy import Method
 
 log = logging.getLogger("gate.store.events")
 
+#: Column widths of access_events: longer values are cut, never refused (an event is never lost).
+METHOD_LEN, REASON_LEN, DETAIL_LEN = 16, 32, 200
 
-def record_event(session: Session, *, at: datetime, gate_id: int | None, gate_name: str,
-                 resident_id: int | None, method: Method, decision: Decision, detail: str = "") -> AccessEvent:
-    event = AccessEvent(at=at, gate_id=gate_id, resident_id=resident_id, method=method.value,
-                        granted=decision.granted, reason=decision.reason.value, detail=detail[:200])
+
+@dataclass(frozen=True)
+class EventRow:
+    """One access_events row before it is written; `method` is a Method value or "door"."""
+
+    at: datetime
+    gate_id: int | None
+    gate_name: str
+    method: str
+    granted: bool
+    reason: str
+    resident_id: int | None = None
+    detail: str = ""
+
+
+def add_row(session: Session, row: EventRow) -> int:
+    """Add the row in the caller's transaction and return its id."""
+    event = AccessEvent(at=row.at, gate_id=row.gate_id, resident_id=row.resident_id, method=row.method[:METHOD_LEN],
+                        granted=row.granted, reason=row.reason[:REASON_LEN], detail=row.detail[:DETAIL_LEN])
     session.add(event)
     session.flush()
-    log.info(json.dumps({
-        "event": "access", "id": event.id, "at": at.isoformat(), "gate": gate_name, "resident_id": resident_id,
-        "method": method.value, "granted": decision.granted, "reason": decision.reason.value,
-    }))
-    return event
+    return event.id
+
+
+def log_line(row: EventRow, event_id: int | None, *, offline: bool = False) -> None:
+    """The JSON line for the log shippers: decisions as "access", door/reader events as "door"."""
+    at = row.at.isoformat()
+    if row.method == "door":
+        line: dict[str, object] = {"event": "door", "id": event_id, "at": at, "gate": row.gate_name,
+                                   "method": "door", "reason": row.reason, "detail": row.detail}
+    elif offline:
+        line = {"event": "access", "id": None, "offline": True, "at": at, "gate": row.gate_name,
+                "method": row.method, "granted": row.granted, "reason": row.reason,
+                "resident_id": row.resident_id, "detail": row.detail}
+    else:
+        line = {"event": "access", "id": event_id, "at": at, "gate": row.gate_name, "resident_id": row.resident_id,
+                "method": row.method, "granted": row.granted, "reason": row.reason}
+    log.info(json.dumps(line))
+
+
+class StoreRecorder:
+    """Row plus JSON line, for decisions taken outside the gate service (bench, tools)."""
+
+    def record(self, session: Session, row: EventRow) -> int:
+        event_id = add_row(session, row)
+        log_line(row, event_id)
+        return event_id
+

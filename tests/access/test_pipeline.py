@@ -130,3 +130,31 @@ def test_face_is_rejected_at_a_gate_without_face(access_ctx):
     resident_with_template(access_ctx, "F1")
     decision = access_ctx.access().face("main", Claim(ClaimKind.CODE, "F1"), FaceOutcome.MATCH).decision
     assert decision.reason is Reason.METHOD_NOT_ALLOWED
+
+
+def test_lock_counters_use_the_shared_scope_spelling(access_ctx):
+    from gate.core.lockout import gate_scope, resident_scope
+    from gate.store.models import Lockout
+
+    access = access_ctx.access()
+    outcome = access.pin("main", "A1", "000111")
+    with access_ctx.sessions() as session:
+        scopes = set(session.scalars(select(Lockout.scope)))
+    assert scopes == {gate_scope(outcome.gate_id), resident_scope(outcome.resident_id)}
+
+
+def test_online_and_offline_decide_card_and_pin_the_same_way(access_ctx, clock):
+    from gate.access.offline import OfflineCache
+
+    with access_ctx.transaction() as session:
+        gates.set_gate(session, gates.get_gate(session, "main"), actor="t", methods="card,pin,card+pin")
+    access = access_ctx.access()
+    cache = OfflineCache(access_ctx.settings, access_ctx.hasher)
+    cache.refresh(access_ctx.sessions, "main", clock.now)
+    attempts = [("card", ["123:45678"]), ("card", ["9:9"]), ("pin", ["A1", "482915"]), ("pin", ["A1", "1"]),
+                ("pin", ["ZZ", "482915"]), ("pin", ["B1", "482915"]), ("card_pin", ["123:45678", "482915"]),
+                ("card_pin", ["123:45678", "1"]), ("card_pin", ["9:9", "482915"])]
+    for name, args in attempts:
+        online = getattr(access, name)("main", *args)
+        offline = getattr(cache, name)(*args, clock.now)
+        assert (offline.decision, offline.resident_id) == (online.decision, online.resident_id), (name, args)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gate.core.decision import Decision, Evidence, FaceOutcome, Locks, Reason, Subject, decide
+from gate.core.decision import MESSAGES, Decision, Evidence, FaceOutcome, Locks, Reason, Subject, decide, decide_unavailable
 from gate.errors import PolicyError
 from gate.core.policy import GatePolicy, Method, parse_methods, validate_methods
 
@@ -106,3 +106,22 @@ def test_inactive_and_outside_schedule():
 def test_every_reason_has_a_message():
     for reason in Reason:
         assert Decision(False, reason).message
+
+
+@pytest.mark.parametrize("method", [Method.CARD, Method.PIN, Method.CARD_PIN])
+def test_unavailable_card_and_pin_are_never_called_unknown(method: Method) -> None:
+    decision = decide_unavailable(FULL.methods, method)
+    assert decision == Decision(False, Reason.DATABASE_UNAVAILABLE)
+    assert "database is unavailable" in decision.message and "management office" in decision.message
+    assert "not recognised" not in decision.message
+
+
+@pytest.mark.parametrize("method", [Method.FACE, Method.CARD_FACE])
+def test_unavailable_face_offers_the_non_face_ways(method: Method) -> None:
+    decision = decide_unavailable(policy("card,card+face,pin,face").methods, method)
+    assert decision == Decision(False, Reason.FACE_UNAVAILABLE, frozenset({Method.CARD, Method.PIN}))
+
+
+def test_every_reason_has_a_text_and_fits_the_event_column() -> None:
+    assert set(MESSAGES) == set(Reason)
+    assert all(len(reason.value) <= 32 for reason in Reason)  # access_events.reason is String(32)

@@ -101,7 +101,7 @@ def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
         started.append((rig, runtime))
         runtime.start()
         gate = Gate(installation, rig, runtime)
-        assert gate.wait_for(lambda: runtime.snapshot().door.get("state") == "locked"), "door never reconciled"
+        assert gate.wait_for(lambda: runtime.snapshot().door.state == "locked"), "door never reconciled"
         return gate
 
     yield make

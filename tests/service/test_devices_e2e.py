@@ -87,7 +87,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     snap = gate.runtime.snapshot()
-    assert snap.database["ok"] is False and snap.database["decisions_from_cache"] is True
+    assert snap.database.ok is False and snap.database.decisions_from_cache is True
     assert "face" not in snap.offered
     assert gate.last_access().get("offline") is True
     gate.runtime.post(m.EnterCode(CODE))
@@ -101,7 +101,7 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     shutil.move(tmp_path / "away.db", db_file)
     gate.ctx.engine.dispose()
     gate.card(CARD)
-    assert gate.wait_for(lambda: gate.runtime.snapshot().database["ok"] is True)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().database.ok is True)
     assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
     from sqlalchemy import func, select
 
@@ -110,3 +110,34 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     with gate.ctx.sessions() as session:
         offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door"))
     assert offline == 3
+
+
+def test_database_unreachable_without_a_usable_copy_says_so_and_records_it_when_back(gate_factory, tmp_path) -> None:
+    # The offline copy is loaded at start and is too old a moment later: nothing to decide from.
+    gate = gate_factory(cache_max_age=0.001, cache_refresh_seconds=3600)
+    db_file = gate.ctx.settings.data_dir / "gate.db"
+    shutil.move(db_file, tmp_path / "away.db")
+    gate.ctx.engine.dispose()
+    try:
+        gate.card(CARD)
+        assert gate.wait_for(lambda: gate.runtime.snapshot().reason == Reason.DATABASE_UNAVAILABLE.value)
+        snap = gate.runtime.snapshot()
+        assert snap.granted is False and snap.database.ok is False and snap.database.decisions_from_cache is False
+        assert "database is unavailable" in snap.message and "not recognised" not in snap.message
+        assert snap.database.pending_events >= 1 and gate.releases() == 0  # reader status may be kept too
+        assert gate.last_access().get("offline") is True
+    finally:
+        db_file.unlink(missing_ok=True)
+        gate.ctx.engine.dispose()
+        shutil.move(tmp_path / "away.db", db_file)
+        gate.ctx.engine.dispose()
+    gate.card(CARD)  # the next decision finds the database back and writes what was kept
+    assert gate.wait_for(lambda: gate.runtime.snapshot().database.ok is True)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().database.pending_events == 0)
+    from sqlalchemy import select
+
+    from gate.store.models import AccessEvent
+
+    with gate.ctx.sessions() as session:
+        kept = session.scalars(select(AccessEvent).where(AccessEvent.reason == "database_unavailable")).one()
+    assert kept.method == "card" and not kept.granted and kept.detail.startswith("offline:")

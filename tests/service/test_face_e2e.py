@@ -77,7 +77,7 @@ def test_face_match_opens(gate_factory, photos: Path, engine: FaceEngine, tmp_pa
     wait_reason(gate, Reason.GRANTED)
     assert gate.last_access()["method"] == "face"
     assert gate.wait_for(lambda: gate.releases() >= 1)
-    assert gate.runtime.snapshot().camera["opens"] == 1
+    assert gate.runtime.snapshot().camera.opens == 1
     assert not gate.runtime.snapshot().camera_on
 
 
@@ -102,9 +102,11 @@ def test_no_consent_tells_how_to_enroll_and_captures_nothing(gate_factory, tmp_p
     allow_face(gate, tmp_path)
     face_by_code(gate)
     wait_reason(gate, Reason.NO_CONSENT)
+    # The event is remembered while the precheck runs; the screen changes when its result is handled.
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "refusal")
     snap = gate.runtime.snapshot()
     assert "enroll" in snap.message and snap.offered == ["card", "pin"]
-    assert snap.camera["opens"] == 0
+    assert snap.camera.opens == 0
 
 
 def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
@@ -118,7 +120,7 @@ def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: Fac
     gate.runtime.post(m.EnterPin(PIN))
     assert gate.wait_for(lambda: gate.last_access().get("method") == "pin")
     camera = gate.runtime.snapshot().camera
-    assert camera["opens"] == 0 and camera["frames_read"] == 0
+    assert camera.opens == 0 and camera.frames_read == 0
 
 
 def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
@@ -140,7 +142,7 @@ def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
         resident = residents.get_resident(session, CODE)
         consent.grant_consent(session, resident, operator="test", retention_days=365)
         resident.face_pseudonym = "x" * 32  # a template link without a usable model
-    assert gate.wait_for(lambda: gate.runtime.snapshot().face_model["state"] == "unavailable")
+    assert gate.wait_for(lambda: gate.runtime.snapshot().face_model.state == "unavailable")
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
     gate.pin_on_screen(CODE, PIN)
@@ -156,7 +158,7 @@ def test_key_file_missing_face_unavailable_card_and_pin_work(gate_factory, photo
     gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
-    assert gate.runtime.snapshot().camera["opens"] == 0
+    assert gate.runtime.snapshot().camera.opens == 0
     gate.runtime.post(m.Choose("pin"))
     gate.runtime.post(m.EnterPin(PIN))
     wait_reason(gate, Reason.GRANTED)

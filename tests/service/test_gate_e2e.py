@@ -45,7 +45,7 @@ def test_pin_on_the_screen_never_opens_the_camera(gate: Gate) -> None:
     gate.runtime.post(m.EnterCode(CODE))
     gate.runtime.post(m.EnterPin(PIN))
     assert gate.wait_for(lambda: gate.releases() >= 1)
-    assert gate.runtime.snapshot().camera["opens"] == 0
+    assert gate.runtime.snapshot().camera.opens == 0
 
 
 def test_wrong_pins_lock_the_keypad_but_not_the_card(gate: Gate) -> None:
@@ -106,7 +106,7 @@ def test_half_typed_keys_are_forgotten(gate_factory) -> None:
 
     gate = gate_factory(timeouts=Timeouts(claim=3.0, face=60, decision=60))
     gate.keys("99")  # someone types and walks away
-    assert gate.wait_for(lambda: gate.runtime._keys == "99")
-    assert gate.wait_for(lambda: gate.runtime._keys == "")
+    assert gate.wait_for(lambda: gate.runtime.keypad.buffer == "99")
+    assert gate.wait_for(lambda: gate.runtime.keypad.buffer == "")
     gate.keys(f"{CODE}#{PIN}#")  # would be resident "991001" had the digits stayed
     assert gate.wait_for(lambda: gate.releases() >= 1)

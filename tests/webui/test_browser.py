@@ -262,12 +262,12 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
         assert get_resident(session, "A101").face_pseudonym is None
     # At the gate, face now refuses at once (no consent, camera not opened) and the card still opens.
     assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
-    opens = runtime.snapshot().camera["opens"]
+    opens = runtime.snapshot().camera.opens
     runtime.post(m.Choose("face"))
     runtime.post(m.EnterCode("A101"))
     assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "no_consent"), (
         runtime.snapshot().phase, runtime.snapshot().message, runtime.snapshot().last_events[:3])
-    assert runtime.snapshot().camera["opens"] == opens
+    assert runtime.snapshot().camera.opens == opens
     assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
     rig.present_card("12345678")
     assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"

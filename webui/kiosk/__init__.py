@@ -72,7 +72,7 @@ def state():  # type: ignore[no-untyped-def]
     snap = _runtime().snapshot()
     return jsonify({"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
                     "message": snap.message, "granted": snap.granted, "reason": snap.reason,
-                    "transaction": snap.transaction, "database_ok": snap.database["ok"]})
+                    "transaction": snap.transaction, "database_ok": snap.database.ok})
 
 
 def kiosk_client() -> None:

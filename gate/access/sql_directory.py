@@ -1,0 +1,102 @@
+"""The directory in the database: one instance per transaction, reading and writing through its session."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gate.access.directory import Entry
+from gate.config import Settings
+from gate.core.cardnumber import normalize_card
+from gate.core.claims import Claim, ClaimKind
+from gate.core.decision import Decision, Subject
+from gate.core.lockout import LockoutState
+from gate.core.policy import GatePolicy, Method
+from gate.errors import GateError
+from gate.store.consent import current_consent
+from gate.store.events import EventRow
+from gate.store.gates import get_gate, policy_of
+from gate.store.models import Card, Gate, Lockout, Resident, ResidentStatus
+
+
+class SubjectRules(Protocol):
+    """Time schedules and anti-passback (gate.store.schedules.SiteRules); optional."""
+
+    def within_schedule(self, session: Session, resident: Resident, now: datetime) -> bool: ...
+
+    def passback_ok(self, session: Session, resident: Resident, gate: Gate, now: datetime) -> bool: ...
+
+    def after_grant(self, session: Session, resident: Resident, gate: Gate, now: datetime) -> None: ...
+
+
+class EventRecorder(Protocol):
+    """Writes a decision's row in the decision's transaction (and its JSON line); returns the row id."""
+
+    def record(self, session: Session, row: EventRow) -> int: ...
+
+
+def resolve_claim(session: Session, claim: Claim) -> Resident | None:
+    """The resident a card or resident code claims to be; None for unknown or malformed claims."""
+    if claim.kind is ClaimKind.CARD:
+        try:
+            uid = normalize_card(claim.value)
+        except GateError:
+            return None
+        return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
+    return session.scalar(select(Resident).where(Resident.code == claim.value))
+
+
+class SqlDirectory:
+    def __init__(self, session: Session, gate_name: str, settings: Settings, rules: SubjectRules | None,
+                 recorder: EventRecorder) -> None:
+        self.session = session
+        self.gate = get_gate(session, gate_name)
+        self._policy = policy_of(self.gate, settings)
+        self.rules = rules
+        self.recorder = recorder
+        self._residents: dict[int, Resident] = {}
+
+    @property
+    def policy(self) -> GatePolicy:
+        return self._policy
+
+    def resident(self, claim: Claim, now: datetime) -> Entry | None:
+        resident = resolve_claim(self.session, claim)
+        if resident is None:
+            return None
+        self._residents[resident.id] = resident
+        subject = Subject(
+            resident_id=resident.id,
+            active=resident.status is ResidentStatus.ACTIVE,
+            has_pin=resident.pin is not None,
+            has_consent=current_consent(self.session, resident) is not None,
+            has_template=resident.face_pseudonym is not None,
+        )
+        if self.rules is not None:
+            subject = replace(subject, within_schedule=self.rules.within_schedule(self.session, resident, now),
+                              passback_ok=self.rules.passback_ok(self.session, resident, self.gate, now))
+        return Entry(subject, resident.pin.pin_hash if resident.pin is not None else None)
+
+    def lock_state(self, scope: str) -> LockoutState:
+        row = self.session.get(Lockout, scope)
+        if row is None:
+            return LockoutState()
+        return LockoutState(row.failures, row.lockouts, row.locked_until)
+
+    def store_lock_state(self, scope: str, state: LockoutState) -> None:
+        row = self.session.get(Lockout, scope) or Lockout(scope=scope)
+        row.failures, row.lockouts, row.locked_until = state.failures, state.lockouts, state.locked_until
+        self.session.add(row)
+
+    def granted(self, entry: Entry, now: datetime) -> None:
+        if self.rules is not None:
+            self.rules.after_grant(self.session, self._residents[entry.subject.resident_id], self.gate, now)
+
+    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> int:
+        return self.recorder.record(self.session, EventRow(
+            at=now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value, granted=decision.granted,
+            reason=decision.reason.value, resident_id=resident_id))

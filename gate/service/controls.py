@@ -1,0 +1,63 @@
+"""Control events: what the loop handles besides the transaction machine's own events.
+
+Reader events go on the queue as the driver's own classes (`drivers.readers.base`); these are the rest.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+
+from drivers.readers.base import CardRead, KeyPress, ReaderFault, ReaderStatus
+
+
+@dataclass(frozen=True, eq=False)
+class Sync:
+    """Answered once everything queued before it has been handled."""
+
+    reply: queue.Queue[bool] = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class CaptureCard:
+    """The next card read goes to this waiter instead of being decided."""
+
+    waiter: queue.Queue[str] = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class ReleaseCapture:
+    waiter: queue.Queue[str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RetryGrant:
+    token: int
+    retries: int
+
+
+@dataclass(frozen=True)
+class ForgetKeys:
+    """Half-typed keypad digits expire."""
+
+
+@dataclass(frozen=True)
+class DoorInput:
+    """A door event (drivers.door.DoorEvent, or the held-open note): anything with `kind` and `detail`."""
+
+    kind: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Periodic: reload the policy between transactions and refresh the offline copy."""
+
+
+@dataclass(frozen=True)
+class ReloadPolicy:
+    pass
+
+
+ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
+Control = Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy

@@ -1,0 +1,121 @@
+"""Everything the gate loop asks of the database: decisions, the policy, the offline copy, door rows.
+
+With the database away, card and PIN are decided from the offline copy; without a usable copy (and
+for face) the refusal comes from `decide_unavailable()`, never "card not recognised". Events taken
+offline are kept by the event log and written as soon as the database answers again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from gate.access.offline import CacheExpired, OfflineCache
+from gate.access.pipeline import AccessService, face_method
+from gate.clock import Clock
+from gate.core import machine as m
+from gate.core.decision import Decision, decide_unavailable
+from gate.core.policy import NON_FACE, GatePolicy
+from gate.service.event_log import EventLog
+
+
+class Decider:
+    def __init__(self, gate_name: str, access: AccessService, events: EventLog, cache: OfflineCache | None,
+                 clock: Clock) -> None:
+        self.gate_name = gate_name
+        self.access = access
+        self.events = events
+        self.database = events.database
+        self.cache = cache
+        self.clock = clock
+        self.policy: GatePolicy | None = None
+
+    @property
+    def gate_id(self) -> int | None:
+        return self.policy.gate_id if self.policy is not None else None
+
+    def load_policy(self) -> GatePolicy | None:
+        """The gate's current policy, or None (and the database marked lost) when it cannot be read."""
+        try:
+            self.policy = self.access.policy(self.gate_name)
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+            return None
+        return self.policy
+
+    def refresh_cache(self) -> None:
+        if self.cache is None:
+            return
+        try:
+            self.cache.refresh(self.access.sessions, self.gate_name, self.clock())
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+            return
+        self.database_back()
+
+    def probe(self) -> bool:
+        try:
+            self.access.policy(self.gate_name)
+        except SQLAlchemyError:
+            return False
+        self.database_back()
+        return True
+
+    def database_back(self) -> None:
+        if self.database.back():
+            self.events.flush(self.access.sessions, self.gate_id)
+
+    def record_door(self, kind: str, detail: str) -> None:
+        self.events.door(self.access.sessions, self.gate_id, kind, detail)
+
+    def decide(self, effect: m.Decide, rules: m.Rules) -> Decision:
+        try:
+            outcome = self.access.decide(self.gate_name, effect.method, effect.claim, pin=effect.pin,
+                                         face=effect.face, face_failures=effect.face_failures)
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+            return self._decide_offline(effect, rules)
+        self.database_back()
+        self.events.remember({"kind": "access", "method": effect.method.value, "granted": outcome.decision.granted,
+                              "reason": outcome.decision.reason.value, "resident_id": outcome.resident_id,
+                              "event_id": outcome.event_id})
+        return outcome.decision
+
+    def _decide_offline(self, effect: m.Decide, rules: m.Rules) -> Decision:
+        detail = "database unreachable"
+        if self.cache is not None and effect.method in NON_FACE:
+            try:
+                outcome = self.cache.decide(effect.method, effect.claim, self.clock(), pin=effect.pin)
+            except CacheExpired as expired:
+                detail = str(expired)
+            else:
+                self.events.offline(effect.method, outcome.decision, outcome.resident_id, self.gate_id,
+                                    "decided from the local cache")
+                return outcome.decision
+        decision = decide_unavailable(rules.methods, effect.method)
+        self.events.offline(effect.method, decision, None, self.gate_id, detail)
+        return decision
+
+    def precheck(self, effect: m.Precheck, rules: m.Rules) -> Decision | None:
+        """The denial that ends a face attempt before any camera opens, or None to go on."""
+        method = face_method(effect.claim)
+        if not self.database.ok and not self.probe():
+            return decide_unavailable(rules.methods, method)
+        try:
+            denial = self.access.face_precheck(self.gate_name, effect.claim, effect.face_failures)
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+            return decide_unavailable(rules.methods, method)
+        if denial is None:
+            return None
+        # Recorded like any decision (no face evidence: nothing was captured), so "no consent,
+        # no capture" leaves a trace in the event table and the JSON log.
+        event_id: int | None = None
+        try:
+            outcome = self.access.face(self.gate_name, effect.claim, None, effect.face_failures)
+            denial = outcome.decision if not outcome.decision.granted else denial
+            event_id = outcome.event_id
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+        self.events.remember({"kind": "access", "method": method.value, "granted": False,
+                              "reason": denial.reason.value, "camera_opened": False, "event_id": event_id})
+        return denial

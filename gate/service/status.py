@@ -1,0 +1,150 @@
+"""The gate service's status snapshot, typed; `as_dict()` is the JSON that /health and `gate status` read.
+
+Never a PIN, a card number or a face: events carry the internal resident id only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from drivers.door import DoorController
+from drivers.readers.base import Reader
+from gate.access.offline import OfflineCache
+from gate.service.db_health import DatabaseHealth
+from gate.service.event_log import EventEntry
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    ok: bool
+    error: str | None
+    offline_since: str | None
+    cache_age_seconds: float | None
+    decisions_from_cache: bool
+    pending_events: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "error": self.error, "offline_since": self.offline_since,
+                "cache_age_seconds": self.cache_age_seconds, "decisions_from_cache": self.decisions_from_cache,
+                "pending_events": self.pending_events}
+
+
+@dataclass(frozen=True)
+class DoorStatus:
+    """`state` is "none" (no door), "error" (with `detail`), or the controller's state with the rest."""
+
+    state: str
+    detail: str | None = None
+    link_ok: bool | None = None
+    fault: str | None = None
+    fire_alarm: bool | None = None
+    door_open: bool | None = None
+    mode: str | None = None
+    failure_mode: str | None = None
+    inputs: tuple[bool, ...] = ()
+    outputs: tuple[bool | None, ...] = ()
+    holds: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        if self.state == "none":
+            return {"state": "none"}
+        if self.state == "error":
+            return {"state": "error", "detail": self.detail}
+        return {"state": self.state, "link_ok": self.link_ok, "fault": self.fault, "fire_alarm": self.fire_alarm,
+                "door_open": self.door_open, "mode": self.mode, "failure_mode": self.failure_mode,
+                "inputs": list(self.inputs), "outputs": list(self.outputs), "holds": list(self.holds)}
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """`state` is "none" (no face on this gate), "on" or "off" with the camera counters."""
+
+    state: str
+    opens: int = 0
+    frames_read: int = 0
+    last_error: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        if self.state == "none":
+            return {"state": "none"}
+        return {"state": self.state, "opens": self.opens, "frames_read": self.frames_read,
+                "last_error": self.last_error}
+
+
+@dataclass(frozen=True)
+class FaceModelStatus:
+    """`state`: "disabled", "loading", "ready" (with `version`) or "unavailable" (with `detail`)."""
+
+    state: str
+    version: str | None = None
+    detail: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        shown: dict[str, object] = {"state": self.state}
+        if self.version is not None:
+            shown["version"] = self.version
+        if self.detail is not None:
+            shown["detail"] = self.detail
+        return shown
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What /health, the kiosk page and `gate status` show."""
+
+    gate: str
+    running: bool
+    phase: str
+    offered: list[str]
+    camera_on: bool
+    message: str
+    reason: str | None
+    granted: bool | None
+    database: DatabaseStatus
+    door: DoorStatus
+    reader: dict[str, object]  # the reader driver's own health (its fields depend on the backend)
+    camera: CameraStatus
+    face_model: FaceModelStatus
+    last_events: list[EventEntry]
+    alarms: list[str]
+    transaction: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"gate": self.gate, "running": self.running, "phase": self.phase, "offered": list(self.offered),
+                "camera_on": self.camera_on, "message": self.message, "reason": self.reason,
+                "granted": self.granted, "database": self.database.as_dict(), "door": self.door.as_dict(),
+                "reader": dict(self.reader), "camera": self.camera.as_dict(), "face_model": self.face_model.as_dict(),
+                "last_events": [dict(e) for e in self.last_events], "alarms": list(self.alarms),
+                "transaction": self.transaction}
+
+
+def door_status(door: DoorController | None) -> DoorStatus:
+    if door is None:
+        return DoorStatus("none")
+    try:
+        snap = door.snapshot()
+    except Exception as err:  # noqa: BLE001 - a broken driver shows as an error, never breaks /health
+        return DoorStatus("error", detail=str(err))
+    return DoorStatus(snap.state, link_ok=snap.link_ok, fault=snap.fault, fire_alarm=snap.fire_alarm,
+                      door_open=snap.door_open, mode=snap.mode, failure_mode=snap.failure_mode,
+                      inputs=tuple(snap.inputs), outputs=tuple(snap.board.commanded), holds=tuple(snap.holds))
+
+
+def reader_status(reader: Reader | None) -> dict[str, object]:
+    if reader is None:
+        return {"state": "none"}
+    try:
+        health = reader.health()
+    except Exception as err:  # noqa: BLE001 - a broken driver shows as an error, never breaks /health
+        return {"state": "error", "detail": str(err)}
+    return {k: v for k, v in vars(health).items() if not k.startswith("_")}
+
+
+def database_status(database: DatabaseHealth, cache: OfflineCache | None, pending_events: int,
+                    now: datetime) -> DatabaseStatus:
+    since = database.offline_since
+    return DatabaseStatus(ok=database.ok, error=database.error, offline_since=since.isoformat() if since else None,
+                          cache_age_seconds=cache.age(now) if cache else None,
+                          decisions_from_cache=not database.ok and bool(cache and cache.usable(now)),
+                          pending_events=pending_events)
