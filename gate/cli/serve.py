@@ -9,12 +9,14 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
 from gate.cli import Env, pass_env
+from gate.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_FACES = REPO.parent / "shared" / "faces"
@@ -40,6 +42,75 @@ def publishers_from(settings: Any) -> tuple:
     return publishers(settings)
 
 
+@dataclass(frozen=True)
+class WebServerSettings:
+    """How the web UI's server bounds what clients can hold: a fixed pool of request threads, at most
+    `connection_limit` open connections, and an idle connection (a request never finished) closed after
+    `channel_timeout` seconds. Half-open connections wait in the server's event loop, not in a thread."""
+
+    threads: int = 8
+    connection_limit: int = 500
+    channel_timeout: int = 30
+    cleanup_interval: int = 10
+
+
+def web_server_settings(settings: Any) -> WebServerSettings:
+    """The [web] keys for the server, read here (with their defaults) and nowhere else."""
+    section = settings.section("web")
+    values: dict[str, int] = {}
+    for name, default in ((f.name, f.default) for f in fields(WebServerSettings)):
+        value = section.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"[web] {name} must be a whole number of at least 1, got {value!r}: "
+                              f"fix it in {settings.config_file}.")
+        values[name] = value
+    return WebServerSettings(**values)
+
+
+class WebServer:
+    """Waitress serving one WSGI app. `run()` blocks its thread until `stop()` is called, from any
+    thread (not from a signal handler: stop takes a lock the interrupted loop may hold)."""
+
+    def __init__(self, app: Callable[..., Any], host: str, port: int, options: WebServerSettings) -> None:
+        from waitress.server import create_server
+
+        # Our own socket map, so the loop below can be run and stopped without waitress internals.
+        self._map: dict[int, Any] = {}
+        self._stopping = threading.Event()
+        self._server = create_server(
+            app, map=self._map, host=host, port=port, threads=options.threads,
+            connection_limit=options.connection_limit, channel_timeout=options.channel_timeout,
+            cleanup_interval=options.cleanup_interval,
+            # poll(), not select(): select() cannot watch file descriptors above 1023.
+            asyncore_use_poll=True, ident="gate")
+        # One listen address gives one server; a name resolving to several (localhost) gives a group.
+        listen = getattr(self._server, "effective_listen", None)
+        first = listen[0] if listen else (self._server.effective_host, self._server.effective_port)
+        self.host: str = str(first[0])
+        self.port: int = int(first[1])
+
+    def run(self) -> None:
+        from waitress import wasyncore
+
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=1.0, map=self._map, use_poll=True, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown()
+            wasyncore.close_all(self._map)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.pull_trigger()  # wakes the loop out of poll() at once
+
+
+def build_web_server(ctx: Any, runtime: Any, *, host: str, port: int, simulate: bool,
+                     options: WebServerSettings | None = None) -> WebServer:
+    """The web UI, kiosk and /health as `gate serve` serves them (also used by `gate bench halfopen`)."""
+    options = options or web_server_settings(ctx.settings)
+    return WebServer(make_app(ctx, runtime, simulate=simulate), host, port, options)
+
+
 @click.command()
 @click.option("--host", default=None, help="Listen address (default from [web] host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default from [web] port, 8080).")
@@ -47,8 +118,6 @@ def publishers_from(settings: Any) -> tuple:
 @pass_env
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
-    from werkzeug.serving import make_server
-
     from gate.service.builder import build_runtime
     from gate.service.demo import seed_demo
     from gate.service.simrig import SimRig
@@ -58,6 +127,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     settings = ctx.settings
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
+    options = web_server_settings(settings)  # a bad [web] key stops us before any device is opened
     rig = None
     if simulate:
         for line in seed_demo(ctx):
@@ -67,9 +137,10 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
     if SHARED_FACES.is_dir():
         runtime.extras["faces_dir"] = str(SHARED_FACES)
+    # The door loop runs on its own thread from here on; the web server only posts events to it.
     runtime.start()
     try:
-        server = make_server(host, port, make_app(ctx, runtime, simulate=simulate), threaded=True)
+        server = build_web_server(ctx, runtime, host=host, port=port, simulate=simulate, options=options)
     except BaseException:
         runtime.stop()
         if rig is not None:
@@ -82,15 +153,15 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     def shutdown(*_: object) -> None:
         if not stop.is_set():
             stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
+            threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    where = f"http://{host}:{server.server_port}"
+    where = f"http://{server.host}:{server.port}"
     click.echo(f"gate service for gate '{runtime.gate_name}' on {where}  (kiosk {where}/kiosk, health {where}/health"
                + (f", simulator {where}/sim" if simulate else "") + ")")
     try:
-        server.serve_forever()
+        server.run()
     finally:
         runtime.stop()
         if rig is not None:

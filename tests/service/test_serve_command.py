@@ -1,4 +1,5 @@
-"""`gate serve --simulate` as a real process on a fresh data folder, then `gate status` against it."""
+"""`gate serve --simulate` as a real process on a fresh data folder, then `gate status` against it; the
+web server's bounds (fixed thread pool, idle connections closed) seen from outside the process."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import urllib.request
+import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
+from gate.cli.serve import WebServerSettings, web_server_settings
+from gate.config import load_settings
+from gate.errors import ConfigError
 from gate.install import initialise
 
 GATE = Path(sys.executable).with_name("gate")
@@ -67,3 +74,69 @@ def test_serve_simulate_on_a_fresh_folder_and_status(tmp_path: Path) -> None:
         reader.join(10)
         proc.stdout.close()  # type: ignore[union-attr]
     assert proc.returncode == 0
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line in /proc status")
+
+
+def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    initialise(data)
+    config = data / "gate.toml"
+    config.write_text(config.read_text().replace("port = 8080\n", "port = 8080\nthreads = 2\nchannel_timeout = 2\ncleanup_interval = 1\n"))
+    proc = subprocess.Popen([str(GATE), "--data-dir", str(data), "serve", "--simulate", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    out = proc.stdout
+    assert out is not None
+    held: list[socket.socket] = []
+    drain = threading.Thread(target=lambda: [None for _ in out], daemon=True)
+    try:
+        url = None
+        for line in out:
+            if (match := re.search(r"on http://(127\.0\.0\.1):(\d+)", line)):
+                url, port = f"http://{match.group(1)}:{match.group(2)}", int(match.group(2))
+                break
+        assert url is not None, "gate serve printed no address"
+        drain.start()
+        with urllib.request.urlopen(url + "/health", timeout=10) as response:
+            assert response.status == 200
+        before = _threads(proc.pid)
+        for _ in range(100):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x")  # never finished
+            held.append(sock)
+        started = time.monotonic()
+        with urllib.request.urlopen(url + "/health", timeout=10) as response:
+            assert json.loads(response.read())["gate"] == "main"
+        # Werkzeug's threaded server started one thread per connection here.
+        assert _threads(proc.pid) <= before + 2
+        # channel_timeout = 2 (cleanup every second): the server hangs up on every unfinished request.
+        for sock in held:
+            sock.settimeout(max(1.0, 15 - (time.monotonic() - started)))
+            assert sock.recv(1) == b""
+    finally:
+        for sock in held:
+            sock.close()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        if drain.is_alive():
+            drain.join(10)
+        out.close()
+    assert proc.returncode == 0
+
+
+def test_web_server_settings_defaults_and_bad_values(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    initialise(data)
+    assert web_server_settings(load_settings(data)) == WebServerSettings()
+    config = data / "gate.toml"
+    config.write_text(config.read_text().replace("port = 8080\n", "port = 8080\nthreads = 0\n"))
+    with pytest.raises(ConfigError, match=r"\[web\] threads must be a whole number of at least 1, got 0"):
+        web_server_settings(load_settings(data))
+    result = CliRunner().invoke(cli, ["--data-dir", str(data), "serve", "--port", "0"])
+    assert result.exit_code == 1 and "[web] threads must be" in result.output
