@@ -52,3 +52,26 @@ def bench_gate(rounds: int, face_rounds: int, as_json: bool) -> None:
         click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
     if "face_to_relay" not in result:
         click.echo("face_to_relay  skipped: ../shared/faces not found")
+
+
+@bench.command("halfopen")
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(3, 10_000),
+              help="Card rounds with the connections held, and as many without.")
+@click.option("--connections", default=300, show_default=True, type=click.IntRange(1, 5_000))
+@click.option("--json", "as_json", is_flag=True)
+def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
+    """Card-to-relay latency while the web server (as `gate serve` runs it) holds half-open connections,
+    against the same figure without them in the same run; and /health latency meanwhile."""
+    from gate.bench.halfopen import halfopen_latency
+
+    result = halfopen_latency(rounds, connections)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    n = result["connections"]
+    for name, label in (("card_to_relay", "card to relay"), ("card_to_relay_half_open", f"  + {n} half-open"),
+                        ("health", "GET /health"), ("health_half_open", f"  + {n} half-open")):
+        f = result[name]
+        click.echo(f"{label:<20} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+    click.echo(f"card to relay with/without: median {result['ratio_median']:.2f}x, p99 {result['ratio_p99']:.2f}x "
+               f"(goal: within 1.2x); {result['held']}/{n} connections still held at the end of every block")

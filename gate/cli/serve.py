@@ -99,6 +99,12 @@ class WebServer:
             self._server.task_dispatcher.shutdown()
             wasyncore.close_all(self._map)
 
+    def connections(self) -> int:
+        """Client connections open right now, finished requests or not."""
+        from waitress.channel import HTTPChannel
+
+        return sum(isinstance(dispatcher, HTTPChannel) for dispatcher in list(self._map.values()))
+
     def stop(self) -> None:
         self._stopping.set()
         self._server.pull_trigger()  # wakes the loop out of poll() at once
