@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -75,3 +76,21 @@ def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
         click.echo(f"{label:<20} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
     click.echo(f"card to relay with/without: median {result['ratio_median']:.2f}x, p99 {result['ratio_p99']:.2f}x "
                f"(goal: within 1.2x); {result['held']}/{n} connections still held at the end of every block")
+
+
+@bench.command("all")
+@click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
+@click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Face photos folder (default ../shared/faces beside the checkout); face rows are skipped without it.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
+    """Every benchmark (access, relay, gate, face, halfopen), summed up in one table."""
+    from gate.bench.table import format_table, run_all
+
+    faces = faces or Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    rows = run_all(quick, faces if faces.is_dir() else None,
+                   progress=lambda name: click.echo(f"running {name} ...", err=True))
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows]))
+    else:
+        click.echo(format_table(rows))
