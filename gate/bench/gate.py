@@ -16,14 +16,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gate.store import consent, gates, residents
 from gate.bench.access import summarize
 from gate.context import GateContext
-from gate.install import initialise
 from gate.core import machine as m
+from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+from gate.store import consent, gates, residents
 
 CARD, CODE, PIN = "188:24910", "1001", "482915"
 WAIT = 30.0

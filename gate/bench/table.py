@@ -85,7 +85,7 @@ def face_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
         return [_skipped("face verify 1:1 (640x480)", "no face photos folder")]
     from gate.bench.face import run
 
-    result = run(rounds.face, photo)
+    result: dict[str, Any] = run(rounds.face, photo)
     return [Row("face verify 1:1 (640x480)", int(result["rounds"]), result["median_ms"], result["p95_ms"], None,
                 f"plain face_recognition {result['speedup']}x slower; peak RSS {result['peak_rss_mb']} MB")]
 

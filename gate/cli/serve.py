@@ -9,9 +9,10 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -23,8 +24,7 @@ SHARED_FACES = REPO.parent / "shared" / "faces"
 
 
 def make_app(ctx: Any, runtime: Any, *, simulate: bool) -> Any:
-    from webui import create_app
-    from webui import health, kiosk, sim
+    from webui import create_app, health, kiosk, sim
 
     blueprints = [health.bp, kiosk.bp] + ([sim.bp] if simulate else [])
     app = create_app(ctx, extra_blueprints=blueprints, gate_runtime=runtime)
@@ -36,7 +36,7 @@ def make_app(ctx: Any, runtime: Any, *, simulate: bool) -> Any:
     return app
 
 
-def publishers_from(settings: Any) -> tuple:
+def publishers_from(settings: Any) -> tuple[Any, ...]:
     from gate.integrations import publishers
 
     return publishers(settings)
@@ -215,7 +215,7 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
     sys.exit(0 if data.get("ok") else 1)  # for monitoring: non-zero when the gate cannot open
 
 
-def _schedule_commands() -> list:
+def _schedule_commands() -> Sequence[click.Command]:
     from gate.cli import schedule
 
     return schedule.COMMANDS

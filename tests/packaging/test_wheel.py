@@ -89,7 +89,7 @@ def test_installed_wheel_runs_the_gate(venv: Path, tmp_path: Path) -> None:
     env, gate, data = _clean_env(), str(venv / "bin" / "gate"), str(tmp_path / "data")
 
     def run(*args: str) -> str:
-        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -105,7 +105,12 @@ def test_installed_wheel_runs_the_gate(venv: Path, tmp_path: Path) -> None:
     out = proc.stdout
     assert out is not None
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True)
+
+    def pump() -> None:
+        for line in out:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     seen: list[str] = []
     try:

@@ -12,9 +12,10 @@ import socket
 import subprocess
 import sys
 import threading
-import urllib.request
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -35,7 +36,14 @@ def test_serve_simulate_on_a_fresh_folder_and_status(tmp_path: Path) -> None:
     proc = subprocess.Popen([str(GATE), "--data-dir", str(data), "serve", "--simulate", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)  # type: ignore[union-attr]
+    out = proc.stdout
+    assert out is not None
+
+    def pump() -> None:
+        for line in out:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
         url = None
@@ -47,9 +55,10 @@ def test_serve_simulate_on_a_fresh_folder_and_status(tmp_path: Path) -> None:
                 url = match.group(1)
         assert any("demo resident 1001" in line for line in seen)
 
-        def health() -> dict:
+        def health() -> dict[str, Any]:
             with urllib.request.urlopen(url + "/health", timeout=10) as response:
-                return json.loads(response.read())
+                data: dict[str, Any] = json.loads(response.read())
+                return data
 
         while not health()["reader"].get("online"):
             lines.get(timeout=1) if not lines.empty() else threading.Event().wait(0.1)
@@ -72,7 +81,7 @@ def test_serve_simulate_on_a_fresh_folder_and_status(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         reader.join(10)
-        proc.stdout.close()  # type: ignore[union-attr]
+        out.close()
     assert proc.returncode == 0
 
 
@@ -94,7 +103,12 @@ def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path
     out = proc.stdout
     assert out is not None
     held: list[socket.socket] = []
-    drain = threading.Thread(target=lambda: [None for _ in out], daemon=True)
+
+    def drain_output() -> None:
+        for _ in out:
+            pass
+
+    drain = threading.Thread(target=drain_output, daemon=True)
     try:
         url = None
         for line in out:
