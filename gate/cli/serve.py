@@ -82,7 +82,10 @@ class WebServer:
             connection_limit=options.connection_limit, channel_timeout=options.channel_timeout,
             cleanup_interval=options.cleanup_interval,
             # poll(), not select(): select() cannot watch file descriptors above 1023.
-            asyncore_use_poll=True, ident="gate")
+            asyncore_use_poll=True, ident="gate",
+            # X-Forwarded-* are the app's to trust or not ([web] proxy_hops, werkzeug's ProxyFix);
+            # waitress would drop them before the app saw them.
+            clear_untrusted_proxy_headers=False)
         # One listen address gives one server; a name resolving to several (localhost) gives a group.
         listen = getattr(self._server, "effective_listen", None)
         first = listen[0] if listen else (self._server.effective_host, self._server.effective_port)

@@ -13,7 +13,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,17 +95,18 @@ def _threads(pid: int) -> int:
     raise AssertionError("no Threads line in /proc status")
 
 
-def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path: Path) -> None:
+@contextmanager
+def _served(tmp_path: Path, web_keys: str) -> Iterator[tuple[subprocess.Popen[str], str, int]]:
+    """`gate serve --simulate` on a fresh folder with `web_keys` added to [web]; stopped by SIGTERM."""
     data = tmp_path / "data"
     initialise(data)
     config = data / "gate.toml"
-    config.write_text(config.read_text().replace("port = 8080\n", "port = 8080\nthreads = 2\nchannel_timeout = 2\ncleanup_interval = 1\n"))
+    config.write_text(config.read_text().replace("port = 8080\n", "port = 8080\n" + web_keys))
     proc = subprocess.Popen([str(GATE), "--data-dir", str(data), "serve", "--simulate", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     out = proc.stdout
     assert out is not None
-    held: list[socket.socket] = []
 
     def drain_output() -> None:
         for _ in out:
@@ -110,38 +114,63 @@ def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path
 
     drain = threading.Thread(target=drain_output, daemon=True)
     try:
-        url = None
+        address = None
         for line in out:
-            if (match := re.search(r"on http://(127\.0\.0\.1):(\d+)", line)):
-                url, port = f"http://{match.group(1)}:{match.group(2)}", int(match.group(2))
+            if (address := re.search(r"on http://(127\.0\.0\.1):(\d+)", line)):
                 break
-        assert url is not None, "gate serve printed no address"
+        assert address is not None, "gate serve printed no address"
         drain.start()
-        with urllib.request.urlopen(url + "/health", timeout=10) as response:
-            assert response.status == 200
-        before = _threads(proc.pid)
-        for _ in range(100):
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x")  # never finished
-            held.append(sock)
-        started = time.monotonic()
-        with urllib.request.urlopen(url + "/health", timeout=10) as response:
-            assert json.loads(response.read())["gate"] == "main"
-        # Werkzeug's threaded server started one thread per connection here.
-        assert _threads(proc.pid) <= before + 2
-        # channel_timeout = 2 (cleanup every second): the server hangs up on every unfinished request.
-        for sock in held:
-            sock.settimeout(max(1.0, 15 - (time.monotonic() - started)))
-            assert sock.recv(1) == b""
+        yield proc, f"http://{address.group(1)}:{address.group(2)}", int(address.group(2))
     finally:
-        for sock in held:
-            sock.close()
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         if drain.is_alive():
             drain.join(10)
         out.close()
     assert proc.returncode == 0
+
+
+def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path: Path) -> None:
+    held: list[socket.socket] = []
+    with _served(tmp_path, "threads = 2\nchannel_timeout = 2\ncleanup_interval = 1\n") as (proc, url, port):
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=10) as response:
+                assert response.status == 200
+            before = _threads(proc.pid)
+            for _ in range(100):
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                sock.sendall(b"GET /health HTTP/1.1\r\nHost: x")  # never finished
+                held.append(sock)
+            started = time.monotonic()
+            with urllib.request.urlopen(url + "/health", timeout=10) as response:
+                assert json.loads(response.read())["gate"] == "main"
+            # Werkzeug's threaded server started one thread per connection here.
+            assert _threads(proc.pid) <= before + 2
+            # channel_timeout = 2 (cleanup every second): the server hangs up on every unfinished request.
+            for sock in held:
+                sock.settimeout(max(1.0, 15 - (time.monotonic() - started)))
+                assert sock.recv(1) == b""
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def _kiosk_cancel(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url + "/kiosk/action", data=json.dumps({"action": "cancel"}).encode(),
+                                     headers={"Content-Type": "application/json", **headers}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+
+
+def test_forwarded_headers_reach_the_app_behind_a_proxy(tmp_path: Path) -> None:
+    # [web] proxy_hops is the app's own ProxyFix; the web server must pass X-Forwarded-* on to it
+    # (waitress strips them by default), or a LAN client behind the proxy would count as the kiosk.
+    with _served(tmp_path, "proxy_hops = 1\n") as (_, url, _port):
+        assert _kiosk_cancel(url, {}) == 202
+        assert _kiosk_cancel(url, {"X-Forwarded-For": "192.0.2.7", "X-Forwarded-Proto": "https"}) == 403
 
 
 def test_web_server_settings_defaults_and_bad_values(tmp_path: Path) -> None:
