@@ -74,6 +74,8 @@ class WebServer:
     def __init__(self, app: Callable[..., Any], host: str, port: int, options: WebServerSettings) -> None:
         from waitress.server import create_server
 
+        from webui import MAX_UPLOAD_BYTES
+
         # Our own socket map, so the loop below can be run and stopped without waitress internals.
         self._map: dict[int, Any] = {}
         self._stopping = threading.Event()
@@ -85,7 +87,14 @@ class WebServer:
             asyncore_use_poll=True, ident="gate",
             # X-Forwarded-* are the app's to trust or not ([web] proxy_hops, werkzeug's ProxyFix);
             # waitress would drop them before the app saw them.
-            clear_untrusted_proxy_headers=False)
+            clear_untrusted_proxy_headers=False,
+            # Request bodies (face photos among them) stay in memory, never in a temporary file, as
+            # webui.security.InMemoryRequest promises: waitress would spool anything over 512 KB. A
+            # body over the web UI's own limit is refused before it is read.
+            inbuf_overflow=MAX_UPLOAD_BYTES + 1, max_request_body_size=MAX_UPLOAD_BYTES + 1,
+            # Responses (a person's data export) likewise: the high watermark (16 MB) pauses the app
+            # long before this.
+            outbuf_overflow=MAX_UPLOAD_BYTES)
         # One listen address gives one server; a name resolving to several (localhost) gives a group.
         listen = getattr(self._server, "effective_listen", None)
         first = listen[0] if listen else (self._server.effective_host, self._server.effective_port)

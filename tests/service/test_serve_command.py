@@ -3,6 +3,7 @@ web server's bounds (fixed thread pool, idle connections closed) seen from outsi
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -15,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,11 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
-from gate.cli.serve import WebServerSettings, web_server_settings
+from gate.cli.serve import WebServer, WebServerSettings, web_server_settings
 from gate.config import load_settings
 from gate.errors import ConfigError
 from gate.install import initialise
+from webui import MAX_UPLOAD_BYTES
 
 GATE = Path(sys.executable).with_name("gate")
 
@@ -183,3 +185,29 @@ def test_web_server_settings_defaults_and_bad_values(tmp_path: Path) -> None:
         web_server_settings(load_settings(data))
     result = CliRunner().invoke(cli, ["--data-dir", str(data), "serve", "--port", "0"])
     assert result.exit_code == 1 and "[web] threads must be" in result.output
+
+
+def _probe(environ: dict[str, Any], start_response: Callable[..., object]) -> list[bytes]:
+    """Says how the server handed over the request body: in memory or as a file on disk."""
+    stream = environ["wsgi.input"]
+    size = len(stream.read())
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{'memory' if isinstance(stream, io.BytesIO) else 'file'} {size}".encode()]
+
+
+def test_request_bodies_stay_in_memory_and_oversized_ones_are_refused() -> None:
+    server = WebServer(_probe, "127.0.0.1", 0, WebServerSettings())
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        photo = os.urandom(3 * 1024 * 1024)  # a large phone photo; waitress would spool over 512 KB
+        request = urllib.request.Request(f"http://127.0.0.1:{server.port}/", data=photo, method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.read() == f"memory {len(photo)}".encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {MAX_UPLOAD_BYTES + 1}\r\n\r\n".encode())
+            assert sock.recv(64).startswith(b"HTTP/1.1 413")
+    finally:
+        server.stop()
+        serving.join(10)
+    assert not serving.is_alive()
