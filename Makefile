@@ -1,4 +1,5 @@
 # The README's two commands: `make run` and `make test`. Both build .venv first.
+# `make bench` runs every benchmark (`make bench BENCH_ARGS=--quick` for a smoke run).
 .PHONY: run test venv bench
 
 DATA_DIR ?= data
@@ -14,4 +15,4 @@ test: venv
 	@.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: venv
-	@.venv/bin/gate --data-dir "$(DATA_DIR)" bench all
+	@.venv/bin/gate --data-dir "$(DATA_DIR)" bench all $(BENCH_ARGS)

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gate.store import consent, gates, residents
 from gate.bench.access import summarize
 from gate.context import GateContext
-from gate.install import initialise
 from gate.core import machine as m
+from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+from gate.store import consent, gates, residents
 
 CARD, CODE, PIN = "188:24910", "1001", "482915"
 WAIT = 30.0
@@ -53,14 +56,24 @@ def _ready(runtime: GateRuntime) -> None:
     raise RuntimeError("the simulated reader or relay board did not come up")
 
 
-def gate_latency(rounds: int = 50, face_rounds: int = 10, faces_dir: Path | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BenchGate:
+    """A throw-away installation with one resident (card, PIN) and a started runtime on the simulators."""
+
+    ctx: GateContext
+    rig: SimRig
+    runtime: GateRuntime
+    tmp: Path
+
+
+@contextmanager
+def simulated_gate() -> Iterator[BenchGate]:
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as tmp:
         data_dir = Path(tmp) / "data"
         initialise(data_dir)
         ctx = GateContext.open(data_dir)
         rig = SimRig(pulse_ms=100).start()
         runtime = build_runtime(ctx, rig=rig, timeouts=Timeouts(refusal=2, passage=1))
-        result: dict[str, Any] = {}
         try:
             with ctx.transaction() as session:
                 resident = residents.add_resident(session, code=CODE, name="Bench", actor="bench")
@@ -68,35 +81,49 @@ def gate_latency(rounds: int = 50, face_rounds: int = 10, faces_dir: Path | None
                 residents.set_pin(session, resident, PIN, ctx.hasher, actor="bench")
             runtime.start()
             _ready(runtime)
-
-            card = []
-            for i in range(rounds + 3):
-                rig.present_card(CARD)
-                assert rig.reader is not None
-                ms = _release_after(rig, rig.reader.last_card_at)
-                _relocked(rig)
-                if i >= 3:
-                    card.append(ms)
-            result["card_to_relay"] = summarize(card)
-
-            pin = []
-            for i in range(max(5, rounds // 2) + 2):
-                rig.type_keys(CODE + "#")
-                runtime.wait_idle()
-                t0 = time.perf_counter()
-                rig.type_keys(PIN + "#")
-                ms = _release_after(rig, t0)
-                _relocked(rig)
-                if i >= 2:
-                    pin.append(ms)
-            result["pin_to_relay"] = summarize(pin)
-
-            if faces_dir is not None and face_rounds > 0:
-                result["face_to_relay"] = _face(ctx, rig, runtime, faces_dir, face_rounds, Path(tmp))
+            yield BenchGate(ctx, rig, runtime, Path(tmp))
         finally:
             runtime.stop()
             rig.stop()
             ctx.close()
+
+
+def card_to_relay(rig: SimRig, rounds: int, warmup: int = 3,
+                  after_each: Callable[[], None] | None = None) -> list[float]:
+    """`rounds` card-to-relay times (ms), each after the door relocked; `after_each` runs between rounds."""
+    samples = []
+    for i in range(rounds + warmup):
+        rig.present_card(CARD)
+        assert rig.reader is not None
+        ms = _release_after(rig, rig.reader.last_card_at)
+        _relocked(rig)
+        if i >= warmup:
+            samples.append(ms)
+        if after_each is not None:
+            after_each()
+    return samples
+
+
+def gate_latency(rounds: int = 50, face_rounds: int = 10, faces_dir: Path | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    with simulated_gate() as bench:
+        rig, runtime = bench.rig, bench.runtime
+        result["card_to_relay"] = summarize(card_to_relay(rig, rounds))
+
+        pin = []
+        for i in range(max(5, rounds // 2) + 2):
+            rig.type_keys(CODE + "#")
+            runtime.wait_idle()
+            t0 = time.perf_counter()
+            rig.type_keys(PIN + "#")
+            ms = _release_after(rig, t0)
+            _relocked(rig)
+            if i >= 2:
+                pin.append(ms)
+        result["pin_to_relay"] = summarize(pin)
+
+        if faces_dir is not None and face_rounds > 0:
+            result["face_to_relay"] = _face(bench.ctx, rig, runtime, faces_dir, face_rounds, bench.tmp)
     return result
 
 

@@ -82,6 +82,7 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
     p99 = percentile(samples, 0.99)
     return {
         "median_ms": round(statistics.median(samples), 2),
+        "p95_ms": round(percentile(samples, 0.95), 2),
         "p99_ms": round(p99, 2),
         "n": n,
         "reader": reader,

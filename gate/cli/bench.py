@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -52,3 +53,44 @@ def bench_gate(rounds: int, face_rounds: int, as_json: bool) -> None:
         click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
     if "face_to_relay" not in result:
         click.echo("face_to_relay  skipped: ../shared/faces not found")
+
+
+@bench.command("halfopen")
+@click.option("--rounds", default=60, show_default=True, type=click.IntRange(3, 10_000),
+              help="Card rounds with the connections held, and as many without.")
+@click.option("--connections", default=300, show_default=True, type=click.IntRange(1, 5_000))
+@click.option("--json", "as_json", is_flag=True)
+def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
+    """Card-to-relay latency while the web server (as `gate serve` runs it) holds half-open connections,
+    against the same figure without them in the same run; and /health latency meanwhile."""
+    from gate.bench.halfopen import halfopen_latency
+
+    result = halfopen_latency(rounds, connections)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    n = result["connections"]
+    for name, label in (("card_to_relay", "card to relay"), ("card_to_relay_half_open", f"  + {n} half-open"),
+                        ("health", "GET /health"), ("health_half_open", f"  + {n} half-open")):
+        f = result[name]
+        click.echo(f"{label:<20} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+    click.echo(f"card to relay with/without: median {result['ratio_median']:.2f}x, p99 {result['ratio_p99']:.2f}x "
+               f"(goal: within 1.2x); {result['held']}/{n} connections still held at the end of every block")
+
+
+@bench.command("all")
+@click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
+@click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Face photos folder (default ../shared/faces beside the checkout); face rows are skipped without it.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
+    """Every benchmark (access, relay, gate, face, halfopen), summed up in one table."""
+    from gate.bench.table import format_table, run_all
+
+    faces = faces or Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    rows = run_all(quick, faces if faces.is_dir() else None,
+                   progress=lambda name: click.echo(f"running {name} ...", err=True))
+    if as_json:
+        click.echo(json.dumps([row.as_dict() for row in rows]))
+    else:
+        click.echo(format_table(rows))

@@ -9,6 +9,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_FACES = REPO.parent / "shared" / "faces"
 
 
-def make_app(ctx: Any, runtime: Any, *, simulate: bool) -> Any:
-    from webui import create_app
-    from webui import health, kiosk, sim
-
-    blueprints = [health.bp, kiosk.bp] + ([sim.bp] if simulate else [])
-    app = create_app(ctx, extra_blueprints=blueprints, gate_runtime=runtime)
-    csrf = app.extensions.get("csrf")
-    if csrf is not None:
-        # JSON-only, same-origin posts with no session: see webui.kiosk.same_origin_json.
-        for blueprint in blueprints:
-            csrf.exempt(blueprint)
-    return app
-
-
-def publishers_from(settings: Any) -> tuple:
+def publishers_from(settings: Any) -> tuple[Any, ...]:
     from gate.integrations import publishers
 
     return publishers(settings)
@@ -47,9 +34,8 @@ def publishers_from(settings: Any) -> tuple:
 @pass_env
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
-    from werkzeug.serving import make_server
-
     from gate.service.builder import build_runtime
+    from webui.server import build_web_server
     from gate.service.demo import seed_demo
     from gate.service.simrig import SimRig
 
@@ -67,9 +53,10 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
     if SHARED_FACES.is_dir():
         runtime.extras["faces_dir"] = str(SHARED_FACES)
+    # The door loop runs on its own thread from here on; the web server only posts events to it.
     runtime.start()
     try:
-        server = make_server(host, port, make_app(ctx, runtime, simulate=simulate), threaded=True)
+        server = build_web_server(ctx, runtime, host=host, port=port, simulate=simulate)
     except BaseException:
         runtime.stop()
         if rig is not None:
@@ -82,15 +69,15 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     def shutdown(*_: object) -> None:
         if not stop.is_set():
             stop.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
+            threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    where = f"http://{host}:{server.server_port}"
+    where = f"http://{server.host}:{server.port}"
     click.echo(f"gate service for gate '{runtime.gate_name}' on {where}  (kiosk {where}/kiosk, health {where}/health"
                + (f", simulator {where}/sim" if simulate else "") + ")")
     try:
-        server.serve_forever()
+        server.run()
     finally:
         runtime.stop()
         if rig is not None:
@@ -138,7 +125,7 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
     sys.exit(0 if data.get("ok") else 1)  # for monitoring: non-zero when the gate cannot open
 
 
-def _schedule_commands() -> list:
+def _schedule_commands() -> Sequence[click.Command]:
     from gate.cli import schedule
 
     return schedule.COMMANDS

@@ -37,6 +37,10 @@ port = 8080
 # tls_cert = "/etc/ssl/gate.pem"   # setting it implies tls = true
 # idle_minutes = 15             # operator sessions end after this many idle minutes (1..1440)
 # proxy_hops = 0                # X-Forwarded-* hops to trust (the reverse proxy)
+# threads = 8                   # web server request threads
+# connection_limit = 500        # open connections the web server accepts
+# channel_timeout = 30          # seconds before an idle (half-open) connection is closed
+# cleanup_interval = 10         # seconds between sweeps for idle connections
 
 [gate]
 # name = "main"                 # which gate this process runs

@@ -81,6 +81,15 @@ class WebSection:
                                 "An operator session ends after this many idle minutes.")
     proxy_hops: int = setting(0, whole(0, 10), "How many X-Forwarded-* hops (reverse proxies) to trust; 0 trusts "
                                                "none.")
+    threads: int = setting(8, whole(1, 256), "Request threads of the web server; a request beyond them waits "
+                                             "in a queue.")
+    connection_limit: int = setting(500, whole(1, 100_000), "Open connections the web server accepts; past "
+                                                            "it, it stops accepting until some close.")
+    channel_timeout: int = setting(30, whole(1, 3600, "seconds"), "A connection with no request in progress "
+                                                                  "and no traffic (a half-open client) is closed "
+                                                                  "after this many seconds.")
+    cleanup_interval: int = setting(10, whole(1, 3600, "seconds"), "Seconds between the web server's sweeps "
+                                                                   "for such connections.")
 
 
 @dataclass(frozen=True)

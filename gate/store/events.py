@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gate.store.models import AccessEvent
 
-log = logging.getLogger("gate.store.events")
+log = logging.getLogger("gate.events")  # a stable name operators filter on, whatever the module
 
 #: Column widths of access_events: longer values are cut, never refused (an event is never lost).
 METHOD_LEN, REASON_LEN, DETAIL_LEN = 16, 32, 200

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gate.store import gates
-from gate.cli.serve import make_app
+from webui.server import make_app
 from tests.service.conftest import CODE, PIN, Gate
 
 CHROMIUM = Path("/usr/bin/chromium")
