@@ -21,7 +21,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,20 +42,11 @@ from gate.service.face_check import FaceCheck
 from gate.service.face_runner import FaceRunner
 from gate.service.keypad import Keypad
 from gate.service.status import Snapshot
+from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
 
 log = logging.getLogger("gate.service")
 
 __all__ = ["GateRuntime", "Snapshot", "Timeouts"]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    claim: float = 20.0
-    face: float = 15.0
-    decision: float = 10.0
-    refusal: float = 8.0
-    passage: float = 8.0
-    held_open: float = 30.0
 
 
 QueueItem = m.Event | c.Control | ReaderEvent | None
@@ -69,7 +59,8 @@ class GateRuntime:
                  door: DoorDevice | None = None,
                  reader_factory: Callable[[Callable[[ReaderEvent], None]], ReaderDevice] | None = None,
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
-                 timeouts: Timeouts = Timeouts(), clock: Clock = utcnow, cache_refresh_seconds: float = 60.0) -> None:
+                 timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
+                 cache_refresh_seconds: float = 60.0) -> None:
         self.gate_name = gate_name
         self.access = access
         self.events = events
@@ -224,9 +215,9 @@ class GateRuntime:
                     self._key(key)
             case ReaderStatus(online=online, detail=detail):
                 self._alarm("reader_offline", not online)
-                self._record_door("reader_online" if online else "reader_offline", detail)
+                self.decider.record_door("reader_online" if online else "reader_offline", detail)
             case ReaderFault(message=message):
-                self._record_door("reader_fault", message)
+                self.decider.record_door("reader_fault", message)
             case c.RetryGrant():
                 self.door_grant.retry(item)
             case c.ForgetKeys():
@@ -306,24 +297,17 @@ class GateRuntime:
         if reaction.passage:
             self._handle(m.Passed())
         if reaction.record is not None:
-            self._record_door(reaction.record, detail)
+            self.decider.record_door(reaction.record, detail)
 
     def _alarm(self, name: str, on: bool) -> None:
         with self._lock:
             (self._alarms.add if on else self._alarms.discard)(name)
 
-    def _record_door(self, kind: str, detail: str) -> None:
-        self.decider.record_door(kind, detail)
-
     # -- policy and the offline copy --------------------------------------------------------------
     def _load_policy(self) -> None:
         policy = self.decider.load_policy()
-        if policy is None:
-            return
-        self._rules = m.Rules(methods=policy.methods, max_face_attempts=policy.max_face_attempts,
-                              claim_timeout=self.timeouts.claim, face_timeout=self.timeouts.face,
-                              decision_timeout=self.timeouts.decision, refusal_timeout=self.timeouts.refusal,
-                              passage_timeout=self.timeouts.passage)
+        if policy is not None:
+            self._rules = rules_for(policy, self.timeouts)
 
     def _refresh_cache(self) -> None:
         self.decider.refresh_cache()
