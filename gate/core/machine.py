@@ -1,8 +1,9 @@
 """One person at one gate: the transaction state machine. Pure: no I/O, no clock, no threads.
 
-States are nouns (`Phase`), events are verbs (`Event` subclasses), guards are named functions, and
-the whole behaviour is the `TRANSITIONS` table: (source phase, event, guard) -> target phase plus the
-effects the runtime must carry out (decide, open the door, start the camera, arm a timer...).
+The types (`Phase`, `State`, `Rules`, the events and the effects) live in `gate.core.transaction` and
+are re-exported here, so `machine.State`, `machine.PresentCard`... keep working. This module is the
+behaviour: guards are named functions and the whole of it is the `TRANSITIONS` table: (source phase,
+event, guard) -> target phase plus the effects the runtime must carry out.
 
 `step(state, event, rules)` returns the next state and a tuple of effects. The runtime executes the
 effects and feeds their results back as events (`Decided`, `Prechecked`, `FaceVerified`, `TimedOut`).
@@ -12,167 +13,45 @@ stale and ignored, which is how a card presented during a face attempt wins with
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from gate.core.claims import Claim, ClaimKind
-from gate.core.decision import Decision, FaceOutcome, Reason
+from gate.core.decision import Decision, Reason
 from gate.core.policy import NON_FACE, Method
+from gate.core.transaction import (
+    ArmTimer,
+    Cancel,
+    Choose,
+    Decide,
+    Decided,
+    Effect,
+    EnterCode,
+    EnterPin,
+    Event,
+    FaceVerified,
+    Grant,
+    Passed,
+    Phase,
+    Precheck,
+    Prechecked,
+    PresentCard,
+    Refuse,
+    Rules,
+    StartFace,
+    State,
+    StopFace,
+    TimedOut,
+)
 
-
-class Phase(enum.StrEnum):
-    IDLE = "idle"              # nothing going on: card reader live, screen shows the ways in
-    CLAIM = "claim"            # a way in was chosen on the screen; waiting for a card or resident code
-    CHOICE = "choice"          # a claim is held; waiting for the PIN or for "Face"
-    DECISION = "decision"      # card or PIN being decided
-    PRECHECK = "precheck"      # face chosen: checking consent/template before any camera opens
-    CAPTURE = "capture"        # camera on (indicator shown), face being verified off the event loop
-    OPEN = "open"              # granted: door released, waiting for the passage
-    REFUSAL = "refusal"        # denied: reason and alternatives on screen
-
-
-# -- events (verbs) ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Event:
-    pass
-
-
-@dataclass(frozen=True)
-class PresentCard(Event):
-    number: str
-
-
-@dataclass(frozen=True)
-class EnterCode(Event):
-    code: str
-
-
-@dataclass(frozen=True)
-class EnterPin(Event):
-    pin: str
-
-
-@dataclass(frozen=True)
-class Choose(Event):
-    method: str  # "card" | "pin" | "face"
-
-
-@dataclass(frozen=True)
-class Cancel(Event):
-    pass
-
-
-@dataclass(frozen=True)
-class Prechecked(Event):
-    token: int
-    denial: Decision | None
-
-
-@dataclass(frozen=True)
-class FaceVerified(Event):
-    token: int
-    outcome: FaceOutcome
-
-
-@dataclass(frozen=True)
-class Decided(Event):
-    token: int
-    decision: Decision
-    method: Method
-
-
-@dataclass(frozen=True)
-class TimedOut(Event):
-    token: int
-
-
-@dataclass(frozen=True)
-class Passed(Event):
-    """The turnstile/door passage sensor saw someone go through."""
-
-
-# -- effects (what the runtime must do) -------------------------------------------------------------
-@dataclass(frozen=True)
-class Effect:
-    pass
-
-
-@dataclass(frozen=True)
-class Decide(Effect):
-    token: int
-    method: Method
-    claim: Claim
-    pin: str | None = None
-    face: FaceOutcome | None = None
-    face_failures: int = 0
-
-
-@dataclass(frozen=True)
-class Precheck(Effect):
-    token: int
-    claim: Claim
-    face_failures: int
-
-
-@dataclass(frozen=True)
-class StartFace(Effect):
-    token: int
-    claim: Claim
-
-
-@dataclass(frozen=True)
-class StopFace(Effect):
-    """Abandon any running face attempt (its result will be stale anyway) and close the camera."""
-
-
-@dataclass(frozen=True)
-class Grant(Effect):
-    decision: Decision
-
-
-@dataclass(frozen=True)
-class Refuse(Effect):
-    decision: Decision
-
-
-@dataclass(frozen=True)
-class ArmTimer(Effect):
-    token: int
-    seconds: float
-
-
-# -- state and rules --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rules:
-    """What the machine needs to know about the gate. Built by the runtime from the gate's policy."""
-
-    methods: frozenset[Method]
-    max_face_attempts: int = 3
-    claim_timeout: float = 20.0     # choosing / typing
-    face_timeout: float = 15.0      # camera on at most this long
-    decision_timeout: float = 10.0  # a decision that never comes (database stuck)
-    refusal_timeout: float = 8.0    # how long a refusal stays on screen
-    passage_timeout: float = 8.0    # "open" on screen; the door controller times the passage itself
-
-    @property
-    def face_allowed(self) -> bool:
-        return any(m.uses_face for m in self.methods)
-
-
-@dataclass(frozen=True)
-class State:
-    phase: Phase = Phase.IDLE
-    token: int = 0
-    claim: Claim | None = None
-    intent: str | None = None        # what was chosen on the screen before the claim came
-    face_failures: int = 0
-    decision: Decision | None = None
-    method: Method | None = None     # of the last decision
-
-    @property
-    def camera_on(self) -> bool:
-        return self.phase is Phase.CAPTURE
+__all__ = [
+    # the types, from gate.core.transaction
+    "ArmTimer", "Cancel", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event", "FaceVerified",
+    "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules", "StartFace", "State",
+    "StopFace", "TimedOut",
+    # the behaviour
+    "TRANSITIONS", "Action", "Guard", "Transition", "describe", "offered", "step",
+]
 
 
 Action = Callable[[State, Event, Rules], tuple[State, tuple[Effect, ...]]]
@@ -368,7 +247,8 @@ _ANY_ACTIVE = frozenset({P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REF
 _CARD_READY = frozenset({P.IDLE, P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REFUSAL})
 
 
-def _t(sources: set[Phase] | frozenset[Phase], event: type[Event], guard: Guard, action: Action, target: Phase) -> Transition:
+def _t(sources: set[Phase] | frozenset[Phase], event: type[Event], guard: Guard, action: Action,
+       target: Phase) -> Transition:
     return Transition(frozenset(sources), event, guard, action, target)
 
 
@@ -402,7 +282,8 @@ TRANSITIONS: tuple[Transition, ...] = (
 def step(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
     """The first transition whose source, event type and guard match; otherwise the event is ignored."""
     for transition in TRANSITIONS:
-        if state.phase in transition.source and isinstance(event, transition.event) and transition.guard(state, event, rules):
+        if (state.phase in transition.source and isinstance(event, transition.event)
+                and transition.guard(state, event, rules)):
             return transition.action(state, event, rules)
     return state, ()
 

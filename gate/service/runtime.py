@@ -3,61 +3,50 @@
 * The event loop thread owns the transaction state (`machine.State`). Everything that happens --
   a card on the reader, a key, a button on the kiosk, a door input, a timer, a face result -- is put
   on its queue and handled there, one at a time. Card and PIN decisions run on the loop (a few ms).
-* Face work (camera burst + verification, ~0.3-1 s) runs on a one-thread executor and comes back as
-  a `FaceVerified` event. A card presented meanwhile is handled at once; the face result is stale.
+* Face work (camera burst + verification, ~0.3-1 s) runs on the face worker (`FaceRunner`) and comes
+  back as a `FaceVerified` event. A card presented meanwhile is handled at once; the face result is stale.
 * The door (DoorController on the relay board) and the reader belong to this runtime; web handlers
   only post events and read `snapshot()`.
 * Timers are `threading.Timer`s that post onto the queue; no handler sleeps.
 
 Collaborators: `EventLog` (every event row, JSON line and "last events"), `DatabaseHealth`,
-`DoorWatch` (door events -> alarms, held-open timer), `Keypad`, `kiosk_text` (the screen's words),
-`status` (the snapshot). Decisions come from `AccessService`, or from the offline copy.
+`Decider` (decisions, online or from the offline copy; the policy), `DoorGrant` (releasing the door,
+its bounded retries, the reader's LEDs), `FaceRunner` (the face worker), `DoorWatch` (door events ->
+alarms, held-open timer), `Keypad`, `status` (the snapshot and the screen's words).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import queue
-import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from drivers.door import DoorController, DoorEvent
-from drivers.readers.base import CardRead, KeyPress, Reader, ReaderEvent, ReaderFault, ReaderStatus
+from drivers.door import DoorDevice, DoorEvent
+from drivers.readers.base import CardRead, KeyPress, ReaderDevice, ReaderEvent, ReaderFault, ReaderStatus
 from gate.access.offline import OfflineCache
 from gate.access.pipeline import AccessService
 from gate.clock import Clock, utcnow
 from gate.core import machine as m
-from gate.core.decision import FaceOutcome
 from gate.core.policy import Method
-from gate.face.errors import FaceUnavailable
 from gate.service import controls as c
-from gate.service import kiosk_text
+from gate.service import status
 from gate.service.db_health import DatabaseHealth
 from gate.service.decisions import Decider
+from gate.service.door_grant import DoorGrant
 from gate.service.door_watch import DoorWatch
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
+from gate.service.face_runner import FaceRunner
 from gate.service.keypad import Keypad
-from gate.service.status import CameraStatus, FaceModelStatus, Snapshot, database_status, door_status, reader_status
+from gate.service.status import Snapshot
+from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
 
 log = logging.getLogger("gate.service")
 
 __all__ = ["GateRuntime", "Snapshot", "Timeouts"]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    claim: float = 20.0
-    face: float = 15.0
-    decision: float = 10.0
-    refusal: float = 8.0
-    passage: float = 8.0
-    held_open: float = 30.0
 
 
 QueueItem = m.Event | c.Control | ReaderEvent | None
@@ -66,15 +55,12 @@ QueueItem = m.Event | c.Control | ReaderEvent | None
 class GateRuntime:
     """The gate service for one gate. `start()` / `stop()`; `post(event)` from anywhere."""
 
-    #: A grant that meets a momentary serial glitch is tried again this many times, 0.5 s apart, while
-    #: the same person is still "open" on the screen: never later than ~1.5 s after the decision.
-    GRANT_RETRIES = 3
-
     def __init__(self, gate_name: str, access: AccessService, events: EventLog, *,
-                 door: DoorController | None = None,
-                 reader_factory: Callable[[Callable[[ReaderEvent], None]], Reader] | None = None,
+                 door: DoorDevice | None = None,
+                 reader_factory: Callable[[Callable[[ReaderEvent], None]], ReaderDevice] | None = None,
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
-                 timeouts: Timeouts = Timeouts(), clock: Clock = utcnow, cache_refresh_seconds: float = 60.0) -> None:
+                 timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
+                 cache_refresh_seconds: float = 60.0) -> None:
         self.gate_name = gate_name
         self.access = access
         self.events = events
@@ -91,20 +77,17 @@ class GateRuntime:
         self.extras: dict[str, object] = {}  # simulator handles, for the /sim page
         self.keypad = Keypad(timeouts.claim, lambda: self._queue.put(c.ForgetKeys()))
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
+        self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open)
+        self.faces = FaceRunner(face, self.post)
 
         self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
         self._state = m.State()
         self._rules = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))
         self._thread: threading.Thread | None = None
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="face")
-        self._face_cancel = threading.Event()
         self._timer: threading.Timer | None = None
         self._refresh_timer: threading.Timer | None = None
-        self._lock = threading.Lock()  # guards the published fields below
+        self._lock = threading.Lock()  # guards the alarms, which snapshot() reads from web threads
         self._alarms: set[str] = set()
-        self._camera_on = False
-        self._challenge: str | None = None
-        self._door_failed_token: int | None = None
         self._card_waiters: list[queue.Queue[str]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._running = False
@@ -118,8 +101,7 @@ class GateRuntime:
             self.door.start()
         if self.reader is not None:
             self.reader.start()
-        if self.face is not None:
-            self._executor.submit(self.face.warm_up)
+        self.faces.warm_up()
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
         self._thread.start()
@@ -137,8 +119,7 @@ class GateRuntime:
                 timer.cancel()
         self.keypad.stop()
         self.door_watch.stop()
-        self._face_cancel.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self.faces.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if self.reader is not None:
@@ -186,48 +167,20 @@ class GateRuntime:
 
     def camera_frames(self, n: int) -> list[np.ndarray]:
         """Frames for enrollment at the gate camera. Runs on the face worker, not the caller's thread."""
-        camera_factory = self.face.camera_factory if self.face is not None else None
-        if camera_factory is None:
-            raise FaceUnavailable("this gate has no camera configured")
-
-        def grab() -> list[np.ndarray]:
-            camera = camera_factory()
-            self.set_camera(True)
-            try:
-                with camera:
-                    return camera.burst(n)
-            finally:
-                self.set_camera(False)
-
-        return self._executor.submit(grab).result(timeout=30)
+        return self.faces.frames(n)
 
     def set_camera(self, on: bool) -> None:
         """The camera indicator: called by whoever opens the gate camera (face worker only)."""
-        with self._lock:
-            self._camera_on = on
+        self.faces.set_camera(on)
 
-    # -- snapshot --------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        state, rules = self._state, self._rules
-        decision = state.decision
+        state = self._state
         with self._lock:
-            message = kiosk_text.kiosk_message(state.phase, decision, challenge=self._challenge,
-                                               door_failed=self._door_failed_token == state.token)
-            alarms, camera_on = set(self._alarms), self._camera_on
-        offered = m.offered(state, rules)
-        if not self.database.ok:
-            offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
-            alarms.add("database_offline")
-        return Snapshot(
-            gate=self.gate_name, running=self._running, phase=state.phase.value, offered=offered,
-            camera_on=camera_on, message=message,
-            reason=decision.reason.value if decision else None, granted=decision.granted if decision else None,
-            database=database_status(self.database, self.cache, self.events.pending_count, self.clock()),
-            door=door_status(self.door), reader=reader_status(self.reader),
-            camera=self.face.camera_status(camera_on) if self.face else CameraStatus("none"),
-            face_model=self.face.model_state() if self.face else FaceModelStatus("disabled"),
-            last_events=self.events.last(20), alarms=sorted(alarms), transaction=state.token,
-        )
+            alarms = frozenset(self._alarms)
+        view = status.GateView(self.gate_name, self._running, state, self._rules, alarms, self.faces.camera_on,
+                               self.faces.challenge, self.door_grant.failed(state.token), self.clock())
+        return status.assemble(view, events=self.events, cache=self.cache, door=self.door, reader=self.reader,
+                               face=self.face)
 
     # -- the loop --------------------------------------------------------------------------------
     def _queue_put(self, item: QueueItem) -> None:
@@ -262,11 +215,11 @@ class GateRuntime:
                     self._key(key)
             case ReaderStatus(online=online, detail=detail):
                 self._alarm("reader_offline", not online)
-                self._record_door("reader_online" if online else "reader_offline", detail)
+                self.decider.record_door("reader_online" if online else "reader_offline", detail)
             case ReaderFault(message=message):
-                self._record_door("reader_fault", message)
-            case c.RetryGrant(token=token, retries=retries):
-                self._release(token, retries)
+                self.decider.record_door("reader_fault", message)
+            case c.RetryGrant():
+                self.door_grant.retry(item)
             case c.ForgetKeys():
                 self.keypad.clear()
             case c.DoorInput(kind=kind, detail=detail):
@@ -308,16 +261,15 @@ class GateRuntime:
                 # Queued, not handled re-entrantly: the effects after this one (its timer) run first.
                 self.post(m.Decided(effect.token, self.decider.decide(effect, self._rules), effect.method))
             case m.Precheck():
-                self._precheck(effect)
+                self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
             case m.StartFace():
-                self._start_face(effect)
+                self.faces.start(effect, self.decider.policy)
             case m.StopFace():
-                self._face_cancel.set()
+                self.faces.cancel()
             case m.Grant():
-                self._feedback(True)
-                self._release(self._state.token, self.GRANT_RETRIES)
+                self.door_grant.grant(self._state.token)
             case m.Refuse():
-                self._feedback(False)
+                self.door_grant.refuse()
             case m.ArmTimer():
                 self._arm(effect)
 
@@ -328,53 +280,9 @@ class GateRuntime:
         self._timer.daemon = True
         self._timer.start()
 
-    def _precheck(self, effect: m.Precheck) -> None:
-        self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
-
-    def _start_face(self, effect: m.StartFace) -> None:
-        self._face_cancel = cancel = threading.Event()
-        policy, face = self.decider.policy, self.face
-        if face is None or policy is None:
-            self.post(m.FaceVerified(effect.token, FaceOutcome.UNAVAILABLE))
-            return
-        # A head turn's direction is drawn per attempt, so a recording cannot know it in advance.
-        direction = secrets.choice(("left", "right")) if policy.liveness == "head_turn" else None
-        with self._lock:
-            self._challenge = kiosk_text.challenge_text(policy.liveness, direction)
-
-        def job() -> None:
-            self.post(m.FaceVerified(effect.token, face.run(effect.claim, policy, cancel, direction)))
-
-        self._executor.submit(job)
-
-    def _release(self, token: int, retries: int) -> None:
-        if self.door is None or self._state.token != token or self._state.phase is not m.Phase.OPEN:
-            return
-        try:
-            opened = self.door.grant("granted")
-        except Exception as err:  # noqa: BLE001 - a dead board leaves the door locked (fail-secure)
-            opened = False
-            log.warning("door grant failed: %s", err)
-        if opened:
-            with self._lock:
-                self._door_failed_token = None
-            return
-        if retries > 0:
-            timer = threading.Timer(0.5, self._queue_put, args=(c.RetryGrant(token, retries - 1),))
-            timer.daemon = True
-            timer.start()
-            return
-        with self._lock:
-            self._door_failed_token = token
-        self.events.remember({"kind": "door", "event": "grant_failed", "detail": "relay board did not release"})
-
-    def _feedback(self, granted: bool) -> None:
-        if self.reader is None:
-            return
-        try:
-            self.reader.feedback(granted)
-        except Exception as err:  # noqa: BLE001 - LEDs are a courtesy, never a reason to fail a decision
-            log.info("reader feedback failed: %s", err)
+    def _still_open(self, token: int) -> bool:
+        """A grant (or its retry) only for the transaction that is still "open" on the screen."""
+        return self._state.token == token and self._state.phase is m.Phase.OPEN
 
     # -- door ------------------------------------------------------------------------------------
     def _on_door_event(self, event: DoorEvent) -> None:
@@ -389,24 +297,17 @@ class GateRuntime:
         if reaction.passage:
             self._handle(m.Passed())
         if reaction.record is not None:
-            self._record_door(reaction.record, detail)
+            self.decider.record_door(reaction.record, detail)
 
     def _alarm(self, name: str, on: bool) -> None:
         with self._lock:
             (self._alarms.add if on else self._alarms.discard)(name)
 
-    def _record_door(self, kind: str, detail: str) -> None:
-        self.decider.record_door(kind, detail)
-
     # -- policy and the offline copy --------------------------------------------------------------
     def _load_policy(self) -> None:
         policy = self.decider.load_policy()
-        if policy is None:
-            return
-        self._rules = m.Rules(methods=policy.methods, max_face_attempts=policy.max_face_attempts,
-                              claim_timeout=self.timeouts.claim, face_timeout=self.timeouts.face,
-                              decision_timeout=self.timeouts.decision, refusal_timeout=self.timeouts.refusal,
-                              passage_timeout=self.timeouts.passage)
+        if policy is not None:
+            self._rules = rules_for(policy, self.timeouts)
 
     def _refresh_cache(self) -> None:
         self.decider.refresh_cache()

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from drivers.door import DoorController
-from drivers.readers.base import Reader
+from drivers.door import DoorDevice
+from drivers.readers.base import ReaderDevice
 from gate.access.offline import OfflineCache
+from gate.core import machine as m
+from gate.service import kiosk_text
 from gate.service.db_health import DatabaseHealth
-from gate.service.event_log import EventEntry
+from gate.service.event_log import EventEntry, EventLog
+
+if TYPE_CHECKING:  # face_check reports through the types above: importing it at run time would be circular
+    from gate.service.face_check import FaceCheck
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,7 @@ class Snapshot:
                 "transaction": self.transaction}
 
 
-def door_status(door: DoorController | None) -> DoorStatus:
+def door_status(door: DoorDevice | None) -> DoorStatus:
     if door is None:
         return DoorStatus("none")
     try:
@@ -131,7 +137,7 @@ def door_status(door: DoorController | None) -> DoorStatus:
                       inputs=tuple(snap.inputs), outputs=tuple(snap.board.commanded), holds=tuple(snap.holds))
 
 
-def reader_status(reader: Reader | None) -> dict[str, object]:
+def reader_status(reader: ReaderDevice | None) -> dict[str, object]:
     if reader is None:
         return {"state": "none"}
     try:
@@ -148,3 +154,40 @@ def database_status(database: DatabaseHealth, cache: OfflineCache | None, pendin
                           cache_age_seconds=cache.age(now) if cache else None,
                           decisions_from_cache=not database.ok and bool(cache and cache.usable(now)),
                           pending_events=pending_events)
+
+
+@dataclass(frozen=True)
+class GateView:
+    """What the runtime hands over for one snapshot, read once so that its parts agree."""
+
+    gate: str
+    running: bool
+    state: m.State
+    rules: m.Rules
+    alarms: frozenset[str]
+    camera_on: bool
+    challenge: str | None
+    door_failed: bool
+    now: datetime
+
+
+def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, door: DoorDevice | None,
+             reader: ReaderDevice | None, face: FaceCheck | None) -> Snapshot:
+    state, decision = view.state, view.state.decision
+    alarms = set(view.alarms)
+    offered = m.offered(state, view.rules)
+    database = events.database
+    if not database.ok:
+        offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
+        alarms.add("database_offline")
+    message = kiosk_text.kiosk_message(state.phase, decision, challenge=view.challenge, door_failed=view.door_failed)
+    return Snapshot(
+        gate=view.gate, running=view.running, phase=state.phase.value, offered=offered,
+        camera_on=view.camera_on, message=message,
+        reason=decision.reason.value if decision else None, granted=decision.granted if decision else None,
+        database=database_status(database, cache, events.pending_count, view.now),
+        door=door_status(door), reader=reader_status(reader),
+        camera=face.camera_status(view.camera_on) if face else CameraStatus("none"),
+        face_model=face.model_state() if face else FaceModelStatus("disabled"),
+        last_events=events.last(20), alarms=sorted(alarms), transaction=state.token,
+    )

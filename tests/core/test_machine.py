@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from gate.core import machine as m
+from gate.core import transaction
 from gate.core.claims import ClaimKind
 from gate.core.decision import Decision, FaceOutcome, Reason
 from gate.core.policy import Method
-from gate.core import machine as m
 
 CARD_PIN_FACE = m.Rules(methods=frozenset({Method.CARD, Method.PIN, Method.FACE, Method.CARD_FACE}))
 CARD_PIN = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))
@@ -151,3 +152,13 @@ def test_stale_results_are_ignored_everywhere() -> None:
     assert run(CARD_PIN, m.Decided(state.token + 5, granted, Method.CARD), state=state)[0] == state
     state, effects = run(CARD_PIN, m.Decided(state.token, granted, Method.CARD), state=state)
     assert state.phase is m.Phase.OPEN and [e for e in effects if isinstance(e, m.Grant)]
+
+
+def test_the_machine_re_exports_every_transaction_type_as_the_same_object() -> None:
+    # Users write `machine.State`, `machine.PresentCard`...: the split into two modules must not change that.
+    defined = {n for n, v in vars(transaction).items() if isinstance(v, type) and v.__module__ == transaction.__name__}
+    assert defined == set(transaction.__all__)
+    missing = [name for name in transaction.__all__ if name not in m.__all__]
+    assert not missing, f"gate.core.machine does not re-export {missing}"
+    assert all(getattr(m, name) is getattr(transaction, name) for name in transaction.__all__)
+    assert all(hasattr(m, name) for name in m.__all__)

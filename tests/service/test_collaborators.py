@@ -1,4 +1,4 @@
-"""The runtime's small collaborators on their own: door reactions and the keypad buffer."""
+"""The runtime's small collaborators on their own: door reactions, the keypad buffer, the machine's rules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import enum
 
 import pytest
 
+from gate.core.policy import GatePolicy, Method
 from gate.service.door_watch import door_reaction
 from gate.service.keypad import Keypad
+from gate.service.timeouts import Timeouts, rules_for
 
 
 class Kind(enum.StrEnum):  # drivers.door's event kinds are (becoming) a StrEnum with these values
@@ -52,3 +54,11 @@ def test_keypad_collects_digits_submits_on_hash_and_clears_on_star() -> None:
         assert len(keypad.buffer) == 32
     finally:
         keypad.stop()
+
+
+def test_the_machines_rules_take_the_ways_in_from_the_policy_and_the_times_from_the_service() -> None:
+    policy = GatePolicy(gate_id=1, name="main", methods=frozenset({Method.CARD, Method.FACE}), max_face_attempts=2)
+    rules = rules_for(policy, Timeouts(claim=1, face=2, decision=3, refusal=4, passage=5, held_open=6))
+    assert rules.methods == policy.methods and rules.max_face_attempts == 2
+    assert (rules.claim_timeout, rules.face_timeout, rules.decision_timeout, rules.refusal_timeout,
+            rules.passage_timeout) == (1, 2, 3, 4, 5)

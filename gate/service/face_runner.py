@@ -1,0 +1,96 @@
+"""The face worker: one thread beside the gate's loop for everything that opens the camera.
+
+A face attempt (camera burst + verification, ~0.3-1 s) and the frames for enrollment at the gate run
+here, one at a time, never on the event loop nor in a web request. An attempt's result is posted back
+as `FaceVerified`; a card presented meanwhile is handled at once and the result arrives stale.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import secrets
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from gate.core import machine as m
+from gate.core.decision import FaceOutcome
+from gate.core.policy import GatePolicy
+from gate.face.errors import FaceUnavailable
+from gate.service import kiosk_text
+from gate.service.face_check import FaceCheck
+
+#: How long the operator UI waits for enrollment frames before giving up.
+FRAMES_TIMEOUT = 30.0
+
+
+class FaceRunner:
+    def __init__(self, face: FaceCheck | None, post: Callable[[m.Event], None]) -> None:
+        self.face = face
+        self._post = post
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="face")
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()  # guards the two fields snapshot() reads from web threads
+        self._camera_on = False
+        self._challenge: str | None = None
+
+    def warm_up(self) -> None:
+        if self.face is not None:
+            self._executor.submit(self.face.warm_up)
+
+    def start(self, effect: m.StartFace, policy: GatePolicy | None) -> None:
+        """Begin an attempt for the transaction `effect.token`; its outcome comes back as `FaceVerified`."""
+        self._cancel = cancel = threading.Event()
+        face = self.face
+        if face is None or policy is None:
+            self._post(m.FaceVerified(effect.token, FaceOutcome.UNAVAILABLE))
+            return
+        # A head turn's direction is drawn per attempt, so a recording cannot know it in advance.
+        direction = secrets.choice(("left", "right")) if policy.liveness == "head_turn" else None
+        with self._lock:
+            self._challenge = kiosk_text.challenge_text(policy.liveness, direction)
+
+        def job() -> None:
+            self._post(m.FaceVerified(effect.token, face.run(effect.claim, policy, cancel, direction)))
+
+        self._executor.submit(job)
+
+    def cancel(self) -> None:
+        """Abandon the running attempt: its result would be stale anyway, and the camera closes sooner."""
+        self._cancel.set()
+
+    def frames(self, n: int) -> list[np.ndarray]:
+        """Frames for enrollment at the gate camera, taken on the face worker (the caller waits)."""
+        camera_factory = self.face.camera_factory if self.face is not None else None
+        if camera_factory is None:
+            raise FaceUnavailable("this gate has no camera configured")
+
+        def grab() -> list[np.ndarray]:
+            camera = camera_factory()
+            self.set_camera(True)
+            try:
+                with camera:
+                    return camera.burst(n)
+            finally:
+                self.set_camera(False)
+
+        return self._executor.submit(grab).result(timeout=FRAMES_TIMEOUT)
+
+    def set_camera(self, on: bool) -> None:
+        with self._lock:
+            self._camera_on = on
+
+    @property
+    def camera_on(self) -> bool:
+        with self._lock:
+            return self._camera_on
+
+    @property
+    def challenge(self) -> str | None:
+        with self._lock:
+            return self._challenge
+
+    def stop(self) -> None:
+        self._cancel.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
