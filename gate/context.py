@@ -9,13 +9,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.store import db
 from gate.access.pipeline import AccessService
 from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
 from gate.config import Settings, load_settings
 from gate.secrets.keys import KeyFile
 from gate.secrets.passwords import make_hasher
+from gate.store import db
 from gate.store.face_templates import TemplateStore
 
 

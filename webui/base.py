@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -13,8 +13,8 @@ from flask import Flask, abort, current_app, flash, g, redirect, render_template
 from sqlalchemy.orm import Session
 
 from gate.context import GateContext
-from gate.store.models import Operator, OperatorRole
 from gate.store import operators as operator_service
+from gate.store.models import Operator, OperatorRole
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,7 +93,7 @@ def install_request_hooks(app: Flask) -> None:
         op_id = session.get("op")
         if op_id is not None:
             seen = session.get("seen")
-            stamp = datetime.now(timezone.utc).timestamp()
+            stamp = datetime.now(UTC).timestamp()
             idle = current_app.config["IDLE_TIMEOUT"].total_seconds()
             operator_row = db().get(Operator, op_id)
             if seen is None or stamp - float(seen) > idle:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
+from gate.errors import GateError, NotFoundError
 from gate.store import consent as consent_service
 from gate.store import residents as resident_service
-from gate.errors import GateError, NotFoundError
 from gate.store.models import Resident
 from gate.store.resident_edit import generate_pin, update_resident
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime

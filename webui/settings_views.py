@@ -8,12 +8,13 @@ from datetime import date
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from gate.store import gates as gate_service
-from gate.store import notices, retention, assessments as site_admin
 from gate import site_config
-from gate.errors import GateError, NotFoundError, PolicyError
-from gate.store.models import Gate, Notice
 from gate.core.policy import LIVENESS_MODES, Method
+from gate.errors import GateError, NotFoundError, PolicyError
+from gate.store import assessments as site_admin
+from gate.store import gates as gate_service
+from gate.store import notices, retention
+from gate.store.models import Gate, Notice
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
 
 bp = Blueprint("settings", __name__)

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from gate.secrets import envelope as crypto
+from gate.bench.stats import percentile
 from gate.face.engine import FaceEngine
 from gate.face.enroll import enroll
 from gate.face.errors import FaceUnavailable
 from gate.face.images import read_image_file
 from gate.face.verify import DEFAULT_THRESHOLD, verify_frames
+from gate.secrets import envelope as crypto
 from gate.secrets.keys import MasterKey
-from gate.bench.stats import percentile
 
 FRAME_W, FRAME_H = 640, 480
 #: In the repository's sibling folder (see README); `--photo` overrides.

@@ -27,8 +27,8 @@ def eval_group() -> None:
 def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bool, as_json: bool) -> None:
     """Enroll each person in DIRECTORY (one folder per person) and verify every photo 1:1 against
     every enrolled person. Prints FMR, FNMR, EER and the threshold for FMR <= 0.1%."""
-    from gate.face.engine import FaceEngine
     from gate.bench.evaluate import evaluate
+    from gate.face.engine import FaceEngine
     from gate.face.verify import check_threshold
 
     try:

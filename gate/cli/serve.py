@@ -35,9 +35,9 @@ def publishers_from(settings: Any) -> tuple[Any, ...]:
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
-    from webui.server import build_web_server
     from gate.service.demo import seed_demo
     from gate.service.simrig import SimRig
+    from webui.server import build_web_server
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     ctx = env.context()

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from gate.store import audit
-from gate.store.consent import current_consent
 from gate.core.decision import FaceOutcome
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
 from gate.face import liveness
@@ -24,8 +22,10 @@ from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.liveness import LivenessResult
 from gate.face.probe import Frame, Probe
 from gate.face.verify import DEFAULT_MAX_ENCODES, DEFAULT_THRESHOLD, VerificationResult, check_threshold, verify
-from gate.store.models import Resident, ResidentStatus
+from gate.store import audit
+from gate.store.consent import current_consent
 from gate.store.face_templates import TemplateStore
+from gate.store.models import Resident, ResidentStatus
 
 log = logging.getLogger("gate.face")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ def record(session: Session, actor: str, action: str, subject: str = "", now: da
            **details: object) -> AuditEntry:
     """Append an entry inside the caller's transaction, so it commits or rolls back with the action."""
     _check_details(details)
-    at = (now or utcnow()).astimezone(timezone.utc)
+    at = (now or utcnow()).astimezone(UTC)
     head = session.execute(
         select(SystemState).where(SystemState.key == HEAD_KEY).with_for_update()
     ).scalar_one_or_none()

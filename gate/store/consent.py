@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
+from gate.store import audit
+from gate.store.face_templates import TemplateStore
 from gate.store.models import Consent, Resident, ResidentStatus
 from gate.store.notices import current_notice
-from gate.store.face_templates import TemplateStore
 
 FACE_PURPOSE = "Verify the resident 1:1 at this site's gates"
 

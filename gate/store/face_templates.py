@@ -14,9 +14,9 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from gate.secrets import envelope as crypto
 from gate.clock import utcnow
 from gate.errors import ConsentError
+from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 

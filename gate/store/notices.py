@@ -9,9 +9,9 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.store import audit
 from gate.store.models import Notice
 
 REQUIRED_FIELDS = {

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.store import rotation
 from gate.errors import GateError
 from gate.secrets.keys import KeyFile
+from gate.store import rotation
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gate.store import gates, residents
-from gate.core.claims import Claim, ClaimKind
 from gate.clock import utcnow
 from gate.context import GateContext
+from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import FaceOutcome, Reason
+from gate.store import gates, residents
 from gate.store.models import AccessEvent
-
 from tests.store.helpers import resident_with_template
 
 

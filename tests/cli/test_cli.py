@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gate.store import db
 from gate.config import load_settings
-
+from gate.store import db
 from tests.conftest import REPO, GateCli
 
 
@@ -144,7 +143,6 @@ def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
     from gate.clock import utcnow
     from gate.context import GateContext
     from gate.store.models import FaceTemplate
-
     from tests.store.helpers import resident_with_template
 
     ctx = GateContext.open(data_dir)

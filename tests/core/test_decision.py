@@ -2,9 +2,19 @@
 
 import pytest
 
-from gate.core.decision import MESSAGES, Decision, Evidence, FaceOutcome, Locks, Reason, Subject, decide, decide_unavailable
-from gate.errors import PolicyError
+from gate.core.decision import (
+    MESSAGES,
+    Decision,
+    Evidence,
+    FaceOutcome,
+    Locks,
+    Reason,
+    Subject,
+    decide,
+    decide_unavailable,
+)
 from gate.core.policy import GatePolicy, Method, parse_methods, validate_methods
+from gate.errors import PolicyError
 
 
 def policy(methods: str) -> GatePolicy:

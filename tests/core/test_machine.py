@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from gate.core import machine as m
 from gate.core.claims import ClaimKind
 from gate.core.decision import Decision, FaceOutcome, Reason
 from gate.core.policy import Method
-from gate.core import machine as m
 
 CARD_PIN_FACE = m.Rules(methods=frozenset({Method.CARD, Method.PIN, Method.FACE, Method.CARD_FACE}))
 CARD_PIN = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from drivers.errors import FrameError, RelayProtocolError
+from drivers.readers.osdp import OsdpReader
 from drivers.relays import lcus_frames
 from drivers.relays.lcus import LcusRelayBoard
 from drivers.relays.modbus import ModbusRelayBoard
 from drivers.sim.lcus_device import SimLcusDevice
 from drivers.sim.osdp_reader import SimOsdpReader
-from drivers.readers.osdp import OsdpReader
 from drivers.sim.wire import PtyWire
 
 from .conftest import Recorder, frame, wait_until

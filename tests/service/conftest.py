@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from gate.store import residents
 from gate.context import GateContext
 from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+from gate.store import residents
 
 CARD = "188:24910"
 CODE = "1001"

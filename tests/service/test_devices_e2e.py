@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from gate.core.decision import Reason
 from gate.core import machine as m
+from gate.core.decision import Reason
 from gate.service.runtime import Timeouts
 from gate.service.simrig import DOOR_SENSOR, PASSAGE
 from tests.service.conftest import CARD, CODE, PIN, Gate

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gate.store import consent, gates, residents
+from gate.core import machine as m
 from gate.core.decision import Reason
 from gate.face.engine import FaceEngine, ModelPaths
 from gate.face.enroll import enroll
 from gate.face.images import read_image_file
-from gate.core import machine as m
+from gate.store import consent, gates, residents
 from tests.service.conftest import CARD, CODE, PIN, Gate
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gate.store import gates
-from webui.server import make_app
 from tests.service.conftest import CODE, PIN, Gate
+from webui.server import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

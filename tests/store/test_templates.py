@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, inspect, select
 
-from gate.store import consent, residents
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
+from gate.store import consent, residents
 from gate.store.models import DataKey, FaceTemplate, Resident
 
 from .helpers import get, random_encodings, resident_with_template

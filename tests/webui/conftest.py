@@ -12,8 +12,8 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gate.store import operators as operator_service
 from gate.context import GateContext
+from gate.store import operators as operator_service
 from gate.store.models import OperatorRole
 from tests.conftest import make_installation
 from webui import create_app

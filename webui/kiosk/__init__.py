@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.store.notices import current_notice, fields_of
 from gate.core import machine as m
+from gate.store.notices import current_notice, fields_of
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/kiosk-static")
