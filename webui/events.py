@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, flash, render_template, request, stream_with_context
 from sqlalchemy import select

@@ -62,7 +62,7 @@ class LcusRelayBoard(RelayBoard):
         assert self._serial is not None
         try:
             self._serial.reset_input_buffer()
-            self._serial.in_waiting
+            _ = self._serial.in_waiting  # touching it raises if the port is gone
         except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
         return ()

@@ -13,13 +13,13 @@ gate that needs more must use a camera with depth or infrared sensing (not in th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from gate.face.frames import FaceFrame
 from gate.face.geometry import eye_aspect_ratio, yaw_ratio
 
 
-class LivenessMode(str, Enum):
+class LivenessMode(StrEnum):
     """The values of a gate's `liveness` setting (gate.core.policy.LIVENESS_MODES)."""
 
     OFF = "none"
@@ -27,7 +27,7 @@ class LivenessMode(str, Enum):
     HEAD_TURN = "head_turn"
 
 
-class TurnDirection(str, Enum):
+class TurnDirection(StrEnum):
     """Asked of the person; the gate picks one at random per attempt so a recording cannot know it."""
 
     LEFT = "left"

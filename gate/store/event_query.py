@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session

@@ -11,7 +11,7 @@ Two rules shape it:
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -24,7 +24,7 @@ def test_operator_lockout_grows_and_resets(any_ctx) -> None:
         operators.create_first_admin(session, FAST, username="root", password="long password 1", now=now)
         with pytest.raises(ConflictError):
             operators.create_first_admin(session, FAST, username="two", password="long password 1")
-    for attempt in range(5):
+    for _ in range(5):
         with any_ctx.transaction() as session:
             assert not operators.authenticate(session, FAST, "root", "wrong", now=now).ok
     with any_ctx.transaction() as session:

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import time
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
