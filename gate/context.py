@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +44,7 @@ class GateContext:
         """The access service; `recorder` writes its event rows (the gate service passes its event log)."""
         return AccessService(self.sessions, self.settings, self.hasher, self.clock, recorder=recorder)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[Session]:
         return db.transaction(self.sessions)
 
     def close(self) -> None:

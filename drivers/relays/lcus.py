@@ -28,7 +28,7 @@ class LcusRelayBoard(RelayBoard):
     def __init__(self, port: str, *, outputs: int = 1, baudrate: int = lcus_frames.BAUDRATE, **kw) -> None:
         super().__init__(outputs=outputs, inputs=0, port=port, **kw)
         self._baudrate = baudrate
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
 
     @classmethod
     def from_config(cls, config: RelayConfig) -> Self:
