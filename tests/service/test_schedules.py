@@ -86,7 +86,7 @@ def test_anti_passback_between_an_entry_and_an_exit_gate(installation: GateConte
     assert access.card("main", CARD).decision.granted
 
 
-def test_schedule_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_commands(tmp_path) -> None:
     from click.testing import CliRunner
 
     from gate.cli import cli
