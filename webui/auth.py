@@ -129,7 +129,8 @@ def operators():
         try:
             operator_service.create_operator(
                 db(), ctx().hasher, username=request.form.get("username", "").strip(),
-                password=request.form.get("password", ""), role=operator_service.parse_role(request.form.get("role", "")),
+                password=request.form.get("password", ""),
+                role=operator_service.parse_role(request.form.get("role", "")),
                 actor=actor(), now=now())
             db().commit()
             flash("Operator added.", "ok")

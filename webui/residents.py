@@ -45,7 +45,8 @@ def new():
     if request.method == "POST":
         try:
             resident = resident_service.add_resident(
-                db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200], unit=form.get("unit", "")[:64],
+                db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200],
+                unit=form.get("unit", "")[:64],
                 is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name", "").strip()[:200] or None,
                 group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
             db().commit()

@@ -78,7 +78,8 @@ def bench_face(rounds: int, photo: Path | None, as_json: bool) -> None:
                f"({result['rounds']} rounds)")
     click.echo(f"plain face_recognition, same frame: median {result['baseline_median_ms']} ms "
                f"({result['speedup']}x slower than ours)")
-    click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; peak RSS {result['peak_rss_mb']} MB")
+    click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; "
+               f"peak RSS {result['peak_rss_mb']} MB")
 
 
 def _fmt(value: object) -> str:

@@ -113,7 +113,8 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
     click.echo(f"  door     {door.get('state')}  link {'ok' if door.get('link_ok') else 'DOWN'}"
                f"  fire alarm {'YES' if door.get('fire_alarm') else 'no'}")
     reader = data["reader"]
-    click.echo(f"  reader   {'online' if reader.get('online') else 'OFFLINE'}  secure channel {reader.get('secure_channel')}")
+    click.echo(f"  reader   {'online' if reader.get('online') else 'OFFLINE'}  "
+               f"secure channel {reader.get('secure_channel')}")
     click.echo(f"  camera   {data['camera'].get('state')}  face model {data['face_model'].get('state')}")
     db = data["database"]
     click.echo(f"  database {'ok' if db['ok'] else 'UNREACHABLE (card/PIN from local cache)'}")

@@ -91,5 +91,6 @@ def verify(session: Session) -> ChainReport:
     head = session.get(SystemState, HEAD_KEY)
     recorded_head = head.value if head else GENESIS
     if recorded_head != prev:
-        return ChainReport(False, count, prev, "the newest entries were removed (the chain ends before its recorded head)")
+        return ChainReport(False, count, prev,
+                           "the newest entries were removed (the chain ends before its recorded head)")
     return ChainReport(True, count, prev)

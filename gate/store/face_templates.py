@@ -80,7 +80,8 @@ class TemplateStore:
             keyring.by_id(data_key.kek_id), template.id, resident.face_pseudonym, template.model_version,
             template.encodings, template.nonce, template.ciphertext, data_key.wrapped,
         )
-        return StoredTemplate(template.id, template.model_version, encodings, template.created_at, template.last_used_at)
+        return StoredTemplate(template.id, template.model_version, encodings,
+                              template.created_at, template.last_used_at)
 
     def has_template(self, session: Session, resident: Resident) -> bool:
         if resident.face_pseudonym is None:

@@ -141,7 +141,9 @@ class Operator(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[OperatorRole] = mapped_column(Enum(OperatorRole, native_enum=False, length=16, values_callable=_enum_values))
+    role: Mapped[OperatorRole] = mapped_column(
+        Enum(OperatorRole, native_enum=False, length=16, values_callable=_enum_values)
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -96,7 +96,8 @@ def _enable_face(ctx, tmp_path):
         gate = gates.get_gate(session, "main")
         from datetime import date
 
-        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document, actor="t")
+        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document,
+                                actor="t")
         gates.set_gate(session, gate, actor="t", methods="card,pin,face,card+face")
 
 

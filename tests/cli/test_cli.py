@@ -121,7 +121,8 @@ def test_the_installed_console_script_works_with_gate_data_dir(tmp_path):
     env = {**os.environ, "GATE_DATA_DIR": str(tmp_path / "d")}
     done = subprocess.run([str(gate), "init"], env=env, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
-    failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True, timeout=120)
+    failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True,
+                            timeout=120)
     assert failed.returncode == 1 and failed.stderr.startswith("Error: No resident")
 
 

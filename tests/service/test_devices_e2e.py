@@ -108,7 +108,11 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     from gate.store.models import AccessEvent
 
     with gate.ctx.sessions() as session:
-        offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door"))
+        offline = session.scalar(
+            select(func.count())
+            .select_from(AccessEvent)
+            .where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door")
+        )
     assert offline == 3
 
 
