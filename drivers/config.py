@@ -281,7 +281,8 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
     else:
         osdp_only = {"address", "key", "key_file", "install_mode", "offline_after_ms", "feedback_ms"} & set(data)
         if osdp_only:
-            raise DriverConfigError(f"[reader] {', '.join(sorted(osdp_only))} only apply to backend = \"osdp\"; remove them.")
+            keys = ", ".join(sorted(osdp_only))
+            raise DriverConfigError(f'[reader] {keys} only apply to backend = "osdp"; remove them.')
     if out["backend"] == "line" and "baudrate" not in out:
         out["baudrate"] = 9600
     if out["backend"] == "osdp" and "baudrate" not in out:

@@ -31,7 +31,9 @@ class Registry(Generic[B]):
         """Make ``name`` choose ``target`` ("package.module:Class", a subclass of the base)."""
         module, sep, attr = target.partition(":")
         if not name or not sep or not module or not attr:
-            raise ValueError(f"A {self.kind} backend is registered as name -> 'module:Class', got {name!r} -> {target!r}.")
+            raise ValueError(
+                f"A {self.kind} backend is registered as name -> 'module:Class', got {name!r} -> {target!r}."
+            )
         self._entries[name] = target
 
     def names(self) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,13 +10,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.store import db
 from gate.access.pipeline import AccessService
 from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
 from gate.config import Settings, load_settings
 from gate.secrets.keys import KeyFile
 from gate.secrets.passwords import make_hasher
+from gate.store import db
 from gate.store.face_templates import TemplateStore
 
 
@@ -43,7 +44,7 @@ class GateContext:
         """The access service; `recorder` writes its event rows (the gate service passes its event log)."""
         return AccessService(self.sessions, self.settings, self.hasher, self.clock, recorder=recorder)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
+    def transaction(self) -> AbstractContextManager[Session]:
         return db.transaction(self.sessions)
 
     def close(self) -> None:

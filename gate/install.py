@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from gate.store import db, notices
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
-from gate.store.gates import DEFAULT_METHODS, add_gate
 from gate.secrets.keys import KeyFile
+from gate.store import db, notices
+from gate.store.gates import DEFAULT_METHODS, add_gate
 from gate.store.models import Gate, Notice
 
 SYSTEM_ACTOR = "system"

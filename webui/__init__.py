@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gate.context import GateContext
@@ -51,7 +52,10 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     if hops:  # behind a TLS-terminating reverse proxy: trust exactly that many X-Forwarded-* hops
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # Replacing wsgi_app is Flask's documented way to add WSGI middleware; mypy sees a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     app.extensions["gate_context"] = context
     app.extensions["gate_runtime"] = gate_runtime
     app.extensions["login_throttle"] = LoginThrottle(int(app.config["LOGIN_ATTEMPTS_PER_MINUTE"]), 60.0)
@@ -68,7 +72,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         app.register_blueprint(blueprint)
 
     @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(err: CSRFError) -> ResponseReturnValue:
         return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
                                  "go back, reload the page and try again.")
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 
-from gate.store import operators as operator_service
 from gate.errors import GateError
-from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, fingerprint, now, operator, roles_required
-from webui.base import READ_EVENT_ROLES
+from gate.store import operators as operator_service
+from webui.base import (
+    READ_EVENT_ROLES,
+    SETTINGS_ROLES,
+    actor,
+    ctx,
+    db,
+    fail,
+    fingerprint,
+    now,
+    operator,
+    roles_required,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -29,7 +39,7 @@ def _start_session(op_id: int, op) -> None:
     session.clear()  # a fresh session on sign-in: no fixation
     session["op"] = op_id
     session["pw"] = fingerprint(op)
-    session["seen"] = datetime.now(timezone.utc).timestamp()
+    session["seen"] = datetime.now(UTC).timestamp()
     session.permanent = True
 
 
@@ -119,7 +129,8 @@ def operators():
         try:
             operator_service.create_operator(
                 db(), ctx().hasher, username=request.form.get("username", "").strip(),
-                password=request.form.get("password", ""), role=operator_service.parse_role(request.form.get("role", "")),
+                password=request.form.get("password", ""),
+                role=operator_service.parse_role(request.form.get("role", "")),
                 actor=actor(), now=now())
             db().commit()
             flash("Operator added.", "ok")

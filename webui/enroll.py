@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from gate.store import consent as consent_service
-from gate.store import notices, rights
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
+from gate.store import consent as consent_service
+from gate.store import notices, rights
 from gate.store.models import ResidentStatus
 from webui import face
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime

@@ -5,16 +5,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, flash, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from gate.store import audit
+from gate.core.policy import Method
 from gate.errors import GateError, PolicyError
+from gate.store import audit
 from gate.store.event_query import EventFilter, audit_page, events_page, iter_events
 from gate.store.models import Gate, Resident
-from gate.core.policy import Method
 from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, ctx, db, roles_required
 
 bp = Blueprint("events", __name__)
@@ -28,7 +28,7 @@ def _when(name: str) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError as err:
         raise PolicyError(f"'{text[:40]}' is not a date and time (use YYYY-MM-DD or YYYY-MM-DDTHH:MM).") from err
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _filter() -> EventFilter:

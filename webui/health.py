@@ -6,12 +6,13 @@ No PIN, card number, image or name is ever part of it: events carry the internal
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/health")
-def health():  # type: ignore[no-untyped-def]
+def health() -> ResponseReturnValue:
     runtime = current_app.extensions.get("gate_runtime")
     if runtime is None:
         return jsonify({"ok": False, "service": "not running"}), 503

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 
+from gate.errors import GateError, NotFoundError
 from gate.store import consent as consent_service
 from gate.store import residents as resident_service
-from gate.errors import GateError, NotFoundError
 from gate.store.models import Resident
 from gate.store.resident_edit import generate_pin, update_resident
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
@@ -45,7 +45,8 @@ def new():
     if request.method == "POST":
         try:
             resident = resident_service.add_resident(
-                db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200], unit=form.get("unit", "")[:64],
+                db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200],
+                unit=form.get("unit", "")[:64],
                 is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name", "").strip()[:200] or None,
                 group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
             db().commit()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from gate.store import rights as rights_service
 from gate.errors import GateError, NotFoundError
+from gate.store import rights as rights_service
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
 from webui.residents import load
 

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
+from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from gate.store import gates as gate_service
-from gate.store import notices, retention, assessments as site_admin
 from gate import site_config
-from gate.errors import GateError, NotFoundError, PolicyError
-from gate.store.models import Gate, Notice
 from gate.core.policy import LIVENESS_MODES, Method
+from gate.errors import GateError, NotFoundError, PolicyError
+from gate.store import assessments as site_admin
+from gate.store import gates as gate_service
+from gate.store import notices, retention
+from gate.store.models import Gate, Notice
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+
+if TYPE_CHECKING:
+    from gate.store.rotation_job import KeyRotationJob
 
 bp = Blueprint("settings", __name__)
 SECRET_WORDS = ("password", "secret", "token", "key")
@@ -38,7 +44,7 @@ def _file_values() -> dict[str, dict[str, object]]:
 
 @bp.get("/settings")
 @roles_required(*SETTINGS_ROLES)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     settings = ctx().settings
     return render_template(
         "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
@@ -50,7 +56,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/gates")
 @roles_required(*SETTINGS_ROLES)
-def add_gate():  # type: ignore[no-untyped-def]
+def add_gate() -> ResponseReturnValue:
     methods = ",".join(request.form.getlist("methods")) or gate_service.DEFAULT_METHODS
     try:
         gate_service.add_gate(db(), request.form.get("name", "").strip()[:64] or "?", methods, actor=actor())
@@ -70,7 +76,7 @@ def _gate(name: str) -> Gate:
 
 @bp.post("/settings/gates/<name>")
 @roles_required(*SETTINGS_ROLES)
-def set_gate(name: str):  # type: ignore[no-untyped-def]
+def set_gate(name: str) -> ResponseReturnValue:
     gate = _gate(name)
     form = request.form
     try:
@@ -102,7 +108,7 @@ def _reload_gate_policy() -> None:
 
 @bp.post("/settings/gates/<name>/assessment")
 @roles_required(*SETTINGS_ROLES)
-def assess(name: str):  # type: ignore[no-untyped-def]
+def assess(name: str) -> ResponseReturnValue:
     gate = _gate(name)
     upload = request.files.get("document")
     try:
@@ -122,7 +128,7 @@ def assess(name: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/settings/notices/new", methods=["GET", "POST"])
 @roles_required(*SETTINGS_ROLES)
-def new_notice():  # type: ignore[no-untyped-def]
+def new_notice() -> ResponseReturnValue:
     current = notices.current_notice(db())
     if request.method == "POST":
         fields = {key: request.form.get(key, "")[:4000] for key in notices.REQUIRED_FIELDS}
@@ -147,7 +153,7 @@ def new_notice():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/notices/<version>/publish")
 @roles_required(*SETTINGS_ROLES)
-def publish_notice(version: str):  # type: ignore[no-untyped-def]
+def publish_notice(version: str) -> ResponseReturnValue:
     try:
         notices.publish_notice(db(), version, actor())
         db().commit()
@@ -159,7 +165,7 @@ def publish_notice(version: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/config/<section>")
 @roles_required(*SETTINGS_ROLES)
-def update_config(section: str):  # type: ignore[no-untyped-def]
+def update_config(section: str) -> ResponseReturnValue:
     fields = site_config.EDITABLE.get(section)
     if fields is None:
         abort(404)
@@ -174,7 +180,7 @@ def update_config(section: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("settings.index"))
 
 
-def _rotation_job():  # type: ignore[no-untyped-def]
+def _rotation_job() -> KeyRotationJob:
     from flask import current_app
 
     from gate.store.rotation_job import KeyRotationJob
@@ -185,7 +191,7 @@ def _rotation_job():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/keys/rotate")
 @roles_required(*SETTINGS_ROLES)
-def rotate_keys():  # type: ignore[no-untyped-def]
+def rotate_keys() -> ResponseReturnValue:
     if _rotation_job().start(actor()):
         flash("Key rotation started: data keys are re-wrapped in the background; this page shows the progress.", "ok")
     else:
@@ -195,7 +201,7 @@ def rotate_keys():  # type: ignore[no-untyped-def]
 
 @bp.post("/settings/purge")
 @roles_required(*SETTINGS_ROLES)
-def purge():  # type: ignore[no-untyped-def]
+def purge() -> ResponseReturnValue:
     report = retention.purge(db(), site_days=ctx().settings.template_retention_days, actor=actor(), now=now())
     db().commit()
     flash(f"Retention purge done: {report.total} template(s) deleted ({report.expired} expired, "

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from drivers.readers.base import (
-    CardRead, KeyPress, Reader, ReaderDevice, ReaderEvent, ReaderFault, ReaderHealth, ReaderStatus,
+    CardRead,
+    KeyPress,
+    Reader,
+    ReaderDevice,
+    ReaderEvent,
+    ReaderFault,
+    ReaderHealth,
+    ReaderStatus,
 )
 from drivers.registry import Registry
 

@@ -45,7 +45,7 @@ class LineReader(Reader):
         self._backoff = backoff or Backoff()
         self._stopper = Stopper()
         self._thread: threading.Thread | None = None
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
         #: Bytes taken off the port so far (lets a caller know a partial line was seen).
         self.bytes_in = 0
 
@@ -65,7 +65,7 @@ class LineReader(Reader):
         if self._thread is not None:
             self._thread.join(5)
 
-    def _open(self) -> serial.SerialBase | None:
+    def _open(self) -> serial.Serial | None:
         try:
             return serial.serial_for_url(self.port, baudrate=self._baudrate, timeout=0.1)
         except SERIAL_ERRORS as exc:

@@ -25,10 +25,15 @@ import osdp
 import serial
 
 from drivers.backoff import Backoff
-from drivers.readers.base import (
-    CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper,
-)
 from drivers.errors import DriverConfigError
+from drivers.readers.base import (
+    CardRead,
+    KeyPress,
+    Reader,
+    ReaderEvent,
+    ReaderHealth,
+    Stopper,
+)
 from drivers.serialerrors import SERIAL_ERRORS
 from gate.core.cardnumber import CardNumberError, normalize_card
 

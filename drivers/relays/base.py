@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import concurrent.futures
+import functools
 import heapq
 import itertools
 import queue
@@ -301,7 +302,7 @@ class RelayBoard(abc.ABC):
         while self._timers and self._timers[0][0] <= now:
             _, _, channel, level = heapq.heappop(self._timers)
             try:
-                self._guarded(lambda: self._write(channel, level))
+                self._guarded(functools.partial(self._write, channel, level))
             except Exception:  # noqa: BLE001 - whatever failed, the "off" must be retried
                 self._pending_rest[channel] = level
 
@@ -309,7 +310,7 @@ class RelayBoard(abc.ABC):
         """On close, a pulse in progress ends early rather than outliving the service."""
         for _, _, channel, level in sorted(self._timers):
             try:
-                self._guarded(lambda: self._write(channel, level))
+                self._guarded(functools.partial(self._write, channel, level))
             except RelayError:
                 pass
         self._timers.clear()

@@ -28,7 +28,7 @@ class LcusRelayBoard(RelayBoard):
     def __init__(self, port: str, *, outputs: int = 1, baudrate: int = lcus_frames.BAUDRATE, **kw) -> None:
         super().__init__(outputs=outputs, inputs=0, port=port, **kw)
         self._baudrate = baudrate
-        self._serial: serial.SerialBase | None = None
+        self._serial: serial.Serial | None = None
 
     @classmethod
     def from_config(cls, config: RelayConfig) -> Self:
@@ -62,7 +62,7 @@ class LcusRelayBoard(RelayBoard):
         assert self._serial is not None
         try:
             self._serial.reset_input_buffer()
-            self._serial.in_waiting
+            _ = self._serial.in_waiting  # touching it raises if the port is gone
         except SERIAL_ERRORS as exc:
             raise RelayLinkLost(f"LCUS board on {self.port} lost: {exc}") from exc
         return ()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from gate.store import residents
+from gate.bench.stats import percentile
 from gate.context import GateContext
 from gate.install import initialise
-from gate.bench.stats import percentile
+from gate.store import residents
 
 
 def summarize(samples_ms: list[float]) -> dict[str, float]:

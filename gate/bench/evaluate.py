@@ -137,7 +137,7 @@ def evaluate(engine: FaceEngine, root: Path, threshold: float = DEFAULT_THRESHOL
         encodings = _enroll_from(engine, chosen, policy, report, person)
         if encodings is not None:
             templates[person] = encodings
-    for person, photos in people.items():
+    for photos in people.values():
         for photo in photos:
             _score_photo(engine, photo, templates, in_template, policy, report)
     if rotate:
@@ -161,13 +161,13 @@ def _enroll_from(engine: FaceEngine, photos: list[Photo], policy: QualityPolicy,
         except ImageRejected as err:
             report.rejected[photo.name] = [str(err)]
     result = enroll(engine, frames, EnrollmentPolicy(quality=policy))
-    for frame_report, name in zip(result.frames, names):
+    for frame_report, name in zip(result.frames, names, strict=True):
         if not frame_report.accepted:
             report.rejected[name] = frame_report.reasons
     if not record:
         return result.encodings if result.ok else None
     if result.ok:
-        report.enrolled[person] = [n for r, n in zip(result.frames, names) if r.accepted]
+        report.enrolled[person] = [n for r, n in zip(result.frames, names, strict=True) if r.accepted]
         return result.encodings
     report.not_enrolled[person] = result.reasons
     return None

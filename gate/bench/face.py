@@ -15,18 +15,19 @@ import secrets
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from gate.secrets import envelope as crypto
+from gate.bench.stats import percentile
 from gate.face.engine import FaceEngine
 from gate.face.enroll import enroll
 from gate.face.errors import FaceUnavailable
 from gate.face.images import read_image_file
 from gate.face.verify import DEFAULT_THRESHOLD, verify_frames
+from gate.secrets import envelope as crypto
 from gate.secrets.keys import MasterKey
-from gate.bench.stats import percentile
 
 FRAME_W, FRAME_H = 640, 480
 #: In the repository's sibling folder (see README); `--photo` overrides.
@@ -47,7 +48,8 @@ def door_frame(engine: FaceEngine, photo: np.ndarray) -> np.ndarray:
         box = engine.detect(photo)[0]
     if photo.shape[0] < FRAME_H or photo.shape[1] < FRAME_W:
         pad_y, pad_x = max(0, FRAME_H - photo.shape[0]), max(0, FRAME_W - photo.shape[1])
-        photo = cv2.copyMakeBorder(photo, pad_y // 2, pad_y - pad_y // 2, pad_x // 2, pad_x - pad_x // 2, cv2.BORDER_REPLICATE)
+        top, left = pad_y // 2, pad_x // 2
+        photo = cv2.copyMakeBorder(photo, top, pad_y - top, left, pad_x - left, cv2.BORDER_REPLICATE)
         box = engine.detect(photo)[0]
     cx, cy = (box.left + box.right) // 2, (box.top + box.bottom) // 2
     x0 = min(max(0, cx - FRAME_W // 2), photo.shape[1] - FRAME_W)
@@ -64,7 +66,12 @@ def enrollment_frames(frame: np.ndarray) -> list[np.ndarray]:
     return shifted
 
 
-def _baseline() -> tuple[object, object]:
+#: face_recognition's face_locations(image) -> boxes and face_encodings(image, boxes) -> encodings.
+Locate = Callable[[np.ndarray], list[tuple[int, int, int, int]]]
+Encode = Callable[[np.ndarray, list[tuple[int, int, int, int]]], list[np.ndarray]]
+
+
+def _baseline() -> tuple[Locate, Encode]:
     from PIL import ImageFile  # noqa: PLC0415
 
     keep = ImageFile.LOAD_TRUNCATED_IMAGES

@@ -160,11 +160,12 @@ def _face(ctx: GateContext, rig: SimRig, runtime: GateRuntime, faces_dir: Path, 
         except RuntimeError:
             # A face attempt may be refused (that is a figure too, not a crash of the bench).
             last = [e for e in runtime.snapshot().last_events if e.get("kind") == "access"][:1]
-            refused.append(last[0]["reason"] if last else "no decision")
+            refused.append(str(last[0]["reason"]) if last else "no decision")
             continue
         _relocked(rig)
         if i >= 1:
             samples.append(ms)
     rig.show_photo(None)
     return summarize(samples) | {"refused": len(refused), "refusal_reasons": sorted(set(refused)),
-                                 "probe": str(probe.relative_to(faces_dir)), "enrolled": str(enrolled.relative_to(faces_dir))}
+                                 "probe": str(probe.relative_to(faces_dir)),
+                                 "enrolled": str(enrolled.relative_to(faces_dir))}

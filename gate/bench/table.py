@@ -127,7 +127,9 @@ def format_table(rows: list[Row]) -> str:
     widths = [max(len(line[i]) for line in cells) for i in range(len(header) - 1)]
     lines = []
     for k, line in enumerate(cells):
-        text = "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+        # The notes column goes last and unpadded, so only the figures before it are aligned.
+        padded = zip(line[:-1], widths, strict=True)
+        text = "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(padded))
         lines.append(f"{text}  {line[-1]}".rstrip())
         if k == 0:
             lines.append("-" * len(lines[0]))

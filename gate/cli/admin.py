@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from gate.store import operators as operator_service
 from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.errors import PolicyError
+from gate.store import operators as operator_service
 
 
 def _read_password() -> str:

@@ -27,7 +27,8 @@ def bench_access(rounds: int, as_json: bool) -> None:
         click.echo(json.dumps(result))
     else:
         for name, figures in result.items():
-            click.echo(f"{name:<14} median {figures['median_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  (n={figures['n']})")
+            click.echo(f"{name:<14} median {figures['median_ms']:.2f} ms  p99 {figures['p99_ms']:.2f} ms  "
+                       f"(n={figures['n']})")
 
 
 __all__ = ["Env", "bench", "pass_env"]
@@ -50,7 +51,8 @@ def bench_gate(rounds: int, face_rounds: int, as_json: bool) -> None:
         return
     for name, f in result.items():
         extra = f"  refused {f['refused']} ({', '.join(f['refusal_reasons'])})" if f.get("refused") else ""
-        click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
+        click.echo(f"{name:<14} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  "
+                   f"p99 {f['p99_ms']:.1f} ms  (n={f['n']}){extra}")
     if "face_to_relay" not in result:
         click.echo("face_to_relay  skipped: ../shared/faces not found")
 
@@ -73,7 +75,8 @@ def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
     for name, label in (("card_to_relay", "card to relay"), ("card_to_relay_half_open", f"  + {n} half-open"),
                         ("health", "GET /health"), ("health_half_open", f"  + {n} half-open")):
         f = result[name]
-        click.echo(f"{label:<20} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+        click.echo(f"{label:<20} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  "
+                   f"p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
     click.echo(f"card to relay with/without: median {result['ratio_median']:.2f}x, p99 {result['ratio_p99']:.2f}x "
                f"(goal: within 1.2x); {result['held']}/{n} connections still held at the end of every block")
 
@@ -81,7 +84,8 @@ def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
 @bench.command("all")
 @click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
 @click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Face photos folder (default ../shared/faces beside the checkout); face rows are skipped without it.")
+              help="Face photos folder (default ../shared/faces beside the checkout); "
+                   "face rows are skipped without it.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
     """Every benchmark (access, relay, gate, face, halfopen), summed up in one table."""

@@ -27,8 +27,8 @@ def eval_group() -> None:
 def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bool, as_json: bool) -> None:
     """Enroll each person in DIRECTORY (one folder per person) and verify every photo 1:1 against
     every enrolled person. Prints FMR, FNMR, EER and the threshold for FMR <= 0.1%."""
-    from gate.face.engine import FaceEngine
     from gate.bench.evaluate import evaluate
+    from gate.face.engine import FaceEngine
     from gate.face.verify import check_threshold
 
     try:
@@ -78,7 +78,8 @@ def bench_face(rounds: int, photo: Path | None, as_json: bool) -> None:
                f"({result['rounds']} rounds)")
     click.echo(f"plain face_recognition, same frame: median {result['baseline_median_ms']} ms "
                f"({result['speedup']}x slower than ours)")
-    click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; peak RSS {result['peak_rss_mb']} MB")
+    click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; "
+               f"peak RSS {result['peak_rss_mb']} MB")
 
 
 def _fmt(value: object) -> str:

@@ -11,12 +11,11 @@ from datetime import date
 import click
 from sqlalchemy import select
 
-from gate.store import audit, gates, residents
 from gate.cli import Env, pass_env
 from gate.clock import utcnow
 from gate.errors import PolicyError
+from gate.store import audit, gates, residents, schedules
 from gate.store.models import Holiday, PassbackPair, Schedule, ScheduleAssignment
-from gate.store import schedules
 
 ACTOR = "cli"
 

@@ -35,9 +35,9 @@ def publishers_from(settings: Any) -> tuple[Any, ...]:
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
-    from webui.server import build_web_server
     from gate.service.demo import seed_demo
     from gate.service.simrig import SimRig
+    from webui.server import build_web_server
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     ctx = env.context()
@@ -113,7 +113,8 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
     click.echo(f"  door     {door.get('state')}  link {'ok' if door.get('link_ok') else 'DOWN'}"
                f"  fire alarm {'YES' if door.get('fire_alarm') else 'no'}")
     reader = data["reader"]
-    click.echo(f"  reader   {'online' if reader.get('online') else 'OFFLINE'}  secure channel {reader.get('secure_channel')}")
+    click.echo(f"  reader   {'online' if reader.get('online') else 'OFFLINE'}  "
+               f"secure channel {reader.get('secure_channel')}")
     click.echo(f"  camera   {data['camera'].get('state')}  face model {data['face_model'].get('state')}")
     db = data["database"]
     click.echo(f"  database {'ok' if db['ok'] else 'UNREACHABLE (card/PIN from local cache)'}")

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from typing import TypeVar
 
 import click
 
 from drivers.sim.rig import DEVICES, SimRig
+
+Device = TypeVar("Device")
 
 HELP = """commands:
   card NUMBER [BITS]      present a card on the OSDP reader (e.g. card 188:24910, card 12345678 26)
@@ -44,27 +47,25 @@ def run_command(rig: SimRig, line: str, echo=None) -> str:
         if cmd == "help":
             return HELP
         if cmd == "card":
-            _need(rig.reader, "reader")
+            reader = _need(rig.reader, "reader")
             bits = int(args[1]) if len(args) > 1 else 26
-            rig.reader.present_card(args[0], bits)
+            reader.present_card(args[0], bits)
             return f"card {args[0]} presented ({bits}-bit Wiegand)"
         if cmd == "line":
-            _need(rig.line, "line")
-            rig.line.present(" ".join(args))
+            _need(rig.line, "line").present(" ".join(args))
             return f"line reader printed {' '.join(args)!r}"
         if cmd == "keys":
-            _need(rig.reader, "reader")
-            rig.reader.type_keys(args[0])
+            _need(rig.reader, "reader").type_keys(args[0])
             return f"typed {args[0]}"
         if cmd == "input":
-            _need(rig.relay, "relay")
+            relay = _need(rig.relay, "relay")
             index, value = int(args[0]), args[1].lower()
             if value not in ("on", "off"):
                 return "error: input N on|off"
-            rig.relay.set_input(index, value == "on")
+            relay.set_input(index, value == "on")
             return f"input {index} {value}"
         if cmd == "outputs":
-            out = {}
+            out: dict[str, object] = {}
             if rig.relay is not None:
                 out["modbus_coils"] = [int(c) for c in rig.relay.coils]
                 out["modbus_writes"] = [(round(w.at, 3), w.coil, int(w.on)) for w in rig.relay.writes()[-20:]]
@@ -76,9 +77,9 @@ def run_command(rig: SimRig, line: str, echo=None) -> str:
             _need(rig.relay, "relay")
             return _watch(rig, float(args[0]) if args else 10.0, echo)
         if cmd == "reader":
-            _need(rig.reader, "reader")
-            return json.dumps({"online": rig.reader.online, "secure_channel": rig.reader.secure,
-                               "commands": rig.reader.commands[-10:]}, default=lambda b: b.hex())
+            reader = _need(rig.reader, "reader")
+            return json.dumps({"online": reader.online, "secure_channel": reader.secure,
+                               "commands": reader.commands[-10:]}, default=lambda b: b.hex())
         if cmd in ("cut", "mend", "mute", "unmute", "unplug", "replug"):
             wire = rig.wires.get(args[0]) if args else None
             if wire is None:
@@ -109,9 +110,10 @@ def _watch(rig: SimRig, seconds: float, echo) -> str:
     return "\n".join(lines)
 
 
-def _need(device: object, name: str) -> None:
+def _need(device: Device | None, name: str) -> Device:
     if device is None:
         raise ValueError(f"the {name} simulator is not running (see --devices)")
+    return device
 
 
 @click.command("sim")

@@ -182,7 +182,9 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{where} is not valid TOML: {err}. Fix the file or run `gate init` in a new folder.") from err
+        raise ConfigError(
+            f"{where} is not valid TOML: {err}. Fix the file or run `gate init` in a new folder."
+        ) from err
 
     unknown = sorted(set(raw) - set(SECTIONS) - set(DRIVER_SECTIONS))
     if unknown:

@@ -45,7 +45,10 @@ MESSAGES = {
     Reason.PIN_NOT_SET: "No PIN has been set for this resident; ask the management office.",
     Reason.WRONG_PIN: "Wrong PIN.",
     Reason.FACE_ATTEMPTS_EXHAUSTED: "Face did not work this time. Please use your card or PIN.",
-    Reason.NO_CONSENT: "Face is not set up for you (it needs your consent at the management office). Please use your card or PIN.",
+    Reason.NO_CONSENT: (
+        "Face is not set up for you (it needs your consent at the management office). "
+        "Please use your card or PIN."
+    ),
     Reason.NO_TEMPLATE: "Face is not enrolled for you. Please use your card or PIN.",
     Reason.FACE_UNAVAILABLE: "Face recognition is unavailable right now. Please use your card or PIN.",
     Reason.LIVENESS_FAILED: "The face check did not pass. Please try again or use your card or PIN.",

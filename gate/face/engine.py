@@ -148,7 +148,7 @@ class FaceEngine:
         boxes = [
             Box(x0 + round(r.left() / scale), y0 + round(r.top() / scale),
                 x0 + round(r.right() / scale), y0 + round(r.bottom() / scale), float(s))
-            for r, s in zip(rects, scores)
+            for r, s in zip(rects, scores, strict=True)
         ]
         return sorted(boxes, key=lambda b: -b.score)
 

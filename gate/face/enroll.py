@@ -57,7 +57,8 @@ class EnrollmentResult:
         return sum(f.accepted for f in self.frames)
 
 
-def enroll(engine: FaceEngine, frames: Sequence[Frame], policy: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> EnrollmentResult:
+def enroll(engine: FaceEngine, frames: Sequence[Frame],
+           policy: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> EnrollmentResult:
     if not frames:
         return EnrollmentResult(False, _empty(), [], [TOO_FEW.format(accepted=0, needed=policy.min_accepted)])
     probe = Probe(engine, frames, policy.quality, check_eyes=True, track=False, mirror=True, coarse_first=False)

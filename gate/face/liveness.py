@@ -13,13 +13,15 @@ gate that needs more must use a camera with depth or infrared sensing (not in th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
+
+import numpy as np
 
 from gate.face.frames import FaceFrame
 from gate.face.geometry import eye_aspect_ratio, yaw_ratio
 
 
-class LivenessMode(str, Enum):
+class LivenessMode(StrEnum):
     """The values of a gate's `liveness` setting (gate.core.policy.LIVENESS_MODES)."""
 
     OFF = "none"
@@ -27,7 +29,7 @@ class LivenessMode(str, Enum):
     HEAD_TURN = "head_turn"
 
 
-class TurnDirection(str, Enum):
+class TurnDirection(StrEnum):
     """Asked of the person; the gate picks one at random per attempt so a recording cannot know it."""
 
     LEFT = "left"
@@ -76,13 +78,14 @@ def check(mode: LivenessMode | str, faces: list[FaceFrame], policy: LivenessPoli
         return LivenessResult(False, mode, TOO_FEW_FACES, {"faces": float(len(seen))})
     if not _same_place(seen, policy.min_overlap):
         return LivenessResult(False, mode, FACE_MOVED)
+    marks = [f.landmarks for f in seen if f.landmarks is not None]  # all of seen; the test narrows the type
     if mode is LivenessMode.BLINK:
-        return _blink(seen, policy)
-    return _turn(seen, TurnDirection(direction) if direction else None, policy)
+        return _blink(marks, policy)
+    return _turn(marks, TurnDirection(direction) if direction else None, policy)
 
 
-def _blink(faces: list[FaceFrame], policy: LivenessPolicy) -> LivenessResult:
-    ears = [eye_aspect_ratio(f.landmarks) for f in faces]  # type: ignore[arg-type]
+def _blink(marks: list[np.ndarray], policy: LivenessPolicy) -> LivenessResult:
+    ears = [eye_aspect_ratio(m) for m in marks]
     lowest = min(range(len(ears)), key=ears.__getitem__)
     open_before = max(ears[:lowest], default=0.0)
     open_after = max(ears[lowest + 1:], default=0.0)
@@ -93,15 +96,16 @@ def _blink(faces: list[FaceFrame], policy: LivenessPolicy) -> LivenessResult:
         return LivenessResult(False, LivenessMode.BLINK, EYES_NOT_OPEN, figures)
     # Eyes must be open on both sides of the blink, or a burst that starts or ends with eyes
     # half-shut (a photo taken mid-blink) would pass.
-    closed_enough = ears[lowest] <= policy.blink_drop * min(open_before, open_after) if open_before and open_after else False
+    closed_at_most = policy.blink_drop * min(open_before, open_after)
+    closed_enough = bool(open_before and open_after) and ears[lowest] <= closed_at_most
     if not closed_enough:
         return LivenessResult(False, LivenessMode.BLINK, NO_BLINK, figures)
     return LivenessResult(True, LivenessMode.BLINK, None, figures)
 
 
-def _turn(faces: list[FaceFrame], direction: TurnDirection | None, policy: LivenessPolicy) -> LivenessResult:
+def _turn(marks: list[np.ndarray], direction: TurnDirection | None, policy: LivenessPolicy) -> LivenessResult:
     mode = LivenessMode.HEAD_TURN
-    yaws = [yaw_ratio(f.landmarks) for f in faces]  # type: ignore[arg-type]
+    yaws = [yaw_ratio(m) for m in marks]
     start = yaws[0]
     # Image right is the person's left: a person turning to their left moves the nose to image right.
     signs = {TurnDirection.LEFT: (1.0,), TurnDirection.RIGHT: (-1.0,), None: (1.0, -1.0)}[direction]

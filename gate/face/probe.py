@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from gate.face.engine import Box, FaceEngine
+from gate.face.errors import ImageRejected
 from gate.face.frames import FaceFrame, analyze
 from gate.face.images import decode_image
-from gate.face.errors import ImageRejected
 from gate.face.quality import DEFAULT_POLICY, QualityPolicy
 
 NOT_AN_IMAGE = "not a colour picture"

@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from gate.store import audit
-from gate.store.consent import current_consent
 from gate.core.decision import FaceOutcome
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
 from gate.face import liveness
@@ -24,8 +23,10 @@ from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.liveness import LivenessResult
 from gate.face.probe import Frame, Probe
 from gate.face.verify import DEFAULT_MAX_ENCODES, DEFAULT_THRESHOLD, VerificationResult, check_threshold, verify
-from gate.store.models import Resident, ResidentStatus
+from gate.store import audit
+from gate.store.consent import current_consent
 from gate.store.face_templates import TemplateStore
+from gate.store.models import Resident, ResidentStatus
 
 log = logging.getLogger("gate.face")
 
@@ -53,6 +54,13 @@ class FaceVerdict:
     liveness: LivenessResult | None = None
 
 
+class HasTemplateStore(Protocol):
+    """What a FaceService needs of the gate's context (gate.context sits above this layer)."""
+
+    @property
+    def store(self) -> TemplateStore: ...
+
+
 class FaceService:
     def __init__(self, store: TemplateStore, engine: FaceEngine | None = None,
                  enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> None:
@@ -61,8 +69,8 @@ class FaceService:
         self.enrollment = enrollment
 
     @classmethod
-    def from_context(cls, context: object) -> FaceService:
-        return cls(context.store)  # type: ignore[attr-defined]
+    def from_context(cls, context: HasTemplateStore) -> FaceService:
+        return cls(context.store)
 
     def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str) -> EnrollmentOutcome:
         """Raises ConsentError (before any frame is read) without a current consent; FaceUnavailable

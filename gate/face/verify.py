@@ -33,7 +33,9 @@ class VerificationResult:
 
 def check_threshold(threshold: float) -> float:
     if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.2:
-        raise ValueError(f"Face threshold must be a distance between 0 and 1.2 (default {DEFAULT_THRESHOLD}), got {threshold!r}.")
+        raise ValueError(
+            f"Face threshold must be a distance between 0 and 1.2 (default {DEFAULT_THRESHOLD}), got {threshold!r}."
+        )
     return float(threshold)
 
 

@@ -56,7 +56,8 @@ def wrap_data_key(master: MasterKey, template_id: str, data_key: bytes) -> bytes
 
 def unwrap_data_key(master: MasterKey, template_id: str, wrapped: bytes) -> bytes:
     try:
-        return AESGCM(master.key).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], _wrap_aad(template_id, master.id))
+        nonce, sealed = wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:]
+        return AESGCM(master.key).decrypt(nonce, sealed, _wrap_aad(template_id, master.id))
     except InvalidTag as err:
         raise TemplateIntegrityError(
             f"The data key of template {template_id} does not open with master key {master.id}: "
@@ -64,7 +65,8 @@ def unwrap_data_key(master: MasterKey, template_id: str, wrapped: bytes) -> byte
         ) from err
 
 
-def seal(master: MasterKey, template_id: str, pseudonym: str, model_version: str, encodings: np.ndarray) -> SealedTemplate:
+def seal(master: MasterKey, template_id: str, pseudonym: str, model_version: str,
+         encodings: np.ndarray) -> SealedTemplate:
     matrix = as_encoding_matrix(encodings)
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = secrets.token_bytes(NONCE_BYTES)

@@ -36,12 +36,18 @@ class MasterKey:
     @classmethod
     def from_json(cls, data: object, where: Path) -> MasterKey:
         try:
-            key = base64.b64decode(data["key"], validate=True)  # type: ignore[index]
-            key_id = str(data["id"])  # type: ignore[index]
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            key = base64.b64decode(data["key"], validate=True)
+            key_id = str(data["id"])
         except (KeyError, TypeError, ValueError) as err:
-            raise KeyUnavailableError(f"The key file {where} is damaged ({err}). Restore it from your key backup.") from err
+            raise KeyUnavailableError(
+                f"The key file {where} is damaged ({err}). Restore it from your key backup."
+            ) from err
         if len(key) != KEY_BYTES:
-            raise KeyUnavailableError(f"The key file {where} holds a key of the wrong length. Restore it from your key backup.")
+            raise KeyUnavailableError(
+                f"The key file {where} holds a key of the wrong length. Restore it from your key backup."
+            )
         return cls(id=key_id, key=key)
 
 
@@ -99,7 +105,9 @@ class KeyFile:
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as err:
-            raise KeyUnavailableError(f"The key file {self.path} is not a gate key file. Restore it from your key backup.") from err
+            raise KeyUnavailableError(
+                f"The key file {self.path} is not a gate key file. Restore it from your key backup."
+            ) from err
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise KeyUnavailableError(f"The key file {self.path} is not a gate key file ({FORMAT}).")
         pending = data.get("pending")

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drivers.errors import CameraError, DriverConfigError
+from gate.access.offline import OfflineCache
 from gate.config import GateSection
 from gate.context import GateContext
 from gate.errors import ConfigError
 from gate.face.errors import FaceUnavailable
-from gate.access.offline import OfflineCache
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck

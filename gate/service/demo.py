@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gate.store import residents
 from gate.context import GateContext
+from gate.store import residents
 from gate.store.models import Resident
 
 DEMO_CODE = "1001"

@@ -11,10 +11,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from drivers.camera.base import Camera
+from drivers.camera.base import CameraDevice
 from gate.access.sql_directory import resolve_claim
 from gate.core.claims import Claim
 from gate.core.decision import FaceOutcome
@@ -24,6 +25,10 @@ from gate.face.errors import FaceUnavailable
 from gate.service.status import CameraStatus, FaceModelStatus
 from gate.store.db import transaction
 from gate.store.face_templates import TemplateStore
+
+if TYPE_CHECKING:
+    # Only for the annotation: the engine (dlib, cv2) is imported where it is first used.
+    from gate.face.engine import FaceEngine
 
 log = logging.getLogger("gate.service.face")
 
@@ -44,7 +49,7 @@ class FaceCheck:
     """Camera burst + 1:1 verification against the claimed resident's template."""
 
     def __init__(self, sessions: sessionmaker[Session], store: TemplateStore,
-                 camera_factory: Callable[[], Camera] | None, engine: object | None,
+                 camera_factory: Callable[[], CameraDevice] | None, engine: FaceEngine | None,
                  on_camera: Callable[[bool], None] = lambda on: None) -> None:
         self.sessions = sessions
         self.store = store
@@ -61,8 +66,8 @@ class FaceCheck:
             self._model = FaceModelStatus("disabled")
             return
         try:
-            self.engine.load()  # type: ignore[attr-defined]
-            self._model = FaceModelStatus("ready", version=str(self.engine.model_version))  # type: ignore[attr-defined]
+            self.engine.load()
+            self._model = FaceModelStatus("ready", version=str(self.engine.model_version))
         except FaceUnavailable as err:
             self._model = FaceModelStatus("unavailable", detail=str(err))
 
@@ -115,7 +120,7 @@ class FaceCheck:
             return FaceOutcome.UNAVAILABLE
         from gate.face.service import FaceService
 
-        service = FaceService(self.store, self.engine)  # type: ignore[arg-type]
+        service = FaceService(self.store, self.engine)
         with transaction(self.sessions) as session:
             resident = resolve_claim(session, claim)
             if resident is None:

@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.backoff import Backoff
+from drivers.camera import PushedFeeds
 from drivers.config import DoorConfig
 from drivers.door import DoorController
 from drivers.readers.osdp import OsdpReader
@@ -21,8 +23,6 @@ from drivers.relays.modbus import ModbusRelayBoard
 from drivers.sim.modbus_board import SimModbusBoard
 from drivers.sim.osdp_reader import SimOsdpReader
 from drivers.sim.wire import PtyWire
-from drivers.backoff import Backoff
-from drivers.camera import PushedFeeds
 
 DOOR_SENSOR, EXIT_BUTTON, FIRE_ALARM, PASSAGE = 0, 1, 2, 3
 RELEASE = 0

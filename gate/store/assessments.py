@@ -7,9 +7,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.errors import PolicyError
+from gate.store import audit
 from gate.store.models import Gate, ImpactAssessment
 
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ def record(session: Session, actor: str, action: str, subject: str = "", now: da
            **details: object) -> AuditEntry:
     """Append an entry inside the caller's transaction, so it commits or rolls back with the action."""
     _check_details(details)
-    at = (now or utcnow()).astimezone(timezone.utc)
+    at = (now or utcnow()).astimezone(UTC)
     head = session.execute(
         select(SystemState).where(SystemState.key == HEAD_KEY).with_for_update()
     ).scalar_one_or_none()
@@ -91,5 +91,6 @@ def verify(session: Session) -> ChainReport:
     head = session.get(SystemState, HEAD_KEY)
     recorded_head = head.value if head else GENESIS
     if recorded_head != prev:
-        return ChainReport(False, count, prev, "the newest entries were removed (the chain ends before its recorded head)")
+        return ChainReport(False, count, prev,
+                           "the newest entries were removed (the chain ends before its recorded head)")
     return ChainReport(True, count, prev)

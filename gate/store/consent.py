@@ -11,13 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
+from gate.store import audit
+from gate.store.face_templates import TemplateStore
 from gate.store.models import Consent, Resident, ResidentStatus
 from gate.store.notices import current_notice
-from gate.store.face_templates import TemplateStore
 
 FACE_PURPOSE = "Verify the resident 1:1 at this site's gates"
 
@@ -43,7 +43,8 @@ def grant_consent(
             raise ConsentError("This site does not allow face for residents under 14. Card and PIN work as usual.")
         if not (guardian_name or "").strip():
             raise ConsentError(
-                f"Resident {resident.code} is under 14: the consent must be given by a guardian; give the guardian's name."
+                f"Resident {resident.code} is under 14: the consent must be given by a guardian; "
+                "give the guardian's name."
             )
     if not 1 <= retention_days <= MAX_TEMPLATE_RETENTION_DAYS:
         raise PolicyError(f"Retention must be 1..{MAX_TEMPLATE_RETENTION_DAYS} days, got {retention_days}.")
@@ -54,7 +55,8 @@ def grant_consent(
         raise ConsentError("No face notice is published, so consent cannot be informed: publish a notice first.")
     consent = Consent(
         resident_id=resident.id, notice_id=notice.id, purpose=purpose, retention_days=retention_days,
-        operator=operator, granted_at=now or utcnow(), guardian_name=(guardian_name or None) if resident.is_minor else None,
+        operator=operator, granted_at=now or utcnow(),
+        guardian_name=(guardian_name or None) if resident.is_minor else None,
     )
     session.add(consent)
     session.flush()

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
+from gate.core.policy import parse_methods
 from gate.store.gates import filing_warning
 from gate.store.models import Consent, FaceTemplate, Gate, Notice, Resident, ResidentStatus, SystemState
-from gate.core.policy import parse_methods
 from gate.store.retention import LAST_PURGE_KEY, due_for_deletion
 from gate.store.rotation import LAST_ROTATION_KEY
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ class EventRow:
 
 
 def encode_cursor(at: datetime, row_id: int) -> str:
-    raw = f"{at.astimezone(timezone.utc).isoformat()}|{row_id}".encode()
+    raw = f"{at.astimezone(UTC).isoformat()}|{row_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

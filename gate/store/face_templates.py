@@ -14,9 +14,9 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from gate.secrets import envelope as crypto
 from gate.clock import utcnow
 from gate.errors import ConsentError
+from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 
@@ -80,7 +80,8 @@ class TemplateStore:
             keyring.by_id(data_key.kek_id), template.id, resident.face_pseudonym, template.model_version,
             template.encodings, template.nonce, template.ciphertext, data_key.wrapped,
         )
-        return StoredTemplate(template.id, template.model_version, encodings, template.created_at, template.last_used_at)
+        return StoredTemplate(template.id, template.model_version, encodings,
+                              template.created_at, template.last_used_at)
 
     def has_template(self, session: Session, resident: Resident) -> bool:
         if resident.face_pseudonym is None:

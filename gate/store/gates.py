@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
-from gate.errors import ConflictError, NotFoundError, PolicyError
-from gate.store.models import Gate, ImpactAssessment, Resident
 from gate.core.policy import LIVENESS_MODES, GatePolicy, format_methods, parse_methods, validate_methods
+from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.store import audit
+from gate.store.models import Gate, ImpactAssessment, Resident
 
 DEFAULT_METHODS = "card,pin"
 

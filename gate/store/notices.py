@@ -9,9 +9,9 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.store import audit
 from gate.store.models import Notice
 
 REQUIRED_FIELDS = {
@@ -73,5 +73,8 @@ def publish_notice(session: Session, version: str, actor: str) -> Notice:
 def current_notice(session: Session) -> Notice | None:
     """The most recently published notice: the one new consents are given against."""
     return session.scalar(
-        select(Notice).where(Notice.published_at.is_not(None)).order_by(Notice.published_at.desc(), Notice.id.desc()).limit(1)
+        select(Notice)
+        .where(Notice.published_at.is_not(None))
+        .order_by(Notice.published_at.desc(), Notice.id.desc())
+        .limit(1)
     )

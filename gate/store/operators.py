@@ -15,11 +15,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
-
-from gate.secrets import passwords
 from gate.clock import utcnow
 from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.secrets import passwords
+from gate.store import audit
 from gate.store.models import Operator, OperatorRole
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")

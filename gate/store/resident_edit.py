@@ -6,10 +6,9 @@ import secrets
 
 from sqlalchemy.orm import Session
 
-from gate.store import audit
-
-from gate.secrets import passwords
 from gate.errors import PolicyError
+from gate.secrets import passwords
+from gate.store import audit
 from gate.store.models import Resident
 
 

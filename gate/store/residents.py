@@ -9,14 +9,13 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
-
-from gate.secrets import passwords
-from gate.core.cardnumber import normalize_card
 from gate.clock import utcnow
+from gate.core.cardnumber import normalize_card
 from gate.errors import ConflictError, NotFoundError, PolicyError
-from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
+from gate.secrets import passwords
+from gate.store import audit
 from gate.store.face_templates import TemplateStore
+from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.store import audit
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
+from gate.store import audit
 from gate.store.consent import current_consent
-from gate.store.models import Consent, FaceTemplate, Resident, ResidentStatus, SystemState
 from gate.store.face_templates import shred_templates
+from gate.store.models import Consent, FaceTemplate, Resident, ResidentStatus, SystemState
 
 LAST_PURGE_KEY = "last_purge"
 

@@ -14,12 +14,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gate.store import consent as consent_service
-from gate.store import notices, residents
 from gate.clock import utcnow
 from gate.errors import NotFoundError
-from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident
+from gate.store import consent as consent_service
+from gate.store import notices, residents
 from gate.store.face_templates import TemplateStore
+from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident
 
 RETAINED_FACTS = (
     "The audit log keeps one entry per action on this record: when, which operator, the action, the "

@@ -8,18 +8,17 @@ key file holds both keys, and running the command again finishes the job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.store import audit
-
-from gate.secrets import envelope as crypto
 from gate.clock import utcnow
-from gate.store.db import transaction
+from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile, Keyring, MasterKey
+from gate.store import audit
+from gate.store.db import transaction
 from gate.store.models import DataKey, SystemState
 
 LAST_ROTATION_KEY = "last_key_rotation"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.store import rotation
 from gate.errors import GateError
 from gate.secrets.keys import KeyFile
+from gate.store import rotation
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,15 @@ class KeyRotationJob:
     def _run(self, actor: str) -> None:
         try:
             report = rotation.rotate(self._sessions, self._key_file, actor=actor, progress=self._progress)
-            final = RotationStatus(done=report.rewrapped, total=report.rewrapped,
-                                   result=f"master key is now {report.new_key_id}; re-wrapped {report.rewrapped} data keys"
-                                   + (" (finished an interrupted rotation)" if report.resumed else ""))
+            result = f"master key is now {report.new_key_id}; re-wrapped {report.rewrapped} data keys"
+            if report.resumed:
+                result += " (finished an interrupted rotation)"
+            final = RotationStatus(done=report.rewrapped, total=report.rewrapped, result=result)
         except GateError as err:
             final = RotationStatus(error=str(err))
         except Exception as err:  # noqa: BLE001 - reported on the settings page; running it again resumes
-            final = RotationStatus(error=f"rotation stopped ({type(err).__name__}: {err}); nothing is lost, run it again to finish")
+            final = RotationStatus(
+                error=f"rotation stopped ({type(err).__name__}: {err}); nothing is lost, run it again to finish"
+            )
         with self._lock:
             self._status = final

@@ -24,8 +24,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gate.errors import PolicyError
-from gate.store.models import (Gate, Holiday, PassbackPair, PassbackPresence, Resident, Schedule, ScheduleAssignment,
-                         ScheduleWindow)
+from gate.store.models import (
+    Gate,
+    Holiday,
+    PassbackPair,
+    PassbackPresence,
+    Resident,
+    Schedule,
+    ScheduleAssignment,
+    ScheduleWindow,
+)
 
 _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d|24:00")
 

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from gate.store import gates
+from gate.access.offline import CacheExpired, OfflineCache
 from gate.clock import utcnow
 from gate.context import GateContext
 from gate.core.decision import Reason
-from gate.access.offline import CacheExpired, OfflineCache
+from gate.store import gates
 from tests.service.conftest import CARD, CODE, PIN
 
 

@@ -5,13 +5,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from gate.store import gates, residents
-from gate.core.claims import Claim, ClaimKind
 from gate.clock import utcnow
 from gate.context import GateContext
+from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import FaceOutcome, Reason
+from gate.store import gates, residents
 from gate.store.models import AccessEvent
-
 from tests.store.helpers import resident_with_template
 
 
@@ -97,7 +96,8 @@ def _enable_face(ctx, tmp_path):
         gate = gates.get_gate(session, "main")
         from datetime import date
 
-        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document, actor="t")
+        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document,
+                                actor="t")
         gates.set_gate(session, gate, actor="t", methods="card,pin,face,card+face")
 
 

@@ -29,7 +29,7 @@ def test_bench_all_quick_prints_one_row_per_figure() -> None:
     assert lines[header].split()[:6] == ["benchmark", "n", "median", "ms", "p95", "ms"]
     body = lines[header + 2:]
     assert [line for name in ROWS for line in body if line.startswith(name + " ")] == body, body
-    for name, line in zip(ROWS, body):
+    for name, line in zip(ROWS, body, strict=True):
         assert line.startswith(name + " ")
         figures = line[len(name):].split()
         if name in FACE_ROWS and not FACES.is_dir():

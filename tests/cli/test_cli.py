@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gate.store import db
 from gate.config import load_settings
-
+from gate.store import db
 from tests.conftest import REPO, GateCli
 
 
@@ -122,7 +121,8 @@ def test_the_installed_console_script_works_with_gate_data_dir(tmp_path):
     env = {**os.environ, "GATE_DATA_DIR": str(tmp_path / "d")}
     done = subprocess.run([str(gate), "init"], env=env, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 0, done.stderr
-    failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True, timeout=120)
+    failed = subprocess.run([str(gate), "card", "add", "NOPE", "1"], env=env, capture_output=True, text=True,
+                            timeout=120)
     assert failed.returncode == 1 and failed.stderr.startswith("Error: No resident")
 
 
@@ -144,7 +144,6 @@ def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
     from gate.clock import utcnow
     from gate.context import GateContext
     from gate.store.models import FaceTemplate
-
     from tests.store.helpers import resident_with_template
 
     ctx = GateContext.open(data_dir)

@@ -255,7 +255,8 @@ def test_every_key_has_a_bad_value_case() -> None:
 def test_unknown_key_is_refused_naming_the_keys_there_are() -> None:
     assert refusal('[mqtt]\nhost = "broker"\npassword = "hunter2"\n') == (
         f"{WHERE}: [mqtt] password is not a known key; the [mqtt] keys are enabled, host, port, topic.")
-    assert refusal("[face]\nthreshold = 0.5\n") == f"{WHERE}: [face] threshold is not a known key; [face] takes no keys."
+    assert refusal("[face]\nthreshold = 0.5\n") == (
+        f"{WHERE}: [face] threshold is not a known key; [face] takes no keys.")
     assert "[web] idle_minute is not a known key" in refusal("[web]\nidle_minute = 15\n")
 
 
@@ -325,8 +326,8 @@ def _gate(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("command", [["status"], ["serve", "--port", "0"]])
 def test_the_cli_prints_the_sentence_without_a_traceback(data_dir: Path, command: list[str]) -> None:
     config = data_dir / "gate.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("port = 8080", 'port = 8080\nidle_minutes = "fifteen"'),
-                      encoding="utf-8")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("port = 8080", 'port = 8080\nidle_minutes = "fifteen"'), encoding="utf-8")
     done = _gate(data_dir, *command)
     assert done.returncode != 0
     assert done.stderr.strip() == (f"Error: {config}: [web] idle_minutes must be a whole number of minutes between "

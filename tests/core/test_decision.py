@@ -2,9 +2,19 @@
 
 import pytest
 
-from gate.core.decision import MESSAGES, Decision, Evidence, FaceOutcome, Locks, Reason, Subject, decide, decide_unavailable
-from gate.errors import PolicyError
+from gate.core.decision import (
+    MESSAGES,
+    Decision,
+    Evidence,
+    FaceOutcome,
+    Locks,
+    Reason,
+    Subject,
+    decide,
+    decide_unavailable,
+)
 from gate.core.policy import GatePolicy, Method, parse_methods, validate_methods
+from gate.errors import PolicyError
 
 
 def policy(methods: str) -> GatePolicy:
@@ -30,7 +40,8 @@ def test_policies_leaving_someone_without_a_non_face_way_are_rejected(methods, m
         validate_methods(parse_methods(methods))
 
 
-@pytest.mark.parametrize("methods", ["card", "pin", "card,pin", "card,pin,face", "card+pin,card+face", "card,pin,face,card+face"])
+@pytest.mark.parametrize("methods", ["card", "pin", "card,pin", "card,pin,face", "card+pin,card+face",
+                                     "card,pin,face,card+face"])
 def test_valid_policies(methods):
     validate_methods(parse_methods(methods))
 
@@ -86,8 +97,9 @@ def test_face_failures_deny_and_offer_the_alternatives(outcome, reason):
 
 
 def test_face_requires_consent_and_template():
-    assert decide(FULL, Method.FACE, Subject(7, has_template=True), Evidence(face=FaceOutcome.MATCH)).reason is Reason.NO_CONSENT
-    assert decide(FULL, Method.FACE, Subject(7, has_consent=True), Evidence(face=FaceOutcome.MATCH)).reason is Reason.NO_TEMPLATE
+    matched = Evidence(face=FaceOutcome.MATCH)
+    assert decide(FULL, Method.FACE, Subject(7, has_template=True), matched).reason is Reason.NO_CONSENT
+    assert decide(FULL, Method.FACE, Subject(7, has_consent=True), matched).reason is Reason.NO_TEMPLATE
     assert decide(FULL, Method.CARD_FACE, RESIDENT, Evidence(face=FaceOutcome.MATCH)).granted
 
 

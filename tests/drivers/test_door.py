@@ -169,6 +169,10 @@ def test_event_listener_errors_do_not_stop_the_door(hw):
 
 
 # -- restarts against the Modbus simulator over a pty ------------------------------------------
+def comes_to_lock(door: DoorController) -> bool:
+    return wait_until(lambda: door.snapshot().state == "locked")
+
+
 def modbus_door(wire: PtyWire) -> DoorController:
     cfg = door_cfg()
     board = ModbusRelayBoard(wire.driver_path, backoff=Backoff(0.05, 0.3), reply_timeout=1.0)
@@ -180,7 +184,7 @@ def test_restarting_the_service_never_pulses(wire, modbus_sim):
     modbus_sim.set_input(FIRE, True)
     for _ in range(3):
         door = modbus_door(wire).start()
-        assert wait_until(lambda: door.snapshot().state == "locked")
+        assert comes_to_lock(door)
         polled = modbus_sim.requests
         assert modbus_sim.wait_for_requests(polled + 3)  # it is running and polling inputs
         door.stop()
@@ -218,7 +222,7 @@ def test_simulated_board_restart_history_shows_no_pulse(hw):
             cfg = door_cfg()
             door = DoorController(board, cfg.door)
             door.start()
-            assert wait_until(lambda: door.snapshot().state == "locked")
+            assert comes_to_lock(door)
             door.stop()
     assert hw.history == []
     hw.assert_outputs(False, False, False, False)

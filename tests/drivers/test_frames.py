@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from drivers.errors import FrameError, RelayProtocolError
+from drivers.readers.osdp import OsdpReader
 from drivers.relays import lcus_frames
 from drivers.relays.lcus import LcusRelayBoard
 from drivers.relays.modbus import ModbusRelayBoard
 from drivers.sim.lcus_device import SimLcusDevice
 from drivers.sim.osdp_reader import SimOsdpReader
-from drivers.readers.osdp import OsdpReader
 from drivers.sim.wire import PtyWire
 
 from .conftest import Recorder, frame, wait_until
@@ -31,7 +31,8 @@ def test_lcus_decode_rejects_bad_checksum_and_truncation():
 
 
 def test_lcus_splitter_resynchronises_and_reports_everything():
-    stream = b"\x00\xff" + frame("lcus_bad_checksum.hex")[0] + frame("lcus_ch1_on.hex")[0] + frame("lcus_truncated.hex")[0]
+    stream = (b"\x00\xff" + frame("lcus_bad_checksum.hex")[0] + frame("lcus_ch1_on.hex")[0]
+              + frame("lcus_truncated.hex")[0])
     out = lcus_frames.FrameSplitter().feed(stream)
     decoded = [x for x in out if not isinstance(x, FrameError)]
     errors = [x for x in out if isinstance(x, FrameError)]

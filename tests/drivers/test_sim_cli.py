@@ -6,12 +6,12 @@ import json
 
 from click.testing import CliRunner
 
-from gate.bench.relay import card_to_relay
 from drivers.config import parse_reader, parse_relay
 from drivers.door import DoorController
 from drivers.readers import CardRead, make_reader
 from drivers.relays import make_board
 from drivers.sim.rig import SimRig
+from gate.bench.relay import card_to_relay
 from gate.cli import cli
 from gate.cli.sim import run_command
 

@@ -37,7 +37,8 @@ def _close_one(map_y: np.ndarray, eye: np.ndarray, openness: float) -> None:
         y_up = np.interp(xc, upper[:, 0], upper[:, 1])
         y_low = np.interp(xc, lower[:, 0], lower[:, 1])
         # Fade to nothing beyond the corners so the warp leaves no seam.
-        fade = 1.0 if corner_a[0] <= x <= corner_b[0] else max(0.0, 1 - min(abs(x - corner_a[0]), abs(x - corner_b[0])) / pad)
+        outside = min(abs(x - corner_a[0]), abs(x - corner_b[0]))
+        fade = 1.0 if corner_a[0] <= x <= corner_b[0] else max(0.0, 1 - outside / pad)
         gap = (y_low - y_up) * (1 - openness) * fade
         y_new = y_up + gap  # where the upper lid's edge now sits
         top = y_up - lid_height
@@ -57,7 +58,8 @@ def framed(engine, rgb: np.ndarray, face_px: int = 180, size: tuple[int, int] = 
     photos taken at different distances stand in for frames of one burst."""
     box = engine.detect(rgb, min(1.0, 960 / max(rgb.shape[:2])))[0]
     factor = face_px / box.width
-    scaled = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=interpolation)
     cx, cy = int((box.left + box.right) / 2 * factor), int((box.top + box.bottom) / 2 * factor)
     width, height = size
     padded = cv2.copyMakeBorder(scaled, height, height, width, width, cv2.BORDER_REPLICATE)

@@ -108,8 +108,9 @@ def test_the_service_sees_a_camera_that_stops_as_face_unavailable(tmp_path):
     with camera, pytest.raises(FaceUnavailable, match="not a JPEG"):
         camera.burst(2)
     feeds = PushedFeeds()
-    with _camera_factory("pushed:g", 0.3, feeds)() as camera, pytest.raises(FaceUnavailable, match="stopped delivering"):
-        camera.read()
+    with _camera_factory("pushed:g", 0.3, feeds)() as camera:
+        with pytest.raises(FaceUnavailable, match="stopped delivering"):
+            camera.read()
 
 
 def test_the_service_sees_a_bad_camera_spec_as_a_config_error():

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from gate.cli import cli
 from gate.bench.evaluate import equal_error_rate, threshold_for_fmr
+from gate.cli import cli
 from gate.face.verify import DEFAULT_THRESHOLD
 
 REQUIRED = {"genuine_pairs", "impostor_pairs", "threshold", "fmr", "fnmr", "eer", "threshold_fmr_1e-3",

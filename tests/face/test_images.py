@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from gate.face.images import ImageLimits, decode_image, read_image_file
 from gate.face.errors import ImageRejected
+from gate.face.images import ImageLimits, decode_image, read_image_file
 from tests.conftest import faces_dir
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gate.face.enroll import enroll
-from gate.face.liveness import (EYES_NOT_OPEN, FACE_MOVED, NO_BLINK, NO_TURN, TOO_FEW_FACES, LivenessMode,
-                                check)
+from gate.face.liveness import EYES_NOT_OPEN, FACE_MOVED, NO_BLINK, NO_TURN, TOO_FEW_FACES, LivenessMode, check
 from gate.face.probe import Probe
 from gate.face.verify import verify
 from tests.face.synth import blink_burst, framed, held_photo

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from sqlalchemy import event, select
 
-from gate.store import consent, residents
 from gate.core.decision import FaceOutcome
 from gate.errors import ConsentError
 from gate.face.engine import FaceEngine, ModelPaths
 from gate.face.service import NOT_ENROLLED, OTHER_MODEL, FaceService
+from gate.store import consent, residents
 from gate.store.models import AuditEntry, FaceTemplate
 from tests.face.synth import blink_burst, framed
 

@@ -72,9 +72,12 @@ def test_concurrent_verifications_agree_with_sequential(engine, photo, obama_tem
 
     frames = {"genuine": photo("people/obama/obama3.jpg"), "impostor": photo("people/biden/biden2.jpg")}
     expected = {k: verify_frames(engine, obama_template, [f]).distance for k, f in frames.items()}
-    got = {}
-    threads = [threading.Thread(target=lambda k=k, f=f: got.__setitem__(k, verify_frames(engine, obama_template, [f]).distance))
-               for k, f in frames.items()]
+    got: dict[str, float] = {}
+
+    def verify_one(k: str, f: np.ndarray) -> None:
+        got[k] = verify_frames(engine, obama_template, [f]).distance
+
+    threads = [threading.Thread(target=verify_one, args=(k, f)) for k, f in frames.items()]
     for t in threads:
         t.start()
     for t in threads:

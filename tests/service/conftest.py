@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from gate.store import residents
 from gate.context import GateContext
 from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+from gate.store import residents
 
 CARD = "188:24910"
 CODE = "1001"
 PIN = "482915"
 WAIT = 20.0  # generous: a loaded 2-core machine must not make these flaky
+# Face and decision timeouts long enough for a loaded 2-core machine; tests that are about
+# timeouts pass their own.
+LOADED_MACHINE_TIMEOUTS = Timeouts(face=60, decision=60)
 
 
 @dataclass
@@ -91,9 +94,7 @@ def installation(tmp_path: Path) -> Iterator[GateContext]:
 def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
     started: list[tuple[SimRig, GateRuntime]] = []
 
-    # Face and decision timeouts long enough for a loaded 2-core machine; tests that are about
-    # timeouts pass their own.
-    def make(*, mode: str = "door", timeouts: Timeouts = Timeouts(face=60, decision=60), camera: str | None = None,
+    def make(*, mode: str = "door", timeouts: Timeouts = LOADED_MACHINE_TIMEOUTS, camera: str | None = None,
              **kw) -> Gate:
         rig = SimRig(mode=mode, pulse_ms=kw.pop("pulse_ms", 500),
                      passage_window_ms=kw.pop("passage_window_ms", 5000)).start()

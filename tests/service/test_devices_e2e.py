@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-from gate.core.decision import Reason
 from gate.core import machine as m
+from gate.core.decision import Reason
 from gate.service.runtime import Timeouts
 from gate.service.simrig import DOOR_SENSOR, PASSAGE
 from tests.service.conftest import CARD, CODE, PIN, Gate
@@ -108,7 +108,11 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     from gate.store.models import AccessEvent
 
     with gate.ctx.sessions() as session:
-        offline = session.scalar(select(func.count()).select_from(AccessEvent).where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door"))
+        offline = session.scalar(
+            select(func.count())
+            .select_from(AccessEvent)
+            .where(AccessEvent.detail.like("offline:%"), AccessEvent.method != "door")
+        )
     assert offline == 3
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gate.store import consent, gates, residents
+from gate.core import machine as m
 from gate.core.decision import Reason
 from gate.face.engine import FaceEngine, ModelPaths
 from gate.face.enroll import enroll
 from gate.face.images import read_image_file
-from gate.core import machine as m
+from gate.store import consent, gates, residents
 from tests.service.conftest import CARD, CODE, PIN, Gate
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
@@ -123,7 +123,8 @@ def test_card_and_pin_never_read_a_frame(gate_factory, photos: Path, engine: Fac
     assert camera.opens == 0 and camera.frames_read == 0
 
 
-def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, engine: FaceEngine, tmp_path: Path) -> None:
+def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, engine: FaceEngine,
+                                                  tmp_path: Path) -> None:
     gate = gate_factory(face_engine=engine, camera=f"folder:{tmp_path / 'no-such-camera'}")
     allow_face(gate, tmp_path)
     enroll_resident(gate, engine, photos / "obama" / "obama.jpg")

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
-from gate.store import gates, residents
 from gate.context import GateContext
 from gate.core.decision import Reason
 from gate.errors import PolicyError
+from gate.store import gates, residents
 from gate.store.models import Holiday, PassbackPair
 from gate.store.schedules import SiteRules, add_window, allowed, assign, parse_window
 from tests.service.conftest import CARD, CODE, PIN
 
-MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)   # a Monday
-SATURDAY_10 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)   # a Monday
+SATURDAY_10 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 WORKDAYS = parse_window("1111100", "08:00", "18:00")
 HOLIDAY_MORNING = parse_window("0000000", "09:00", "12:00", on_holidays=True)
 
@@ -86,7 +86,7 @@ def test_anti_passback_between_an_entry_and_an_exit_gate(installation: GateConte
     assert access.card("main", CARD).decision.granted
 
 
-def test_schedule_commands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_commands(tmp_path) -> None:
     from click.testing import CliRunner
 
     from gate.cli import cli

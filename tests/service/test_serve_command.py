@@ -25,12 +25,11 @@ import pytest
 from click.testing import CliRunner
 
 from gate.cli import cli
-from gate.config import WebSection
-from webui.server import WebServer
-from gate.config import load_settings
+from gate.config import WebSection, load_settings
 from gate.errors import ConfigError
 from gate.install import initialise
 from webui import MAX_UPLOAD_BYTES
+from webui.server import WebServer
 
 GATE = Path(sys.executable).with_name("gate")
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from gate.store import gates
-from webui.server import make_app
 from tests.service.conftest import CODE, PIN, Gate
+from webui.server import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -20,13 +20,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture
-def client(gate: Gate):  # type: ignore[no-untyped-def]
+def client(gate: Gate):
     app = make_app(gate.ctx, gate.runtime, simulate=True)
     app.config["TESTING"] = True
     return app.test_client()
 
 
-def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> None:
     gate.card("188:24910")
     assert gate.wait_for(lambda: gate.releases() >= 1)
     # a loaded machine can drop the simulated links for a moment: wait for the gate to be ok again
@@ -38,7 +38,7 @@ def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> Non
     assert "188" not in str(data["last_events"])  # no card numbers in health
 
 
-def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None:
     assert client.post("/kiosk/action", data={"action": "choose", "value": "pin"}).status_code == 415
     cross = client.post("/kiosk/action", json={"action": "choose", "value": "pin"},
                         headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
@@ -53,7 +53,7 @@ def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None: 
     assert "Full notice" in page and "Card and PIN" in page
 
 
-def test_sim_page_taps_a_card_through_the_osdp_simulator(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_sim_page_taps_a_card_through_the_osdp_simulator(client, gate: Gate) -> None:
     assert client.get("/sim/").status_code == 200
     assert client.post("/sim/card", json={"number": "188:24910"}).status_code == 202
     assert gate.wait_for(lambda: gate.releases() >= 1)
@@ -80,7 +80,7 @@ def served(gate: Gate) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(served: str):  # type: ignore[no-untyped-def]
+def page(served: str):
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -95,7 +95,7 @@ def page(served: str):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.browser
-def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -> None:
     page.goto(served + "/kiosk/")
     page.get_by_role("button", name="Card").wait_for()
     assert page.get_by_role("button", name="PIN").is_visible()
@@ -115,7 +115,7 @@ def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -
 
 @pytest.mark.browser
 def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, served: str, gate: Gate,
-                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
     doc = tmp_path / "dpia.txt"
     doc.write_text("assessment")
     with gate.ctx.transaction() as session:
@@ -138,7 +138,7 @@ def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, serve
     assert gate.runtime.snapshot().camera.opens == 0
 
 
-def test_kiosk_still_works_with_the_database_away(client, gate: Gate, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_kiosk_still_works_with_the_database_away(client, gate: Gate, tmp_path: Path) -> None:
     import shutil
 
     db_file = gate.ctx.settings.data_dir / "gate.db"
@@ -154,7 +154,7 @@ def test_kiosk_still_works_with_the_database_away(client, gate: Gate, tmp_path: 
         shutil.move(tmp_path / "away.db", db_file)
 
 
-def test_sim_page_holds_up_a_shared_photo_or_an_upload(client, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_sim_page_holds_up_a_shared_photo_or_an_upload(client, gate: Gate) -> None:
     import io
 
     import numpy as np
@@ -182,7 +182,7 @@ def test_sim_page_holds_up_a_shared_photo_or_an_upload(client, gate: Gate) -> No
 
 
 @pytest.mark.browser
-def test_sim_page_in_the_browser_taps_a_card_and_shows_the_relay(page, served: str, gate: Gate) -> None:  # type: ignore[no-untyped-def]
+def test_sim_page_in_the_browser_taps_a_card_and_shows_the_relay(page, served: str, gate: Gate) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gate.store import consent, residents
 from gate.context import GateContext
+from gate.store import consent, residents
 from gate.store.models import Resident
 
 

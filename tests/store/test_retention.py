@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from gate.store import residents, retention
 from gate.clock import utcnow
+from gate.store import residents, retention
 from gate.store.models import Card, FaceTemplate, Pin, Resident
 
 from .helpers import get, resident_with_template

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sqlalchemy import func, inspect, select
 
-from gate.store import consent, residents
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
+from gate.store import consent, residents
 from gate.store.models import DataKey, FaceTemplate, Resident
 
 from .helpers import get, random_encodings, resident_with_template
@@ -23,7 +23,8 @@ def test_round_trip_is_exact_float32(any_ctx):
 
 def test_template_table_holds_no_identity_and_no_image(any_ctx):
     columns = {c["name"] for c in inspect(any_ctx.engine).get_columns("face_templates")}
-    assert columns == {"id", "pseudonym", "model_version", "encodings", "nonce", "ciphertext", "created_at", "last_used_at"}
+    assert columns == {"id", "pseudonym", "model_version", "encodings", "nonce", "ciphertext", "created_at",
+                       "last_used_at"}
     for table in inspect(any_ctx.engine).get_table_names():
         names = {c["name"] for c in inspect(any_ctx.engine).get_columns(table)}
         assert not any("image" in n or "photo" in n or "picture" in n for n in names), table
@@ -159,3 +160,16 @@ def test_removing_a_resident_deletes_everything_but_audit_facts(any_ctx):
             assert session.scalar(select(func.count()).select_from(model)) == 0
         details = " ".join(e.details + e.subject for e in session.scalars(select(AuditEntry)))
         assert "Resident A1" not in details
+
+
+@pytest.mark.parametrize("current", [None, "a key", [1, 2], {"id": "k1"}, {"id": "k1", "key": "not base64!"}])
+def test_key_file_with_a_malformed_key_is_reported_damaged(tmp_path, current):
+    import json
+
+    from gate.secrets.keys import FORMAT, KeyFile
+
+    path = tmp_path / "master.key"
+    path.write_text(json.dumps({"format": FORMAT, "current": current}), encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(KeyUnavailableError, match=r"is damaged \(.+\)\. Restore it from your key backup"):
+        KeyFile(path).load()

@@ -12,8 +12,8 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gate.store import operators as operator_service
 from gate.context import GateContext
+from gate.store import operators as operator_service
 from gate.store.models import OperatorRole
 from tests.conftest import make_installation
 from webui import create_app
@@ -51,7 +51,7 @@ def add_operator(context: GateContext, username: str, role: OperatorRole) -> Non
 
 
 @pytest.fixture(scope="session")
-def face_engine():  # type: ignore[no-untyped-def]
+def face_engine():
     """dlib's models, loaded once for the whole session and shared by the apps that need face."""
     from gate.face.engine import FaceEngine
 
@@ -67,7 +67,7 @@ def app(gctx: GateContext) -> Flask:
 
 
 @pytest.fixture
-def face_app(app: Flask, face_engine) -> Flask:  # type: ignore[no-untyped-def]
+def face_app(app: Flask, face_engine) -> Flask:
     app.extensions["face_engine"] = face_engine
     return app
 
@@ -89,7 +89,7 @@ class AuthActions:
         self.client = client
         self.context = context
 
-    def login(self, username: str = "admin", role: OperatorRole = OperatorRole.ADMIN, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    def login(self, username: str = "admin", role: OperatorRole = OperatorRole.ADMIN, password: str = PASSWORD):
         with self.context.sessions() as session:
             exists = session.scalar(
                 __import__("sqlalchemy").select(__import__("gate.store.models", fromlist=["Operator"]).Operator.id)
@@ -99,14 +99,14 @@ class AuthActions:
         token = csrf(self.client, "/login")
         return self.client.post("/login", data={"username": username, "password": password, "csrf_token": token})
 
-    def logout(self):  # type: ignore[no-untyped-def]
+    def logout(self):
         token = csrf(self.client, "/")
         return self.client.post("/logout", data={"csrf_token": token})
 
     def token(self, path: str = "/") -> str:
         return csrf(self.client, path)
 
-    def post(self, path: str, data: dict | None = None, token_from: str = "/", **kwargs):  # type: ignore[no-untyped-def]
+    def post(self, path: str, data: dict | None = None, token_from: str = "/", **kwargs):
         payload = dict(data or {})
         payload["csrf_token"] = self.token(token_from)
         return self.client.post(path, data=payload, **kwargs)

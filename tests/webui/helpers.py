@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from gate.store import consent as consent_service
-from gate.store import residents as resident_service
-from gate.context import GateContext
-from gate.store.models import AccessEvent, Gate, Resident
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+
+from gate.context import GateContext
+from gate.store import consent as consent_service
+from gate.store import residents as resident_service
+from gate.store.models import AccessEvent, Gate, Resident
 
 
 def add_resident(context: GateContext, code: str = "A101", name: str = "Ada Lovelace", **kw: object) -> int:
@@ -31,7 +32,7 @@ def resident(context: GateContext, code: str) -> Resident | None:
 
 def add_events(context: GateContext, count: int, *, resident_id: int | None = None,
                start: datetime | None = None) -> None:
-    start = start or datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = start or datetime(2026, 1, 1, tzinfo=UTC)
     with context.transaction() as session:
         gate_id = session.scalar(select(Gate.id).where(Gate.name == "main"))
         session.add_all([AccessEvent(at=start + timedelta(minutes=i), gate_id=gate_id, resident_id=resident_id,

@@ -17,9 +17,11 @@ from webui import create_app
 def test_first_run_asks_for_the_first_admin_and_only_once(client, gctx) -> None:
     assert client.get("/residents").headers["Location"] == "/setup"
     token = csrf(client, "/setup")
-    weak = client.post("/setup", data={"username": "root", "password": "short", "password2": "short", "csrf_token": token})
+    weak = client.post("/setup", data={"username": "root", "password": "short", "password2": "short",
+                                       "csrf_token": token})
     assert weak.status_code == 400 and "at least 10 characters" in weak.get_data(as_text=True)
-    ok = client.post("/setup", data={"username": "root", "password": PASSWORD, "password2": PASSWORD, "csrf_token": token})
+    ok = client.post("/setup", data={"username": "root", "password": PASSWORD, "password2": PASSWORD,
+                                     "csrf_token": token})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
     assert client.get("/settings").status_code == 200  # signed in as admin
     with gctx.sessions() as session:
@@ -58,7 +60,8 @@ def test_sign_in_attempts_are_rate_limited_per_address(gctx, auth) -> None:
     app = create_app(gctx, config={"TESTING": True, "LOGIN_ATTEMPTS_PER_MINUTE": 3})
     auth.login()  # an operator must exist for /login to be shown
     client = app.test_client()
-    statuses = [client.post("/login", data={"username": f"u{i}", "password": "x", "csrf_token": csrf(client)}).status_code
+    statuses = [client.post("/login", data={"username": f"u{i}", "password": "x",
+                                            "csrf_token": csrf(client)}).status_code
                 for i in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
 
@@ -68,7 +71,8 @@ def test_open_redirect_after_login_is_refused(client, auth) -> None:
     auth.logout()
     token = csrf(client)
     for target in ("https://evil.example/", "//evil.example/x", "/\\evil.example"):
-        response = client.post(f"/login?next={target}", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+        response = client.post(f"/login?next={target}",
+                               data={"username": "admin", "password": PASSWORD, "csrf_token": token})
         assert response.headers["Location"] == "/", target
         client.post("/logout", data={"csrf_token": csrf(client, "/")})
         token = csrf(client)
@@ -116,7 +120,8 @@ def test_disabled_operator_and_password_change_end_sessions(app, client, auth, g
     auth.login("clerk", OperatorRole.OPERATOR)
     assert client.get("/residents").status_code == 200
     with gctx.transaction() as session:
-        session.scalar(select(Operator).where(Operator.username == "clerk")).password_hash = gctx.hasher.hash("another password")
+        clerk = session.scalar(select(Operator).where(Operator.username == "clerk"))
+        clerk.password_hash = gctx.hasher.hash("another password")
     assert client.get("/residents").status_code == 302
 
 
@@ -124,7 +129,8 @@ def test_change_own_password(client, auth) -> None:
     auth.login()
     bad = auth.post("/account/password", {"current": "wrong", "password": "x" * 12, "password2": "x" * 12})
     assert bad.status_code == 400
-    ok = auth.post("/account/password", {"current": PASSWORD, "password": "new password 1", "password2": "new password 1"})
+    ok = auth.post("/account/password",
+                   {"current": PASSWORD, "password": "new password 1", "password2": "new password 1"})
     assert ok.status_code == 302
     assert client.get("/").status_code == 200  # this session continues
     auth.logout()
@@ -133,10 +139,13 @@ def test_change_own_password(client, auth) -> None:
 
 def test_admin_manages_operators_and_cannot_remove_last_admin(client, auth, gctx) -> None:
     auth.login()
-    created = auth.post("/operators", {"username": "aud", "password": "auditor password", "role": "auditor"}, token_from="/operators")
+    created = auth.post("/operators", {"username": "aud", "password": "auditor password", "role": "auditor"},
+                        token_from="/operators")
     assert created.status_code == 302
-    assert auth.post("/operators", {"username": "x y", "password": "auditor password", "role": "auditor"}).status_code == 400
-    assert auth.post("/operators", {"username": "zed", "password": "auditor password", "role": "root"}).status_code == 400
+    bad_name = {"username": "x y", "password": "auditor password", "role": "auditor"}
+    assert auth.post("/operators", bad_name).status_code == 400
+    bad_role = {"username": "zed", "password": "auditor password", "role": "root"}
+    assert auth.post("/operators", bad_role).status_code == 400
     demote = auth.post("/operators/admin", {"action": "role", "role": "operator"})
     assert demote.status_code == 302
     assert "last active admin" in client.get("/operators").get_data(as_text=True)

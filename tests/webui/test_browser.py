@@ -63,7 +63,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
 
 
 @pytest.fixture
-def sim_gate(gctx, face_engine):  # type: ignore[no-untyped-def]
+def sim_gate(gctx, face_engine):
     """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it."""
     from gate.service.builder import build_runtime
     from gate.service.simrig import SimRig
@@ -79,7 +79,7 @@ def sim_gate(gctx, face_engine):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def live(gctx, face_engine, sim_gate) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live(gctx, face_engine, sim_gate) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from webui import create_app
@@ -106,7 +106,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def page(browser, live):  # type: ignore[no-untyped-def]
+def page(browser, live):
     context = browser.new_context(base_url=live, viewport={"width": 1200, "height": 900},
                                   permissions=["camera"])
     page = context.new_page()
@@ -119,7 +119,7 @@ def page(browser, live):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.faces
-def wait_for(runtime, predicate, timeout: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(runtime, predicate, timeout: float = 20.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runtime.wait_idle(1.0)
@@ -129,12 +129,12 @@ def wait_for(runtime, predicate, timeout: float = 20.0) -> bool:  # type: ignore
     return predicate()
 
 
-def last_access(runtime) -> dict:  # type: ignore[no-untyped-def]
+def last_access(runtime) -> dict:
     events = [e for e in runtime.snapshot().last_events if e["kind"] == "access"]
     return events[0] if events else {}
 
 
-def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None:  # type: ignore[no-untyped-def]
+def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None:
     rig, runtime = sim_gate
     photo = faces / "special" / "obama" / "obama-480p.jpg"
     # 1. First run: create the first admin.
@@ -231,7 +231,8 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
     assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
     runtime.post(m.Choose("face"))
     runtime.post(m.EnterCode("A101"))
-    assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"), runtime.snapshot().last_events[:3]
+    granted = wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted")
+    assert granted, runtime.snapshot().last_events[:3]
     assert last_access(runtime)["method"] == "face"
 
     # 6. Events page shows it; filters work in the browser.
@@ -270,8 +271,9 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None: 
     assert runtime.snapshot().camera.opens == opens
     assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
     rig.present_card("12345678")
-    assert wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"
-                    and last_access(runtime).get("method") == "card"), (runtime.snapshot().phase, runtime.snapshot().last_events[:3])
+    granted = wait_for(runtime, lambda: last_access(runtime).get("reason") == "granted"
+                       and last_access(runtime).get("method") == "card")
+    assert granted, (runtime.snapshot().phase, runtime.snapshot().last_events[:3])
 
     # 9. Dashboard and audit log.
     page.goto("/")

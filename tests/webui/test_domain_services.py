@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
+from gate.errors import ConflictError, PolicyError
 from gate.store import consent, operators, residents, rights
 from gate.store.dashboard import privacy_report
-from gate.errors import ConflictError, PolicyError
 from gate.store.event_query import EventFilter, decode_cursor, events_page, iter_events
 from gate.store.models import AccessEvent, Gate, Resident
 
@@ -19,12 +19,12 @@ FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def test_operator_lockout_grows_and_resets(any_ctx) -> None:
-    now = datetime(2026, 5, 1, tzinfo=timezone.utc)
+    now = datetime(2026, 5, 1, tzinfo=UTC)
     with any_ctx.transaction() as session:
         operators.create_first_admin(session, FAST, username="root", password="long password 1", now=now)
         with pytest.raises(ConflictError):
             operators.create_first_admin(session, FAST, username="two", password="long password 1")
-    for attempt in range(5):
+    for _ in range(5):
         with any_ctx.transaction() as session:
             assert not operators.authenticate(session, FAST, "root", "wrong", now=now).ok
     with any_ctx.transaction() as session:
@@ -41,7 +41,7 @@ def test_operator_lockout_grows_and_resets(any_ctx) -> None:
 
 
 def test_keyset_pages_with_ties_and_filters(any_ctx) -> None:
-    at = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 2, 1, tzinfo=UTC)
     with any_ctx.transaction() as session:
         gate_id = session.scalar(select(Gate.id))
         # 25 events at the very same instant: ties are broken by id, none lost, none repeated.
@@ -66,7 +66,7 @@ def test_export_and_delete_resident(any_ctx) -> None:
         residents.add_card(session, resident, "4242", actor="t")
         consent.grant_consent(session, resident, operator="t", retention_days=30)
         any_ctx.store.save(session, resident, np.ones((1, 128), np.float32) / 12, "m")
-        session.add(AccessEvent(at=datetime.now(timezone.utc), gate_id=None, resident_id=resident.id, method="card",
+        session.add(AccessEvent(at=datetime.now(UTC), gate_id=None, resident_id=resident.id, method="card",
                                 granted=True, reason="granted"))
     with any_ctx.transaction() as session:
         resident = residents.get_resident(session, "P1")

@@ -42,11 +42,12 @@ def test_consent_needs_the_separate_box_ticked(client, auth, gctx) -> None:
 def test_stale_notice_version_and_bad_retention_are_refused(client, auth, gctx) -> None:
     add_resident(gctx, "A101")
     auth.login("clerk", OperatorRole.OPERATOR)
-    stale = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "0", "face_consent": "yes"})
+    stale = auth.post("/residents/A101/face/consent",
+                      {"decision": "grant", "notice_version": "0", "face_consent": "yes"})
     assert stale.status_code == 302 and stale.headers["Location"] == "/residents/A101/face"
     for days in ("0", "5000", "abc"):
-        bad = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
-                                                         "retention_days": days})
+        bad = auth.post("/residents/A101/face/consent",
+                        {"decision": "grant", "notice_version": "1", "face_consent": "yes", "retention_days": days})
         assert bad.status_code == 400, days
     assert resident(gctx, "A101").consents == []
 
@@ -55,7 +56,8 @@ def test_minor_needs_a_guardian(client, auth, gctx) -> None:
     add_resident(gctx, "K1", "Kid", is_minor=True)
     auth.login("clerk", OperatorRole.OPERATOR)
     assert "under 14" in client.get("/residents/K1/face/consent").get_data(as_text=True)
-    refused = auth.post("/residents/K1/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes"})
+    refused = auth.post("/residents/K1/face/consent",
+                        {"decision": "grant", "notice_version": "1", "face_consent": "yes"})
     assert refused.status_code == 400 and "guardian" in refused.get_data(as_text=True)
     ok = auth.post("/residents/K1/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
                                                   "guardian_name": "Parent One"})
@@ -146,7 +148,8 @@ def test_live_frame_check_gives_quality_feedback(face_app, auth, gctx, faces) ->
                      content_type="multipart/form-data", token_from="/residents/A101/face/capture")
     assert good.status_code == 200 and good.json["accepted"] is True and good.json["figures"]["face_px"] > 100
     two = auth.post("/residents/A101/face/check",
-                    {"frame": (io.BytesIO((faces / "special" / "multi" / "longoria-cooper.jpg").read_bytes()), "f.jpg")},
+                    {"frame": (io.BytesIO((faces / "special" / "multi" / "longoria-cooper.jpg").read_bytes()),
+                               "f.jpg")},
                     content_type="multipart/form-data")
     assert two.json["accepted"] is False and "two faces" in two.json["reasons"][0]
     junk = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(b"junk"), "f.jpg")},

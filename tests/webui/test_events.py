@@ -6,7 +6,7 @@ import csv
 import io
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select, update
 
@@ -35,7 +35,7 @@ def test_pages_walk_every_event_once_newest_first(client, auth, gctx) -> None:
 def test_filters(client, auth, gctx) -> None:
     resident_id = add_resident(gctx, "A101")
     add_events(gctx, 30, resident_id=resident_id)
-    add_events(gctx, 10, start=datetime(2026, 3, 1, tzinfo=timezone.utc))
+    add_events(gctx, 10, start=datetime(2026, 3, 1, tzinfo=UTC))
     auth.login("aud", OperatorRole.AUDITOR)
     rows = lambda q: re.findall(r"<tr><td>2026", client.get("/events?" + q).get_data(as_text=True))  # noqa: E731
     assert len(rows("resident=A101")) == 30
@@ -68,9 +68,9 @@ def test_keyset_page_cost_does_not_grow_with_depth(gctx) -> None:
     """60,000 rows: the last page costs what the first does (no OFFSET scan)."""
     with gctx.transaction() as session:
         gate_id = session.scalar(select(Gate.id))
-        base = datetime(2025, 1, 1, tzinfo=timezone.utc).timestamp()
+        base = datetime(2025, 1, 1, tzinfo=UTC).timestamp()
         session.execute(insert(AccessEvent), [
-            {"at": datetime.fromtimestamp(base + i, timezone.utc), "gate_id": gate_id, "resident_id": None,
+            {"at": datetime.fromtimestamp(base + i, UTC), "gate_id": gate_id, "resident_id": None,
              "method": "card", "granted": True, "reason": "granted", "detail": ""} for i in range(60_000)])
     with gctx.sessions() as session:
         first, cursor = events_page(session, EventFilter())
@@ -79,7 +79,7 @@ def test_keyset_page_cost_does_not_grow_with_depth(gctx) -> None:
             events_page(session, EventFilter(), after=cursor)
         shallow = time.perf_counter() - started
         from gate.store.event_query import encode_cursor
-        deep_cursor = encode_cursor(datetime.fromtimestamp(base + 60, timezone.utc), 61)
+        deep_cursor = encode_cursor(datetime.fromtimestamp(base + 60, UTC), 61)
         started = time.perf_counter()
         for _ in range(20):
             rows, _ = events_page(session, EventFilter(), after=deep_cursor)

@@ -11,7 +11,7 @@ from gate.store.models import AccessEvent, AuditEntry, DataKey, FaceTemplate, Op
 from tests.webui.helpers import add_events, add_resident, grant, resident, store_template
 
 
-def _setup(gctx) -> int:  # type: ignore[no-untyped-def]
+def _setup(gctx) -> int:
     resident_id = add_resident(gctx, "A101", "Ada Lovelace", unit="1-01")
     grant(gctx, "A101")
     store_template(gctx, "A101")

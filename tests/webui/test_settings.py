@@ -12,7 +12,7 @@ from gate.store.models import Gate, Notice, OperatorRole
 from tests.webui.helpers import add_resident, grant, store_template
 
 
-def _gate(gctx, name: str = "main") -> Gate:  # type: ignore[no-untyped-def]
+def _gate(gctx, name: str = "main") -> Gate:
     with gctx.sessions() as session:
         return session.scalar(select(Gate).where(Gate.name == name).options(selectinload(Gate.assessments)))
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.store.notices import current_notice, fields_of
 from gate.core import machine as m
+from gate.store.notices import current_notice, fields_of
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/kiosk-static")
@@ -56,19 +57,19 @@ def same_origin_json() -> None:
 
 
 @bp.get("/")
-def page():  # type: ignore[no-untyped-def]
+def page() -> ResponseReturnValue:
     notice = _notice()
     return render_template("kiosk.html", notice={k: notice.get(k, "") for k in SHORT_FIELDS},
                            notice_version=notice.get("version"))
 
 
 @bp.get("/notice")
-def notice_full():  # type: ignore[no-untyped-def]
+def notice_full() -> ResponseReturnValue:
     return render_template("kiosk_notice.html", notice=_notice())
 
 
 @bp.get("/state")
-def state():  # type: ignore[no-untyped-def]
+def state() -> ResponseReturnValue:
     snap = _runtime().snapshot()
     return jsonify({"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
                     "message": snap.message, "granted": snap.granted, "reason": snap.reason,
@@ -84,7 +85,7 @@ def kiosk_client() -> None:
 
 
 @bp.post("/action")
-def action():  # type: ignore[no-untyped-def]
+def action() -> ResponseReturnValue:
     kiosk_client()
     same_origin_json()
     data = request.get_json(silent=True) or {}
