@@ -113,26 +113,25 @@ def pin_chosen_with_claim(state: State, event: Event, rules: Rules) -> bool:
 
 
 def current_and_granted(state: State, event: Event, rules: Rules) -> bool:
-    return is_current(state, event, rules) and event.decision.granted  # type: ignore[attr-defined]
+    return is_current(state, event, rules) and isinstance(event, Decided) and event.decision.granted
 
 
 def current_and_denied(state: State, event: Event, rules: Rules) -> bool:
-    return is_current(state, event, rules) and not event.decision.granted  # type: ignore[attr-defined]
+    return is_current(state, event, rules) and isinstance(event, Decided) and not event.decision.granted
 
 
 def current_and_cleared(state: State, event: Event, rules: Rules) -> bool:
-    return is_current(state, event, rules) and event.denial is None  # type: ignore[attr-defined]
+    return is_current(state, event, rules) and isinstance(event, Prechecked) and event.denial is None
 
 
 def current_and_refused(state: State, event: Event, rules: Rules) -> bool:
-    return is_current(state, event, rules) and event.denial is not None  # type: ignore[attr-defined]
+    return is_current(state, event, rules) and isinstance(event, Prechecked) and event.denial is not None
 
 
 # -- actions ----------------------------------------------------------------------------------------
-def _new(state: State, **changes: object) -> State:
+def _new(state: State, phase: Phase, claim: Claim | None = None, intent: str | None = None) -> State:
     """A fresh transaction: a new token makes every pending result and timer of the old one stale."""
-    base = State(token=state.token + 1)
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return State(phase=phase, token=state.token + 1, claim=claim, intent=intent)
 
 
 def _stop(state: State) -> tuple[Effect, ...]:
@@ -140,40 +139,45 @@ def _stop(state: State) -> tuple[Effect, ...]:
 
 
 def decide_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    claim = Claim(ClaimKind.CARD, event.number)  # type: ignore[attr-defined]
+    assert isinstance(event, PresentCard)  # the transition table routes only cards here
+    claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.DECISION, claim=claim)
     return new, _stop(state) + (Decide(new.token, Method.CARD, claim), ArmTimer(new.token, rules.decision_timeout))
 
 
 def hold_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    claim = Claim(ClaimKind.CARD, event.number)  # type: ignore[attr-defined]
+    assert isinstance(event, PresentCard)  # the transition table routes only cards here
+    claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.CHOICE, claim=claim)
     return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
 
 
 def precheck_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    claim = Claim(ClaimKind.CARD, event.number)  # type: ignore[attr-defined]
+    assert isinstance(event, PresentCard)  # the transition table routes only cards here
+    claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.PRECHECK, claim=claim, intent="face")
     return new, (Precheck(new.token, claim, 0), ArmTimer(new.token, rules.decision_timeout))
 
 
 def hold_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    claim = Claim(ClaimKind.CODE, event.code)  # type: ignore[attr-defined]
+    assert isinstance(event, EnterCode)
+    claim = Claim(ClaimKind.CODE, event.code)
     new = _new(state, phase=Phase.CHOICE, claim=claim, intent=state.intent if state.intent == "pin" else None)
     return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
 
 
 def precheck_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    claim = Claim(ClaimKind.CODE, event.code)  # type: ignore[attr-defined]
+    assert isinstance(event, EnterCode)
+    claim = Claim(ClaimKind.CODE, event.code)
     new = _new(state, phase=Phase.PRECHECK, claim=claim, intent="face")
     return new, (Precheck(new.token, claim, 0), ArmTimer(new.token, rules.decision_timeout))
 
 
 def decide_pin(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    assert state.claim is not None
+    assert state.claim is not None and isinstance(event, EnterPin)
     method = Method.PIN if state.claim.kind is ClaimKind.CODE else Method.CARD_PIN
     new = replace(state, phase=Phase.DECISION, intent="pin")
-    return new, (Decide(state.token, method, state.claim, pin=event.pin),  # type: ignore[attr-defined]
+    return new, (Decide(state.token, method, state.claim, pin=event.pin),
                  ArmTimer(state.token, rules.decision_timeout))
 
 
@@ -191,23 +195,29 @@ def start_capture(state: State, event: Event, rules: Rules) -> tuple[State, tupl
 
 
 def decide_face(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    assert state.claim is not None
+    assert state.claim is not None and isinstance(event, FaceVerified)
     method = Method.CARD_FACE if state.claim.kind is ClaimKind.CARD else Method.FACE
     new = replace(state, phase=Phase.DECISION)
-    return new, (StopFace(), Decide(state.token, method, state.claim, face=event.outcome,  # type: ignore[attr-defined]
+    return new, (StopFace(), Decide(state.token, method, state.claim, face=event.outcome,
                                     face_failures=state.face_failures),
                  ArmTimer(state.token, rules.decision_timeout))
 
 
 def open_door(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    decision = event.decision  # type: ignore[attr-defined]
-    new = replace(state, phase=Phase.OPEN, decision=decision, method=event.method, token=state.token + 1)  # type: ignore[attr-defined]
+    assert isinstance(event, Decided)
+    decision = event.decision
+    new = replace(state, phase=Phase.OPEN, decision=decision, method=event.method, token=state.token + 1)
     return new, (Grant(decision), ArmTimer(new.token, rules.passage_timeout))
 
 
 def refuse(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    decision: Decision = getattr(event, "decision", None) or event.denial  # type: ignore[attr-defined]
-    method = getattr(event, "method", None)
+    # A decision (Decided) or a refusal before the camera (Prechecked).
+    method: Method | None = None
+    if isinstance(event, Decided):
+        decision, method = event.decision, event.method
+    else:
+        assert isinstance(event, Prechecked) and event.denial is not None
+        decision = event.denial
     failures = state.face_failures
     if method is not None and method.uses_face and decision.reason in (Reason.FACE_MISMATCH, Reason.LIVENESS_FAILED):
         failures += 1
@@ -224,7 +234,8 @@ def refuse_unavailable(state: State, event: Event, rules: Rules) -> tuple[State,
 
 
 def choose_way(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
-    new = _new(state, phase=Phase.CLAIM, intent=event.method)  # type: ignore[attr-defined]
+    assert isinstance(event, Choose)
+    new = _new(state, phase=Phase.CLAIM, intent=event.method)
     return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
 
 
