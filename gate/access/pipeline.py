@@ -8,8 +8,8 @@ Card and PIN never touch the key file or the face pipeline, so they keep working
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,13 +45,23 @@ def face_method(claim: Claim) -> Method:
     return Method.CARD_FACE if claim.kind is ClaimKind.CARD else Method.FACE
 
 
+def lockout_rules(settings: Settings) -> tuple[lockout.ResidentRules, lockout.GateRules]:
+    security = settings.security
+    return (lockout.ResidentRules(max_failures=security.pin_max_failures,
+                                  base_seconds=security.pin_lockout_base_seconds,
+                                  window=timedelta(hours=security.pin_resident_window_hours)),
+            lockout.GateRules(free=security.pin_gate_free_failures,
+                              base_seconds=security.pin_gate_delay_base_seconds,
+                              max_seconds=security.pin_gate_delay_max_seconds,
+                              window=timedelta(minutes=security.pin_gate_window_minutes)))
+
+
 class EvidencePipeline:
     """Gathers the evidence for one decision from a directory and asks the pure `decide()`."""
 
     def __init__(self, hasher: PasswordHasher, settings: Settings) -> None:
         self.hasher = hasher
-        self.max_failures = settings.pin_max_failures
-        self.base_seconds = settings.pin_lockout_base_seconds
+        self.resident_rules, self.gate_rules = lockout_rules(settings)
         # An unknown code is checked against this hash, so it takes as long as a known one.
         self._dummy_hash = hasher.hash(passwords.DUMMY_PIN)
 
@@ -60,31 +70,50 @@ class EvidencePipeline:
         policy = directory.policy
         entry = directory.resident(claim, now)
         subject = entry.subject if entry is not None else None
-        scopes = [lockout.gate_scope(policy.gate_id)]
-        if subject is not None:
-            scopes.append(lockout.resident_scope(subject.resident_id))
-        states = {scope: directory.lock_state(scope) for scope in scopes}
-        locks = Locks(resident_locked=subject is not None and states[scopes[-1]].is_locked(now),
-                      gate_locked=states[scopes[0]].is_locked(now), face_failures=face_failures)
+        gate_scope = lockout.gate_scope(policy.gate_id)
+        resident_scope = lockout.resident_scope(subject.resident_id) if subject is not None else None
+        gate_state = directory.lock_state(gate_scope)
+        resident_state = directory.lock_state(resident_scope) if resident_scope else lockout.LockoutState()
+        locks = Locks(resident_locked_seconds=resident_state.seconds_left(now),
+                      gate_wait_seconds=gate_state.seconds_left(now), face_failures=face_failures)
 
         pin_matches: bool | None = None
-        if method.uses_pin and method in policy.methods and not (locks.gate_locked or locks.resident_locked):
+        if (method.uses_pin and method in policy.methods and not locks.gate_wait_seconds
+                and not locks.resident_locked_seconds):
             stored = entry.pin_hash if entry is not None and entry.pin_hash is not None else self._dummy_hash
             pin_matches = passwords.verify(self.hasher, stored, pin or "") and entry is not None
 
         decision = decide(policy, method, subject, Evidence(pin_matches=pin_matches, face=face), locks)
 
-        if method.uses_pin and pin_matches is not None:
+        if pin_matches is not None:  # only a PIN that was tested counts, so a wait or a lock adds nothing
             success = pin_matches and decision.granted
-            for scope, state in states.items():
-                directory.store_lock_state(scope, lockout.after_pin_attempt(
-                    state, success=success, is_gate_keypad=lockout.is_gate_scope(scope), now=now,
-                    max_failures=self.max_failures, base_seconds=self.base_seconds))
+            gate_state = lockout.after_pin_attempt(gate_state, success=success, is_gate_keypad=True, now=now,
+                                                   resident=self.resident_rules, gate=self.gate_rules)
+            directory.store_lock_state(gate_scope, gate_state)
+            if resident_scope is not None:
+                resident_state = lockout.after_pin_attempt(
+                    resident_state, success=success, is_gate_keypad=False, now=now,
+                    resident=self.resident_rules, gate=self.gate_rules)
+                directory.store_lock_state(resident_scope, resident_state)
+                if decision.reason is Reason.WRONG_PIN:
+                    decision = self._pin_feedback(decision, resident_state, gate_state, now)
         if decision.granted and entry is not None:
             directory.granted(entry, now)
         resident_id = subject.resident_id if subject is not None else None
         event_id = directory.record(method, resident_id, decision, now)
         return Outcome(decision, resident_id, event_id, policy.gate_id)
+
+    def _pin_feedback(self, decision: Decision, resident: lockout.LockoutState, gate: lockout.LockoutState,
+                      now: datetime) -> Decision:
+        """A wrong PIN tells the resident how many tries are left, or how long their PIN is now locked,
+        and how long the keypad waits before the next PIN.
+
+        Once locked, the time shown covers the keypad's wait too, so "try again in 40 s" is not met by
+        "please wait" when they come back.
+        """
+        left = lockout.tries_left(resident, now, self.resident_rules)
+        wait = gate.seconds_left(now) if left else max(resident.seconds_left(now), gate.seconds_left(now))
+        return replace(decision, tries_left=left, retry_after_seconds=wait or None)
 
     @staticmethod
     def precheck(directory: Directory, claim: Claim, now: datetime, face_failures: int = 0) -> Decision | None:

@@ -85,11 +85,12 @@ class SqlDirectory:
         row = self.session.get(Lockout, scope)
         if row is None:
             return LockoutState()
-        return LockoutState(row.failures, row.lockouts, row.locked_until)
+        return LockoutState(row.failures, row.lockouts, row.locked_until, row.first_failure_at, row.last_failure_at)
 
     def store_lock_state(self, scope: str, state: LockoutState) -> None:
         row = self.session.get(Lockout, scope) or Lockout(scope=scope)
         row.failures, row.lockouts, row.locked_until = state.failures, state.lockouts, state.locked_until
+        row.first_failure_at, row.last_failure_at = state.first_failure_at, state.last_failure_at
         self.session.add(row)
 
     def granted(self, entry: Entry, now: datetime) -> None:

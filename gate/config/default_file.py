@@ -19,8 +19,15 @@ master_key_file = "keys/master.key"
 template_days = 365
 
 [security]
+# Wrong PINs lock only that resident's PIN (cards keep working); at a gate keypad, recent wrong PINs make
+# the keypad wait between PINs. docs/security.md explains the figures.
 pin_max_failures = 5
 pin_lockout_base_seconds = 30
+# pin_resident_window_hours = 24      # a resident's wrong PINs older than this no longer count
+# pin_gate_free_failures = 3          # wrong PINs at a keypad before it waits between PINs
+# pin_gate_delay_base_seconds = 5     # first wait; doubles with each further wrong PIN
+# pin_gate_delay_max_seconds = 120    # longest wait
+# pin_gate_window_minutes = 15        # a keypad's wrong PINs older than this no longer count
 face_max_attempts = 3
 
 [site]

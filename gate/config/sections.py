@@ -62,9 +62,27 @@ class RetentionSection:
 
 @dataclass(frozen=True)
 class SecuritySection:
-    pin_max_failures: int = setting(5, whole(1, 100), "Wrong PINs in a row before the PIN is locked.")
+    pin_max_failures: int = setting(5, whole(1, 100), "Wrong PINs for one resident within "
+                                                      "`pin_resident_window_hours` before that resident's PIN "
+                                                      "is locked; other residents are not affected.")
     pin_lockout_base_seconds: int = setting(30, whole(1, 86_400, "seconds"),
-                                            "First PIN lockout; it doubles with each further lockout.")
+                                            "A resident's first PIN lockout; it doubles with each further "
+                                            "lockout in the window, up to an hour.")
+    pin_resident_window_hours: int = setting(24, whole(1, 720, "hours"),
+                                             "A resident's wrong PINs and lockouts older than this (counted "
+                                             "from the first one) no longer count.")
+    pin_gate_free_failures: int = setting(3, whole(1, 100), "Wrong PINs at one gate keypad within "
+                                                            "`pin_gate_window_minutes`, whoever is claimed, "
+                                                            "before the keypad waits between PINs.")
+    pin_gate_delay_base_seconds: int = setting(5, whole(1, 3600, "seconds"),
+                                               "The keypad's first wait; it doubles with each further wrong "
+                                               "PIN in the window. A right PIN after the wait is accepted.")
+    pin_gate_delay_max_seconds: int = setting(120, whole(1, 3600, "seconds"),
+                                              "The longest wait between PINs at a gate keypad; it bounds "
+                                              "guesses per hour at that gate.")
+    pin_gate_window_minutes: int = setting(15, whole(1, 1440, "minutes"),
+                                           "Wrong PINs at a gate keypad older than this (counted from the "
+                                           "first one) no longer count.")
     face_max_attempts: int = setting(3, whole(1, 10), "Failed face checks before face is refused; card and "
                                                       "PIN still work.")
 

@@ -8,6 +8,7 @@ non-face alternatives of the gate.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from gate.core.policy import NON_FACE, GatePolicy, Method
@@ -21,7 +22,8 @@ class Reason(enum.StrEnum):
     RESIDENT_INACTIVE = "resident_inactive"
     OUTSIDE_SCHEDULE = "outside_schedule"
     ANTI_PASSBACK = "anti_passback"
-    LOCKED_OUT = "locked_out"
+    LOCKED_OUT = "locked_out"  # this resident's PIN, after too many wrong PINs for them
+    PIN_WAIT = "pin_wait"  # the gate keypad's wait after recent wrong PINs; the PIN was not evaluated
     PIN_NOT_SET = "pin_not_set"
     WRONG_PIN = "wrong_pin"
     FACE_ATTEMPTS_EXHAUSTED = "face_attempts_exhausted"
@@ -41,7 +43,8 @@ MESSAGES = {
     Reason.RESIDENT_INACTIVE: "This resident is no longer registered here.",
     Reason.OUTSIDE_SCHEDULE: "Access is not allowed at this time.",
     Reason.ANTI_PASSBACK: "You are already recorded inside: leave through the exit gate first.",
-    Reason.LOCKED_OUT: "Too many wrong PINs: the keypad is locked for a while. Your card still works.",
+    Reason.LOCKED_OUT: "Too many wrong PINs for this resident: try again later, or use your card.",
+    Reason.PIN_WAIT: "Please wait a moment before the next PIN.",
     Reason.PIN_NOT_SET: "No PIN has been set for this resident; ask the management office.",
     Reason.WRONG_PIN: "Wrong PIN.",
     Reason.FACE_ATTEMPTS_EXHAUSTED: "Face did not work this time. Please use your card or PIN.",
@@ -86,9 +89,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Locks:
-    resident_locked: bool = False
-    gate_locked: bool = False
+    resident_locked_seconds: int = 0  # until the claimed resident's PIN unlocks; 0 when it is not locked
+    gate_wait_seconds: int = 0  # before the gate keypad evaluates another PIN; 0 when it does now
     face_failures: int = 0  # in this transaction
+
+
+def duration_text(seconds: int) -> str:
+    """Seconds under a minute ("8 s"), else whole minutes rounded up ("4 min"), as the screen shows them."""
+    return f"{seconds} s" if seconds < 60 else f"{math.ceil(seconds / 60)} min"
 
 
 @dataclass(frozen=True)
@@ -96,9 +104,24 @@ class Decision:
     granted: bool
     reason: Reason
     offer: frozenset[Method] = frozenset()
+    # The numbers behind a PIN refusal, for the screen: wrong PINs this resident may still type before
+    # their PIN locks, and seconds before the next PIN is looked at (their lock, or the keypad's wait).
+    tries_left: int | None = None
+    retry_after_seconds: int | None = None
 
     @property
     def message(self) -> str:
+        wait = duration_text(self.retry_after_seconds) if self.retry_after_seconds else None
+        locked = f"Too many wrong PINs for this resident: try again in {wait}, or use your card."
+        if self.reason is Reason.WRONG_PIN and self.tries_left is not None:
+            if self.tries_left == 0 and wait:
+                return f"Wrong PIN. {locked}"
+            tries = f"Wrong PIN. {self.tries_left} {'try' if self.tries_left == 1 else 'tries'} left."
+            return f"{tries} Please wait {wait} before the next PIN." if wait else tries
+        if self.reason is Reason.LOCKED_OUT and wait:
+            return locked
+        if self.reason is Reason.PIN_WAIT and wait:
+            return f"Please wait {wait} before the next PIN."
         return MESSAGES[self.reason]
 
 
@@ -110,6 +133,10 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
 
     if method not in policy.methods:
         return Decision(False, Reason.METHOD_NOT_ALLOWED, policy.alternatives)
+    if method.uses_pin and locks.gate_wait_seconds > 0:
+        # Before the claim is looked at: during the wait nothing typed is tested, not even whether the
+        # resident code exists, so the wait bounds every kind of guess at this keypad.
+        return Decision(False, Reason.PIN_WAIT, retry_after_seconds=locks.gate_wait_seconds)
     if subject is None:
         claimed_by_code = method in (Method.PIN, Method.FACE)
         return deny(Reason.UNKNOWN_RESIDENT if claimed_by_code else Reason.UNKNOWN_CARD)
@@ -121,8 +148,8 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
         return deny(Reason.ANTI_PASSBACK)
 
     if method.uses_pin:
-        if locks.gate_locked or locks.resident_locked:
-            return deny(Reason.LOCKED_OUT)
+        if locks.resident_locked_seconds > 0:
+            return Decision(False, Reason.LOCKED_OUT, tries_left=0, retry_after_seconds=locks.resident_locked_seconds)
         if not subject.has_pin:
             return deny(Reason.PIN_NOT_SET)
         if evidence.pin_matches is not True:

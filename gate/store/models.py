@@ -133,6 +133,9 @@ class Lockout(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The counters decay: failures older than the window, counted from the first, no longer count (0003).
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Operator(Base):

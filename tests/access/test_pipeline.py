@@ -1,6 +1,5 @@
 """Card and PIN decisions through the access service, lockouts, and face prechecks."""
 
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -54,33 +53,6 @@ def test_unknown_card_garbage_card_and_unknown_code(access_ctx):
     assert access.card("main", "\x00garbage").decision.reason is Reason.UNKNOWN_CARD
     assert access.pin("main", "ZZ9", "482915").decision.reason is Reason.UNKNOWN_RESIDENT
     assert access.pin("main", "B1", "482915").decision.reason is Reason.PIN_NOT_SET
-
-
-def test_wrong_pins_lock_the_keypad_with_a_growing_delay_but_cards_still_work(access_ctx, clock):
-    access = access_ctx.access()
-    limit = access_ctx.settings.pin_max_failures
-    for _ in range(limit):
-        assert access.pin("main", "A1", "000111").decision.reason is Reason.WRONG_PIN
-    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT
-    assert access.card("main", "123:45678").decision.granted  # the card is never locked out
-
-    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds + 1)
-    assert access.pin("main", "A1", "482915").decision.granted
-
-    for _ in range(limit):
-        access.pin("main", "A1", "000111")
-    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds + 1)
-    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT  # second lockout is longer
-    clock.now += timedelta(seconds=access_ctx.settings.pin_lockout_base_seconds * 2)
-    assert access.pin("main", "A1", "482915").decision.granted
-
-
-def test_guessing_resident_codes_locks_the_gate_keypad(access_ctx):
-    access = access_ctx.access()
-    for i in range(access_ctx.settings.pin_max_failures):
-        access.pin("main", f"X{i}", "123987")
-    assert access.pin("main", "A1", "482915").decision.reason is Reason.LOCKED_OUT
-    assert access.card("main", "123:45678").decision.granted
 
 
 def test_moved_out_resident_is_denied(access_ctx):

@@ -74,12 +74,27 @@ def test_pin_paths():
     assert decide(FULL, Method.PIN, no_pin, Evidence(pin_matches=True)).reason is Reason.PIN_NOT_SET
 
 
-def test_lockout_blocks_pin_but_not_card():
-    locks = Locks(resident_locked=True)
-    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), locks).reason is Reason.LOCKED_OUT
+def test_a_resident_lockout_blocks_that_residents_pin_but_not_the_card():
+    locks = Locks(resident_locked_seconds=240)
+    decision = decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), locks)
+    assert (decision.reason, decision.tries_left, decision.retry_after_seconds) == (Reason.LOCKED_OUT, 0, 240)
+    assert decision.message == "Too many wrong PINs for this resident: try again in 4 min, or use your card."
     assert decide(FULL, Method.CARD, RESIDENT, Evidence(), locks).granted
-    gate_locked = Locks(gate_locked=True)
-    assert decide(FULL, Method.CARD_PIN, RESIDENT, Evidence(pin_matches=True), gate_locked).reason is Reason.LOCKED_OUT
+
+
+def test_the_gate_wait_refuses_every_pin_before_the_claim_is_looked_at_but_not_the_card():
+    wait = Locks(gate_wait_seconds=8)
+    for method, subject in ((Method.PIN, RESIDENT), (Method.PIN, None), (Method.CARD_PIN, RESIDENT),
+                            (Method.PIN, Subject(7, active=False))):
+        decision = decide(FULL, method, subject, Evidence(pin_matches=True), wait)
+        assert (decision.reason, decision.retry_after_seconds) == (Reason.PIN_WAIT, 8), (method, subject)
+        assert decision.message == "Please wait 8 s before the next PIN."
+    assert decide(FULL, Method.CARD, RESIDENT, Evidence(), wait).granted
+    assert decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), Locks()).granted
+
+
+def test_new_reasons_fit_the_event_column():
+    assert all(len(reason.value) <= 32 for reason in Reason)
 
 
 @pytest.mark.parametrize("outcome, reason", [
