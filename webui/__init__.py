@@ -15,7 +15,15 @@ from flask import Blueprint, Flask
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from gate.context import GateContext
-from webui.security import InMemoryRequest, LoginThrottle, add_headers, check_secret, load_or_create_secret
+from gate.store import operators as operator_service
+from webui.security import (
+    InMemoryRequest,
+    LoginThrottle,
+    add_headers,
+    check_secret,
+    load_or_create_secret,
+    trusted_hosts,
+)
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -27,13 +35,17 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     web = context.settings.web
     tls = web.tls or web.tls_cert is not None
     idle = web.idle_minutes
+    lifetime = timedelta(hours=web.session_hours)
     app.config.update(
         SESSION_COOKIE_NAME="gate_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=tls,
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=idle),
+        # The cookie may outlive an idle period; the operator_sessions row decides (idle and absolute end).
+        PERMANENT_SESSION_LIFETIME=lifetime,
         IDLE_TIMEOUT=timedelta(minutes=idle),
+        SESSION_LIFETIME=lifetime,
+        TRUSTED_HOSTS=trusted_hosts(web.trusted_hosts, web.host),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which the idle timeout ends
         WTF_CSRF_SSL_STRICT=tls,
@@ -55,6 +67,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     app.extensions["gate_context"] = context
     app.extensions["gate_runtime"] = gate_runtime
     app.extensions["login_throttle"] = LoginThrottle(int(app.config["LOGIN_ATTEMPTS_PER_MINUTE"]), 60.0)
+    operator_service.prepare(context.hasher)
     CSRFProtect(app)
     add_headers(app, tls)
 
@@ -68,11 +81,13 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         app.register_blueprint(blueprint)
 
     @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(err: CSRFError):
         return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
                                  "go back, reload the page and try again.")
 
-    for code, text in ((403, "Your role does not allow this page."), (404, "There is no such page or record."),
+    for code, text in ((400, "The request was malformed or named a host this gate does not answer to: use the "
+                             "address in [web] trusted_hosts."),
+                       (403, "Your role does not allow this page."), (404, "There is no such page or record."),
                        (405, "That action is not allowed here."),
                        (413, "The upload is too large: send fewer or smaller photos.")):
         app.register_error_handler(code, lambda _err, c=code, t=text: render_error(c, t))
