@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import SecurityError
 
 from gate.context import GateContext
 from gate.store import operators as operator_service
@@ -85,9 +86,13 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
                                  "go back, reload the page and try again.")
 
-    for code, text in ((400, "The request was malformed or named a host this gate does not answer to: use the "
-                             "address in [web] trusted_hosts."),
-                       (403, "Your role does not allow this page."), (404, "There is no such page or record."),
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(err: SecurityError) -> Response:
+        # Plain text: with an untrusted Host no URL can be built, so the page template cannot render.
+        return Response("This gate does not answer to that host name (a DNS-rebinding page?): open it by an "
+                        "address listed in [web] trusted_hosts.\n", 400, mimetype="text/plain")
+
+    for code, text in ((403, "Your role does not allow this page."), (404, "There is no such page or record."),
                        (405, "That action is not allowed here."),
                        (413, "The upload is too large: send fewer or smaller photos.")):
         app.register_error_handler(code, lambda _err, c=code, t=text: render_error(c, t))
