@@ -31,7 +31,7 @@ def check_pin_strength(pin: str) -> None:
         raise PolicyError("A PIN is 4 to 8 digits.")
     if len(set(pin)) == 1:
         raise PolicyError("A PIN of one repeated digit is too easy to guess; choose another.")
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
     if steps in ({1}, {-1}):
         raise PolicyError("A PIN of consecutive digits is too easy to guess; choose another.")
 

@@ -3,7 +3,7 @@ same policy at `gate admin` (finding 7). Sessions run on SQLite and PostgreSQL."
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
@@ -17,7 +17,7 @@ from gate.store import operators as operator_service
 from gate.store.models import Operator, OperatorRole, OperatorSession
 from tests.conftest import GateCli
 
-T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 IDLE = timedelta(minutes=15)
 LIFETIME = timedelta(hours=12)
 FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

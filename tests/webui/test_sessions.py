@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -60,7 +60,7 @@ def test_the_cookie_carries_only_a_session_id_stored_as_a_hash(client: FlaskClie
 
 def test_absolute_lifetime_ends_an_active_session(client: FlaskClient, auth: AuthActions,
                                                   gctx: GateContext) -> None:
-    start = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     clock = {"now": start}
     gctx.clock = lambda: clock["now"]
     auth.login()
@@ -75,7 +75,7 @@ def test_absolute_lifetime_ends_an_active_session(client: FlaskClient, auth: Aut
 
 
 def test_idle_timeout_with_a_moved_clock(client: FlaskClient, auth: AuthActions, gctx: GateContext) -> None:
-    start = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
     clock = {"now": start}
     gctx.clock = lambda: clock["now"]
     auth.login()
