@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,10 +19,14 @@ SYSTEM_ACTOR = "system"
 def initialise(data_dir: Path) -> list[str]:
     """Idempotent: creates what is missing and says what it did."""
     done: list[str] = []
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # The folder holds the database, the config (perhaps a database password) and usually the keys:
+    # the gate's user only, whatever the umask (`gate` sets 077 itself; a library caller may not).
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
     config = data_dir / CONFIG_NAME
     if not config.exists():
-        config.write_text(DEFAULT_CONFIG_TEXT, encoding="utf-8")
+        with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
+            out.write(DEFAULT_CONFIG_TEXT)
         done.append(f"wrote {config}")
     settings = load_settings(data_dir)
     key_file = KeyFile(settings.key_file)

@@ -11,12 +11,20 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask
-from flask.typing import ResponseReturnValue
+from flask import Blueprint, Flask, Response
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import SecurityError
 
 from gate.context import GateContext
-from webui.security import InMemoryRequest, LoginThrottle, add_headers, check_secret, load_or_create_secret
+from gate.store import operators as operator_service
+from webui.security import (
+    InMemoryRequest,
+    LoginThrottle,
+    add_headers,
+    check_secret,
+    load_or_create_secret,
+    trusted_hosts,
+)
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -28,13 +36,17 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     web = context.settings.web
     tls = web.tls or web.tls_cert is not None
     idle = web.idle_minutes
+    lifetime = timedelta(hours=web.session_hours)
     app.config.update(
         SESSION_COOKIE_NAME="gate_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=tls,
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=idle),
+        # The cookie may outlive an idle period; the operator_sessions row decides (idle and absolute end).
+        PERMANENT_SESSION_LIFETIME=lifetime,
         IDLE_TIMEOUT=timedelta(minutes=idle),
+        SESSION_LIFETIME=lifetime,
+        TRUSTED_HOSTS=trusted_hosts(web.trusted_hosts, web.host),
         MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which the idle timeout ends
         WTF_CSRF_SSL_STRICT=tls,
@@ -59,6 +71,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     app.extensions["gate_context"] = context
     app.extensions["gate_runtime"] = gate_runtime
     app.extensions["login_throttle"] = LoginThrottle(int(app.config["LOGIN_ATTEMPTS_PER_MINUTE"]), 60.0)
+    operator_service.prepare(context.hasher)
     CSRFProtect(app)
     add_headers(app, tls)
 
@@ -72,9 +85,15 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         app.register_blueprint(blueprint)
 
     @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError) -> ResponseReturnValue:
+    def _csrf(err: CSRFError):
         return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
                                  "go back, reload the page and try again.")
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(err: SecurityError) -> Response:
+        # Plain text: with an untrusted Host no URL can be built, so the page template cannot render.
+        return Response("This gate does not answer to that host name (a DNS-rebinding page?): open it by an "
+                        "address listed in [web] trusted_hosts.\n", 400, mimetype="text/plain")
 
     for code, text in ((403, "Your role does not allow this page."), (404, "There is no such page or record."),
                        (405, "That action is not allowed here."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
@@ -11,15 +10,16 @@ from gate.errors import GateError
 from gate.store import operators as operator_service
 from webui.base import (
     READ_EVENT_ROLES,
+    SESSION_ID,
     SETTINGS_ROLES,
     actor,
     ctx,
     db,
     fail,
-    fingerprint,
     now,
     operator,
     roles_required,
+    session_id,
 )
 
 bp = Blueprint("auth", __name__)
@@ -35,11 +35,15 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _start_session(op_id: int, op) -> None:
-    session.clear()  # a fresh session on sign-in: no fixation
-    session["op"] = op_id
-    session["pw"] = fingerprint(op)
-    session["seen"] = datetime.now(UTC).timestamp()
+def _start_session(op) -> None:
+    """A fresh session id on every sign-in (no fixation); a session this browser still held is ended."""
+    previous = session.get(SESSION_ID)
+    if previous is not None:
+        operator_service.revoke_session(db(), str(previous), now=now())
+    session.clear()
+    token = operator_service.open_session(db(), op, lifetime=current_app.config["SESSION_LIFETIME"], now=now())
+    db().commit()
+    session[SESSION_ID] = token
     session.permanent = True
 
 
@@ -61,7 +65,7 @@ def setup():
         except GateError as err:
             fail(err)
             return render_template("auth/setup.html", username=username), 400
-        _start_session(op.id, op)
+        _start_session(op)
         flash(f"Admin {username} created and signed in.", "ok")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/setup.html", username="")
@@ -84,13 +88,18 @@ def login():
             flash(result.message, "error")
             return render_template("auth/login.html", username=username), 401
         assert result.operator is not None
-        _start_session(result.operator.id, result.operator)
+        _start_session(result.operator)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", username="")
 
 
 @bp.post("/logout")
 def logout():
+    token = session_id()
+    if token is not None:
+        # Ended in the table, not just forgotten by this browser: a copy of the cookie is refused too.
+        operator_service.revoke_session(db(), token, now=now())
+        db().commit()
     session.clear()
     flash("Signed out.", "info")
     return redirect(url_for("auth.login"))
@@ -110,12 +119,14 @@ def change_password():
             flash("The two new passwords differ.", "error")
             return render_template("auth/password.html"), 400
         try:
-            operator_service.set_password(db(), ctx().hasher, me, request.form.get("password", ""), actor=actor())
+            # Ends every session of this account, this one too; this browser continues on a fresh id.
+            operator_service.set_password(db(), ctx().hasher, me, request.form.get("password", ""), actor=actor(),
+                                          now=now())
             db().commit()
         except GateError as err:
             fail(err)
             return render_template("auth/password.html"), 400
-        _start_session(me.id, me)
+        _start_session(me)
         flash("Password changed; other sessions of this account are signed out.", "ok")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html")
@@ -152,11 +163,12 @@ def update_operator(username: str):
     try:
         if action == "role":
             operator_service.set_role(db(), target, operator_service.parse_role(request.form.get("role", "")),
-                                      actor=actor())
+                                      actor=actor(), now=now())
         elif action in ("disable", "enable"):
-            operator_service.set_active(db(), target, action == "enable", actor=actor())
+            operator_service.set_active(db(), target, action == "enable", actor=actor(), now=now())
         elif action == "password":
-            operator_service.set_password(db(), ctx().hasher, target, request.form.get("password", ""), actor=actor())
+            operator_service.set_password(db(), ctx().hasher, target, request.form.get("password", ""), actor=actor(),
+                                          now=now())
         else:
             abort(400)
         db().commit()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -30,10 +28,14 @@ SETTINGS_ROLES = (ADMIN,)
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
 
 
-def fingerprint(op: Operator) -> str:
-    """Ties a session to the password it was opened with: changing the password ends other sessions."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, op.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+#: The Flask session (a signed cookie) carries only this: the random id of a row in operator_sessions.
+SESSION_ID = "sid"
+ENDED = {
+    "idle": "You were signed out after a period of inactivity.",
+    "expired": "Your session reached its time limit; sign in again.",
+}
+ENDED_OTHERWISE = ("Your session was ended (signed out, password or role changed, or account disabled); "
+                   "sign in again.")
 
 
 def ctx() -> GateContext:
@@ -60,6 +62,11 @@ def operator() -> Operator:
 
 def actor() -> str:
     return g.operator.username
+
+
+def session_id() -> str | None:
+    """The signed-in operator's session id (None when nobody is signed in)."""
+    return g.get("session_id")
 
 
 def roles_required(*roles: OperatorRole) -> Callable[[F], F]:
@@ -90,22 +97,19 @@ def install_request_hooks(app: Flask) -> None:
         endpoint = request.endpoint
         if not _is_operator_page(endpoint):
             return None
-        op_id = session.get("op")
-        if op_id is not None:
-            seen = session.get("seen")
-            stamp = datetime.now(UTC).timestamp()
-            idle = current_app.config["IDLE_TIMEOUT"].total_seconds()
-            operator_row = db().get(Operator, op_id)
-            if seen is None or stamp - float(seen) > idle:
+        token = session.get(SESSION_ID)
+        if token is not None:
+            # Checked against the table on every request: a cookie from before sign-out, a password
+            # change or a disabled account finds its row revoked (OWASP ASVS 3.3.1).
+            result = operator_service.check_session(db(), str(token), idle=current_app.config["IDLE_TIMEOUT"],
+                                                    now=now())
+            db().commit()  # the refreshed idle clock, or the session marked ended
+            if result.operator is None:
                 session.clear()
-                flash("You were signed out after a period of inactivity.", "info")
-            elif operator_row is None or not operator_row.active or session.get("pw") != fingerprint(operator_row):
-                session.clear()
-                flash("Your account changed or was disabled; sign in again.", "info")
+                flash(ENDED.get(result.ended, ENDED_OTHERWISE), "info")
             else:
-                g.operator = operator_row
-                session["seen"] = stamp
-                session.permanent = True
+                g.operator = result.operator
+                g.session_id = str(token)
         if endpoint in PUBLIC_ENDPOINTS:
             return None
         if g.operator is None:

@@ -49,6 +49,16 @@ def load_or_create_secret(key_dir: Path) -> str:
     return secret
 
 
+def trusted_hosts(configured: tuple[str, ...], listen_host: str) -> list[str]:
+    """Flask's TRUSTED_HOSTS: [web] trusted_hosts plus the address the server listens on (unless that is a
+    wildcard, which is not a name anyone types). A page on evil.example that re-resolves to 127.0.0.1
+    (DNS rebinding) still sends `Host: evil.example`, and gets 400 before any view runs."""
+    hosts = list(dict.fromkeys(configured))
+    if listen_host not in ("0.0.0.0", "::", "") and listen_host not in hosts:
+        hosts.append(listen_host)
+    return hosts
+
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def _register() -> None:
 _register()
 
 
+#: Files the gate creates (database, journals, exports, keys) are its user's alone (finding 8).
+PROCESS_UMASK = 0o077
+
+
 def main() -> None:
+    os.umask(PROCESS_UMASK)
     try:
         cli.main(prog_name="gate", standalone_mode=True)
     except KeyboardInterrupt:

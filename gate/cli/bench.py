@@ -81,6 +81,28 @@ def bench_halfopen(rounds: int, connections: int, as_json: bool) -> None:
                f"(goal: within 1.2x); {result['held']}/{n} connections still held at the end of every block")
 
 
+@bench.command("login")
+@click.option("--rounds", default=40, show_default=True, type=click.IntRange(1, 10_000),
+              help="Sign-ins of each kind (argon2id at production cost: about 3 per second each).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_login(rounds: int, as_json: bool) -> None:
+    """Refused sign-in time for an unknown username and a locked account against a known username with a
+    wrong password, in the same run: the sign-in page must not tell which usernames exist."""
+    from gate.bench.login import login_timing
+
+    result = login_timing(rounds)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for name, label in (("known_wrong_password", "known, wrong password"), ("unknown_username", "unknown username"),
+                        ("locked_account", "locked account")):
+        f = result[name]
+        click.echo(f"{label:<22} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  "
+                   f"(n={f['n']})")
+    click.echo(f"unknown/known median {result['ratio_unknown']:.2f}x, locked/known {result['ratio_locked']:.2f}x "
+               "(goal: 1.00x within noise)")
+
+
 @bench.command("all")
 @click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
 @click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,

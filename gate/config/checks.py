@@ -109,6 +109,21 @@ def _addresses(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+_HOST_NAME = re.compile(r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?")
+
+
+def _host_names(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+        raise BadValue
+    for item in value:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            if len(item) > 253 or not _HOST_NAME.fullmatch(item):
+                raise BadValue from None
+    return tuple(value)
+
+
 HOST = text("a host name or IP address", lambda v: not any(c.isspace() for c in v), max_length=253)
 PORT = whole(1, 65535)
 DATABASE_URL = text('a database URL such as "sqlite:////srv/gate/gate.db" or '
@@ -116,6 +131,8 @@ DATABASE_URL = text('a database URL such as "sqlite:////srv/gate/gate.db" or '
 PATH = text("a file path")
 HTTP_URL = text("an http:// or https:// URL naming a host", _is_http_url, max_length=2000)
 ADDRESSES = Check(tuple, 'a list of IP addresses such as ["127.0.0.1", "::1"]', _addresses)
+HOST_NAMES = Check(tuple, 'a list of host names or IP addresses such as ["gate.example.cn", "192.168.1.20"] '
+                          '(".example.cn" allows its subdomains)', _host_names)
 
 
 def setting(default: T, check: Check[T], meaning: str) -> T:

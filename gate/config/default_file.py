@@ -43,6 +43,8 @@ port = 8080
 # tls = false                   # true behind a TLS reverse proxy: Secure cookies, HSTS
 # tls_cert = "/etc/ssl/gate.pem"   # setting it implies tls = true
 # idle_minutes = 15             # operator sessions end after this many idle minutes (1..1440)
+# session_hours = 12            # and this many hours after sign-in, however active (1..168)
+# trusted_hosts = ["localhost", "127.0.0.1", "::1"]   # Host names the UI answers to, besides host
 # proxy_hops = 0                # X-Forwarded-* hops to trust (the reverse proxy)
 # threads = 8                   # web server request threads
 # connection_limit = 500        # open connections the web server accepts

@@ -11,6 +11,7 @@ from gate.config.checks import (
     DATABASE_URL,
     FLAG,
     HOST,
+    HOST_NAMES,
     HTTP_URL,
     PATH,
     PORT,
@@ -30,6 +31,11 @@ DEFAULT_TEMPLATE_RETENTION_DAYS = 365
 #: CAC 2025 rules: filing is due at 100,000 people with face data; warn well before.
 FACE_FILING_THRESHOLD = 100_000
 DEFAULT_IDLE_MINUTES = 15
+#: OWASP ASVS 3.3.2: a session ends after this long however active it is (a working day and a half).
+DEFAULT_SESSION_HOURS = 12
+#: The Host names the UI answers to; the listening [web] host is added. Anything else gets 400, which
+#: stops a DNS-rebinding page (evil.example resolving to 127.0.0.1) from driving the UI or the kiosk.
+DEFAULT_TRUSTED_HOSTS = ("localhost", "127.0.0.1", "::1")
 DEFAULT_KIOSK_CLIENTS = ("127.0.0.1", "::1")
 #: Environment variables that win over the file (GATE_DATA_DIR picks the folder itself).
 ENV_DATABASE_URL = "GATE_DATABASE_URL"
@@ -97,6 +103,12 @@ class WebSection:
     tls_cert: str | None = optional(PATH, "Path of the site certificate; setting it implies tls = true.")
     idle_minutes: int = setting(DEFAULT_IDLE_MINUTES, whole(1, 1440, "minutes"),
                                 "An operator session ends after this many idle minutes.")
+    session_hours: int = setting(DEFAULT_SESSION_HOURS, whole(1, 168, "hours"),
+                                 "An operator session ends this many hours after sign-in, however active.")
+    trusted_hosts: tuple[str, ...] = setting(DEFAULT_TRUSTED_HOSTS, HOST_NAMES,
+                                             "Host names (as typed in the browser's address bar) the UI answers "
+                                             "to, besides [web] host; other Host headers get 400 (DNS "
+                                             "rebinding). Add the reverse proxy's public name here.")
     proxy_hops: int = setting(0, whole(0, 10), "How many X-Forwarded-* hops (reverse proxies) to trust; 0 trusts "
                                                "none.")
     threads: int = setting(8, whole(1, 256), "Request threads of the web server; a request beyond them waits "

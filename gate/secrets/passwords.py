@@ -37,6 +37,25 @@ def check_pin_strength(pin: str) -> None:
         raise PolicyError("A PIN of consecutive digits is too easy to guess; choose another.")
 
 
+#: OWASP ASVS 2.1.1 (level 2): at least 12 characters; long passphrases are welcome.
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1024
+# zxcvbn's cost grows faster than linearly with the length; a long phrase's head already decides.
+_SCORED_PREFIX = 100
+#: zxcvbn score 3 means about 10^8 guesses or more: not in its 30,000 common passwords (from breach
+#: lists), not a repeat, sequence, keyboard walk or date, nor a common word with a digit stuck on.
+MIN_ZXCVBN_SCORE = 3
+
+
 def check_password_strength(password: str) -> None:
-    if len(password) < 10:
-        raise PolicyError("An operator password needs at least 10 characters.")
+    """ASVS 2.1: length first (what the person can fix at once), then common and guessable passwords."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PolicyError(f"An operator password needs at least {MIN_PASSWORD_LENGTH} characters; "
+                          "a phrase of a few unrelated words is easiest to remember.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise PolicyError(f"An operator password may have at most {MAX_PASSWORD_LENGTH} characters.")
+    from zxcvbn import zxcvbn  # loads its word lists (~1 MB) on first use only, not for every `gate` command
+
+    if zxcvbn(password[:_SCORED_PREFIX])["score"] < MIN_ZXCVBN_SCORE:
+        raise PolicyError("That password is common or follows an easy pattern (repeats, sequences, a common "
+                          "word with digits); choose a phrase of a few unrelated words.")

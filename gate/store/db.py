@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +19,38 @@ from sqlalchemy.orm import Session, sessionmaker
 from gate.errors import NotMigratedError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: The files SQLite keeps beside the database while it writes; they hold the same personal data.
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+PRIVATE_FILE = 0o600
+
+
+def restrict_sqlite_files(path: Path) -> None:
+    """The database and its journals readable by the gate's user only, whatever the umask made them.
+    SQLite creates -journal, -wal and -shm with the database file's own mode, so a 0600 database keeps
+    its journals 0600; this also mends a database an older version left 0644."""
+    for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SQLITE_SIDE_FILES)):
+        try:
+            if candidate.stat().st_mode & 0o077:
+                candidate.chmod(PRIVATE_FILE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            continue  # another user's file (a copy opened read-only): not ours to change
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite does, which would follow the umask (often 0644)."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+
+
+def _sqlite_connect(path: Path, dbapi_connection: DBAPIConnection, record: object) -> None:
+    restrict_sqlite_files(path)
+    _sqlite_pragmas(dbapi_connection, record)
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
@@ -30,11 +64,14 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        database = engine.url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            path = Path(database)
+            _create_private(path)
+            event.listen(engine, "connect", partial(_sqlite_connect, path))
+        else:
+            event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True)
 

@@ -358,9 +358,27 @@ class PassbackPresence(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class OperatorSession(Base):
+    """A signed-in operator's session (OWASP ASVS 3.3): the browser's cookie holds only a random id, and
+    only its SHA-256 is stored, so a copy of the database cannot be replayed as a cookie. Revoking the
+    row (sign-out, a new password, an admin disabling or re-roling the account) ends the session even
+    for a cookie captured earlier."""
+
+    __tablename__ = "operator_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: Absolute end ([web] session_hours after sign-in), whatever the activity.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
-    "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "Pin", "Resident",
+    "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "OperatorSession", "Pin", "Resident",
     "ResidentStatus", "SystemState", "UTCDateTime",
     "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]

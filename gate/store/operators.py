@@ -2,30 +2,61 @@
 
 A wrong password counts against the account; after `MAX_FAILURES` in a row the account is locked for
 `BASE_LOCK` doubled on each further lockout (capped), so guessing online is slow even when the caller
-spreads attempts across addresses. Unknown usernames cost the same hash verification as known ones.
+spreads attempts across addresses. Unknown usernames cost the same single hash verification as known
+ones, and every failed sign-in (unknown name, wrong password, locked or disabled account) gets the same
+answer, so the sign-in page does not tell which usernames exist (OWASP ASVS 2.2.1, 3.2).
+
+Sessions live in `operator_sessions` (ASVS 3.3): the browser holds a random id, the table its SHA-256,
+with an idle and an absolute end. Signing out, a new password, and an admin disabling the account or
+changing its role revoke them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.secrets import passwords
 from gate.store import audit
-from gate.store.models import Operator, OperatorRole
+from gate.store.models import Operator, OperatorRole, OperatorSession
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 MAX_FAILURES = 5
 BASE_LOCK = timedelta(seconds=60)
 MAX_LOCK = timedelta(hours=1)
 _DUMMY_PASSWORD = "not-a-real-password-0"
+#: How stale `last_seen_at` may get before a request writes it again: not a database write per page,
+#: at the price of an idle end up to this much later than [web] idle_minutes says.
+SEEN_RESOLUTION = timedelta(seconds=15)
+#: Expired and revoked rows are kept this long (to answer "was this session ended?") and then deleted.
+SESSION_KEEP = timedelta(days=7)
+_dummy_hashes: dict[tuple[object, ...], str] = {}
+_dummy_lock = threading.Lock()
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash made once per hasher parameters: verifying an unknown username against it costs one
+    verification, exactly like a known one (hashing it per attempt had doubled the cost and told)."""
+    key = (hasher.time_cost, hasher.memory_cost, hasher.parallelism, hasher.hash_len, hasher.salt_len, hasher.type)
+    with _dummy_lock:
+        if key not in _dummy_hashes:
+            _dummy_hashes[key] = hasher.hash(_DUMMY_PASSWORD)
+        return _dummy_hashes[key]
+
+
+def prepare(hasher: PasswordHasher) -> None:
+    """Make the dummy hash before the first sign-in, so that sign-in is not the slow one."""
+    _dummy_hash(hasher)
 
 
 def parse_role(text: str) -> OperatorRole:
@@ -79,29 +110,99 @@ def create_first_admin(session: Session, hasher: PasswordHasher, *, username: st
                            actor=f"setup:{username}", now=now)
 
 
-def set_role(session: Session, operator: Operator, role: OperatorRole, *, actor: str) -> None:
+def set_role(session: Session, operator: Operator, role: OperatorRole, *, actor: str,
+             now: datetime | None = None) -> None:
+    """A changed role ends the operator's sessions: a demoted admin's open page must not keep its rights."""
     if operator.role is OperatorRole.ADMIN and role is not OperatorRole.ADMIN and operator.active \
             and count_admins(session) <= 1:
         raise PolicyError("This is the last active admin; make another admin first.")
+    if operator.role is not role:
+        revoke_sessions(session, operator, now=now)
     operator.role = role
     audit.record(session, actor, "operator.role", f"operator:{operator.username}", role=role.value)
 
 
-def set_active(session: Session, operator: Operator, active: bool, *, actor: str) -> None:
+def set_active(session: Session, operator: Operator, active: bool, *, actor: str,
+               now: datetime | None = None) -> None:
     if not active and operator.role is OperatorRole.ADMIN and operator.active and count_admins(session) <= 1:
         raise PolicyError("This is the last active admin; make another admin first.")
+    if not active:
+        revoke_sessions(session, operator, now=now)
     operator.active = active
     audit.record(session, actor, "operator.activate" if active else "operator.deactivate",
                  f"operator:{operator.username}")
 
 
 def set_password(session: Session, hasher: PasswordHasher, operator: Operator, password: str, *,
-                 actor: str) -> None:
+                 actor: str, now: datetime | None = None) -> None:
+    """A new password ends every session of the account: whoever knew the old one may hold one. (The web
+    UI then opens a fresh session for the browser the operator changed their own password from.)"""
     passwords.check_password_strength(password)
     operator.password_hash = hasher.hash(password)
     operator.failed_logins = 0
     operator.locked_until = None
+    revoke_sessions(session, operator, now=now)
     audit.record(session, actor, "operator.credential", f"operator:{operator.username}")
+
+
+# -- sessions -------------------------------------------------------------------------------------------
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def open_session(session: Session, operator: Operator, *, lifetime: timedelta, now: datetime | None = None) -> str:
+    """A new session for a signed-in operator; returns the random id for the cookie (only its hash is kept)."""
+    now = now or utcnow()
+    session.execute(delete(OperatorSession).where(OperatorSession.expires_at < now - SESSION_KEEP))
+    token = secrets.token_urlsafe(32)
+    session.add(OperatorSession(token_hash=_token_hash(token), operator_id=operator.id, created_at=now,
+                                last_seen_at=now, expires_at=now + lifetime))
+    session.flush()
+    return token
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    operator: Operator | None
+    #: Why there is no operator: "unknown", "revoked", "expired", "idle" or "disabled".
+    ended: str = ""
+
+
+def check_session(session: Session, token: str, *, idle: timedelta, now: datetime | None = None) -> SessionCheck:
+    """The operator behind a cookie's session id, or why not. Refreshes the idle clock; the caller commits."""
+    now = now or utcnow()
+    row = session.scalar(select(OperatorSession).where(OperatorSession.token_hash == _token_hash(token)))
+    if row is None:
+        return SessionCheck(None, "unknown")
+    if row.revoked_at is not None:
+        return SessionCheck(None, "revoked")
+    if now >= row.expires_at:
+        row.revoked_at = now
+        return SessionCheck(None, "expired")
+    if now - row.last_seen_at > idle:
+        row.revoked_at = now
+        return SessionCheck(None, "idle")
+    operator = session.get(Operator, row.operator_id)
+    if operator is None or not operator.active:
+        row.revoked_at = now
+        return SessionCheck(None, "disabled")
+    if now - row.last_seen_at >= SEEN_RESOLUTION:
+        row.last_seen_at = now
+    return SessionCheck(operator)
+
+
+def revoke_session(session: Session, token: str, *, now: datetime | None = None) -> None:
+    session.execute(update(OperatorSession).where(OperatorSession.token_hash == _token_hash(token),
+                                                  OperatorSession.revoked_at.is_(None))
+                    .values(revoked_at=now or utcnow()))
+
+
+def revoke_sessions(session: Session, operator: Operator, *, now: datetime | None = None) -> int:
+    """End every open session of `operator`; returns how many were open."""
+    result = session.execute(update(OperatorSession).where(OperatorSession.operator_id == operator.id,
+                                                           OperatorSession.revoked_at.is_(None))
+                             .values(revoked_at=now or utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)
@@ -114,20 +215,26 @@ class LoginResult:
         return self.operator is not None
 
 
-FAILED = "Wrong username or password."
+#: The one answer to every failed sign-in: it must not tell an unknown username, a wrong password and a
+#: locked or disabled account apart, yet a locked-out operator needs to know what to do.
+FAILED = ("Wrong username or password, or the account is locked after repeated failures or disabled: "
+          "check them, wait a few minutes, or ask an admin.")
 
 
 def authenticate(session: Session, hasher: PasswordHasher, username: str, password: str, *,
                  now: datetime | None = None) -> LoginResult:
-    """Check a login; counts failures and locks the account. The caller commits."""
+    """Check a login; counts failures and locks the account. The caller commits.
+
+    Every path costs one argon2 verification and ends in the same `FAILED` answer."""
     now = now or utcnow()
     operator = session.scalar(select(Operator).where(Operator.username == username))
     if operator is None:
-        passwords.verify(hasher, hasher.hash(_DUMMY_PASSWORD), password)  # same cost as a real account
+        passwords.verify(hasher, _dummy_hash(hasher), password)
         return LoginResult(None, FAILED)
     if operator.locked_until is not None and now < operator.locked_until:
-        wait = int((operator.locked_until - now).total_seconds()) + 1
-        return LoginResult(None, f"Too many failed sign-ins: this account is locked for {wait} more seconds.")
+        # Verified anyway: answering a locked account faster than a wrong password would tell it exists.
+        passwords.verify(hasher, operator.password_hash, password)
+        return LoginResult(None, FAILED)
     if not passwords.verify(hasher, operator.password_hash, password):
         operator.failed_logins += 1
         if operator.failed_logins >= MAX_FAILURES:
@@ -138,7 +245,7 @@ def authenticate(session: Session, hasher: PasswordHasher, username: str, passwo
                          failures=operator.failed_logins, seconds=int(delay.total_seconds()))
         return LoginResult(None, FAILED)
     if not operator.active:
-        return LoginResult(None, "This account is disabled; ask an admin.")
+        return LoginResult(None, FAILED)
     if hasher.check_needs_rehash(operator.password_hash):
         operator.password_hash = hasher.hash(password)
     operator.failed_logins = 0

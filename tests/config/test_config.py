@@ -211,6 +211,10 @@ BAD = [
     ("web", "tls_cert", "1", "a file path"),
     ("web", "idle_minutes", "0", "a whole number of minutes between 1 and 1440"),
     ("web", "idle_minutes", "1441", "a whole number of minutes between 1 and 1440"),
+    ("web", "session_hours", "0", "a whole number of hours between 1 and 168"),
+    ("web", "trusted_hosts", '"localhost"', "a list of host names or IP addresses"),
+    ("web", "trusted_hosts", '["evil example"]', "a list of host names or IP addresses"),
+    ("web", "trusted_hosts", "[]", "a list of host names or IP addresses"),
     ("web", "proxy_hops", "-1", "a whole number between 0 and 10"),
     ("web", "threads", "0", "a whole number between 1 and 256"),
     ("web", "connection_limit", "true", "a whole number between 1 and 100000"),
@@ -348,7 +352,8 @@ def test_the_web_ui_uses_the_typed_web_section(data_dir: Path) -> None:
     context = GateContext.open(data_dir)
     try:
         app = create_app(context, config={"TESTING": True})
-        assert app.config["IDLE_TIMEOUT"] == app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=40)
+        assert app.config["IDLE_TIMEOUT"] == timedelta(minutes=40)
+        assert app.config["SESSION_LIFETIME"] == app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=12)
         assert app.config["SESSION_COOKIE_SECURE"] is False
     finally:
         context.close()

@@ -19,7 +19,7 @@ def test_first_run_asks_for_the_first_admin_and_only_once(client, gctx) -> None:
     token = csrf(client, "/setup")
     weak = client.post("/setup", data={"username": "root", "password": "short", "password2": "short",
                                        "csrf_token": token})
-    assert weak.status_code == 400 and "at least 10 characters" in weak.get_data(as_text=True)
+    assert weak.status_code == 400 and "at least 12 characters" in weak.get_data(as_text=True)
     ok = client.post("/setup", data={"username": "root", "password": PASSWORD, "password2": PASSWORD,
                                      "csrf_token": token})
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
@@ -51,7 +51,7 @@ def test_account_locks_after_repeated_failures_and_is_audited(client, auth, gctx
     for _ in range(5):
         assert auth.login(password="wrong wrong wrong").status_code == 401
     locked = auth.login()  # the right password no longer works while locked
-    assert locked.status_code == 401 and "locked" in locked.get_data(as_text=True)
+    assert locked.status_code == 401 and "Wrong username or password" in locked.get_data(as_text=True)
     with gctx.sessions() as session:
         assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "operator.locked")) is not None
 
@@ -117,11 +117,19 @@ def test_idle_timeout_signs_out(app, client, auth) -> None:
 
 
 def test_disabled_operator_and_password_change_end_sessions(app, client, auth, gctx) -> None:
+    from gate.store import operators as operator_service
+
     auth.login("clerk", OperatorRole.OPERATOR)
+    assert client.get("/residents").status_code == 200
+    with gctx.transaction() as session:  # as `gate admin password clerk` does
+        clerk = session.scalar(select(Operator).where(Operator.username == "clerk"))
+        operator_service.set_password(session, gctx.hasher, clerk, "another password", actor="cli")
+    assert client.get("/residents").status_code == 302
+    assert auth.login("clerk", password="another password").status_code == 302
     assert client.get("/residents").status_code == 200
     with gctx.transaction() as session:
         clerk = session.scalar(select(Operator).where(Operator.username == "clerk"))
-        clerk.password_hash = gctx.hasher.hash("another password")
+        operator_service.set_active(session, clerk, False, actor="cli")
     assert client.get("/residents").status_code == 302
 
 

@@ -1,5 +1,7 @@
 """The simulator page at /sim (only with `gate serve --simulate`): tap a virtual card, type on the
 virtual keypad, hold a photo up to the virtual camera, flip the board's inputs, watch the relay.
+Only the kiosk clients ([gate] kiosk_clients, by default this machine) may use it: presenting a card
+or raising the fire input from elsewhere on the network would open the door from afar.
 
 Each control acts on the far side of the simulated cables (the OSDP reader and Modbus board
 simulators), so the gate sees exactly what real hardware would send.
@@ -14,12 +16,17 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from gate.face.errors import ImageRejected
 from gate.face.images import decode_image, read_image_file
-from webui.kiosk import same_origin_json
+from webui.kiosk import kiosk_client, same_origin_json
 
 bp = Blueprint("sim", __name__, url_prefix="/sim", template_folder="templates", static_folder="static",
                static_url_path="/sim-static")
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
+
+
+@bp.before_request
+def _only_kiosk_clients() -> None:
+    kiosk_client()
 
 
 def _runtime() -> Any:
