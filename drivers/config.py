@@ -57,6 +57,10 @@ class RelayConfig:
     reply_timeout_ms: int = 300
     reconnect_initial_ms: int = 200
     reconnect_max_ms: int = 10000
+    #: "board": a pulse is one command and the board ends it itself (Modbus flash command), so a
+    #: dead service or a cut cable cannot leave the door released.  "host": this process writes the
+    #: end of the pulse.  parse_relay picks "board" for Modbus boards with relays at coil 0, else "host".
+    pulse_mode: str = "host"
     door: DoorConfig = field(default_factory=DoorConfig)
 
     def backoff(self) -> Backoff:
@@ -200,6 +204,15 @@ def parse_relay(data: dict[str, Any]) -> RelayConfig:
             out[key] = _int(sec, key, value, 20, 10_000)
         elif key in ("reconnect_initial_ms", "reconnect_max_ms"):
             out[key] = _int(sec, key, value, 10, 600_000)
+        elif key == "pulse_mode":
+            out[key] = _choice(sec, key, value, ("board", "host"))
+    if out["backend"] != "modbus" and out.get("pulse_mode") == "board":
+        raise DriverConfigError(
+            f"[{sec}] pulse_mode = \"board\": {out['backend']} boards cannot time a pulse themselves; "
+            "use pulse_mode = \"host\" or remove the key."
+        )
+    if out["backend"] == "modbus":
+        out.setdefault("pulse_mode", "board" if out.get("coil_base", 0) == 0 else "host")
     if out["backend"] == "lcus":
         out.setdefault("inputs", 0)
         out.setdefault("outputs", 1)

@@ -9,6 +9,10 @@ Rules it enforces, in order of precedence:
    ever driven to the *locked* level, and only if it is not already there.
 5. A lost link is reported (event + snapshot) and retried with back-off by the board; a
    grant while the link is down fails and the door stays locked.
+6. The snapshot says "locked" only when this process knows it: never while the link is down
+   ("unknown") nor while the end of a pulse has not been acknowledged by the board or, for a
+   board-timed pulse, while the board has not been heard from since the pulse ended
+   ("release_pending"); ``state_reason`` says why.
 
 ``failure_mode = "secure"`` energises the output to release (power loss = locked);
 ``"safe"`` energises it to lock (power loss = released, for escape routes).
@@ -68,7 +72,7 @@ class DoorEvent:
 
 @dataclass(frozen=True)
 class DoorSnapshot:
-    state: str  # "locked", "pulsed", "held", "unknown"
+    state: str  # "locked", "pulsed", "release_pending", "held", "unknown"
     link_ok: bool
     fault: str | None
     fire_alarm: bool
@@ -79,6 +83,10 @@ class DoorSnapshot:
     failure_mode: str
     passages_pending: int
     board: BoardHealth
+    #: "board": the relay board ends each pulse itself; "host": this process has to write the end.
+    pulse_timing: str = "host"
+    #: Why the state is not "locked" when it is "unknown" or "release_pending".
+    state_reason: str | None = None
 
 
 EventCallback = Callable[[DoorEvent], None]
@@ -120,6 +128,7 @@ class DoorController:
         self._pulse_until = 0.0
         self._passage_deadlines: list[float] = []
         self._link_ok: bool | None = None  # None until the first contact attempt
+        self._last_contact = float("-inf")  # start of the last poll the board answered
         self._fault: str | None = None
         self._reconciled = False
         self._stop = threading.Event()
@@ -206,14 +215,8 @@ class DoorController:
     def snapshot(self) -> DoorSnapshot:
         with self._lock:
             now = time.monotonic()
-            if not self._reconciled:
-                state = "unknown"
-            elif self._fire or self._holds:
-                state = "held" if self._applied_release else "unknown"
-            elif now < self._pulse_until:
-                state = "pulsed"
-            else:
-                state = "locked"
+            board = self.board.health()
+            state, reason = self._state_now(now, board)
             return DoorSnapshot(
                 state=state,
                 link_ok=bool(self._link_ok),
@@ -225,8 +228,30 @@ class DoorController:
                 mode=self.config.mode,
                 failure_mode=self.config.failure_mode,
                 passages_pending=len(self._passage_deadlines),
-                board=self.board.health(),
+                board=board,
+                pulse_timing=board.pulse_timing,
+                state_reason=reason,
             )
+
+    def _state_now(self, now: float, board: BoardHealth) -> tuple[str, str | None]:
+        link_down = None if self._link_ok else (
+            f"the link to the relay board is down ({self._fault or 'not yet reached'})")
+        if not self._reconciled:
+            return "unknown", link_down or "the relay board's outputs have not been read yet"
+        if self._fire or self._holds:
+            if self._applied_release:
+                return "held", None
+            return "unknown", link_down or "the release is being written to the board"
+        if now < self._pulse_until:
+            return "pulsed", None
+        if link_down:
+            return "unknown", link_down
+        ch = self.config.release_output
+        if ch in board.pending_rest or board.commanded[ch] not in (None, not self._release_level):
+            return "release_pending", "the end of the last pulse has not been acknowledged by the board"
+        if board.pulse_timing == "board" and self._last_contact < self._pulse_until:
+            return "release_pending", "the board has not been heard from since it was due to end the pulse"
+        return "locked", None
 
     # -- internals ------------------------------------------------------------------------
     def _check_running(self) -> None:
@@ -282,8 +307,10 @@ class DoorController:
         poll = self.config.poll_ms / 1000
         while not self._stop.is_set():
             try:
+                asked_at = time.monotonic()
                 inputs = self.board.read_inputs()
                 with self._lock:
+                    self._last_contact = asked_at
                     if not self._link_ok:
                         was_down = self._link_ok is False
                         self._link_ok = True

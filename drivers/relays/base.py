@@ -5,6 +5,11 @@ read inputs, read outputs).  Those primitives run exclusively on the board's wor
 which owns the port; callers only queue requests.  That keeps pulse timing (the "off" half
 of a pulse) independent of whoever asked for the pulse, and it means a lost link can never
 leave two threads fighting over one serial port.
+
+A board whose ``pulse_timing`` is "board" times pulses itself: the pulse is one command and the
+board ends it, so neither a dead service nor a cut cable can leave the output released.  With
+"host" timing the worker writes the end of the pulse, and only while the process lives and the
+link works.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from drivers.backoff import Backoff
-from drivers.errors import DeviceClosed, RelayError, RelayLinkLost
+from drivers.errors import DeviceClosed, RelayError, RelayLinkLost, RelayProtocolError
 
 if TYPE_CHECKING:
     from drivers.config import RelayConfig
@@ -46,6 +51,8 @@ class BoardHealth:
     commanded: tuple[bool | None, ...]
     #: Outputs whose "back to rest" write failed and will be retried as soon as the link returns.
     pending_rest: tuple[int, ...]
+    #: "board": the board ends pulses itself; "host": this process writes the end of each pulse.
+    pulse_timing: str = "host"
 
 
 class RelayBoard(abc.ABC):
@@ -58,6 +65,8 @@ class RelayBoard(abc.ABC):
     backend = "abstract"
     #: False when the board cannot report its outputs (LCUS boards are write-only).
     can_read_outputs = True
+    #: "board" when pulses are one command the board ends itself (see ``_write_pulse``).
+    pulse_timing = "host"
 
     def __init__(
         self,
@@ -83,6 +92,9 @@ class RelayBoard(abc.ABC):
         self._seq = itertools.count()
         self._pending_rest: dict[int, bool] = {}
         self._commanded: list[bool | None] = [None] * outputs
+        # channel -> (monotonic end, rest level) of a pulse the board is timing.
+        self._board_pulses: dict[int, tuple[float, bool]] = {}
+        self._board_pulse_checked = False
         self._connected = False
         self._retry_at = 0.0
         self._last_error: str | None = None
@@ -114,6 +126,10 @@ class RelayBoard(abc.ABC):
 
     def _read_outputs(self) -> tuple[bool, ...]:
         raise RelayError(f"{self.backend} boards cannot report their outputs")
+
+    def _write_pulse(self, channel: int, ms: int, level: bool) -> None:
+        """One command after which the board holds ``level`` for ``ms`` and then returns by itself."""
+        raise RelayError(f"{self.backend} boards cannot time a pulse themselves")
 
     # -- lifecycle ------------------------------------------------------------------------
     def open(self) -> RelayBoard:
@@ -163,6 +179,9 @@ class RelayBoard(abc.ABC):
         self._check_channel(channel)
         if ms <= 0:
             raise ValueError("pulse length must be positive")
+        if self.pulse_timing == "board":
+            self._call(lambda: self._board_pulse(channel, ms, level))
+            return
 
         def op() -> None:
             self._cancel_timers(channel)
@@ -181,16 +200,33 @@ class RelayBoard(abc.ABC):
             self._cancel_timers(channel)
             self._pending_rest.pop(channel, None)
             self._write(channel, on)
+            pulse = self._board_pulses.pop(channel, None)
+            if pulse is not None and pulse[0] > time.monotonic():
+                # Whether a plain write cancels the board's own timer is not documented for any
+                # board: assume it does not, and assert the held level again once the timer ran out.
+                heapq.heappush(self._timers, (pulse[0] + 0.05, next(self._seq), channel, on))
 
         self._call(op)
 
     def read_inputs(self) -> tuple[bool, ...]:
         return self._call(self._read_inputs)
 
+    def pulse_in_progress(self, channel: int) -> bool:
+        """True while a pulse on ``channel`` should still be running (by either timing)."""
+        board = self._board_pulses.get(channel)
+        if board is not None and board[0] > time.monotonic():
+            return True
+        return any(t[2] == channel for t in list(self._timers))
+
     def read_outputs(self) -> tuple[bool, ...]:
         return self._call(self._read_outputs)
 
     def health(self) -> BoardHealth:
+        commanded = list(self._commanded)
+        now = time.monotonic()
+        for channel, (end, rest) in list(self._board_pulses.items()):
+            if end <= now:
+                commanded[channel] = rest
         return BoardHealth(
             backend=self.backend,
             port=self.port,
@@ -198,8 +234,9 @@ class RelayBoard(abc.ABC):
             last_error=self._last_error,
             reconnects=self._reconnects,
             failures=self._failures,
-            commanded=tuple(self._commanded),
+            commanded=tuple(commanded),
             pending_rest=tuple(sorted(self._pending_rest)),
+            pulse_timing=self.pulse_timing,
         )
 
     # -- worker ---------------------------------------------------------------------------
@@ -220,6 +257,22 @@ class RelayBoard(abc.ABC):
     def _write(self, channel: int, on: bool) -> None:
         self._write_output(channel, on)
         self._commanded[channel] = on
+
+    def _board_pulse(self, channel: int, ms: int, level: bool) -> None:
+        self._cancel_timers(channel)
+        self._pending_rest.pop(channel, None)
+        self._write_pulse(channel, ms, level)
+        self._commanded[channel] = level
+        self._board_pulses[channel] = (time.monotonic() + ms / 1000, not level)
+        if not self._board_pulse_checked and self.can_read_outputs and ms >= 500:
+            # Some boards acknowledge the flash command without having it: see once that the
+            # relay really moved, or the door would stay locked with every grant "succeeding".
+            if self._read_outputs()[channel] != level:
+                raise RelayProtocolError(
+                    f"The {self.backend} board on {self.port} acknowledged the pulse command but relay "
+                    f"{channel + 1} did not switch; set pulse_mode = \"host\" in [relay]."
+                )
+            self._board_pulse_checked = True
 
     def _cancel_timers(self, channel: int) -> None:
         self._timers = [t for t in self._timers if t[2] != channel]
@@ -308,6 +361,14 @@ class RelayBoard(abc.ABC):
 
     def _finish_pulses_now(self) -> None:
         """On close, a pulse in progress ends early rather than outliving the service."""
+        now = time.monotonic()
+        for channel, (end, rest) in list(self._board_pulses.items()):
+            if end > now:
+                try:
+                    self._guarded(functools.partial(self._write, channel, rest))
+                except RelayError:
+                    pass  # the board ends it by itself
+        self._board_pulses.clear()
         for _, _, channel, level in sorted(self._timers):
             try:
                 self._guarded(functools.partial(self._write, channel, level))

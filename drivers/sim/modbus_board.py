@@ -3,19 +3,32 @@
 Coils 0..n-1 are the relays, discrete inputs 0..m-1 the inputs.  Every coil write is
 recorded with a ``time.perf_counter()`` timestamp so tests and the benchmark can see
 exactly what the driver did on the wire.
+
+Like the Waveshare "Modbus RTU Relay (D)", it times pulses itself: FC05 to ``0x0200 + relay``
+("flash on") or ``0x0400 + relay`` ("flash off") with the length in 100 ms units as the value
+switches the relay and switches it back when the board's own timer runs out, whatever the host
+does meanwhile (dead, or cut off).  ``flash="none"`` makes a board without that command, which
+answers it with "illegal data address" like most generic boards; ``flash="ignored"`` one that
+acknowledges it and does nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 import threading
 import time
 from dataclasses import dataclass
 
 from pymodbus import FramerType
+from pymodbus.constants import ExcCodes
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.bit_message import WriteSingleCoilRequest
 from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
+
+FLASH_ON_BASE, FLASH_OFF_BASE = 0x0200, 0x0400
 
 
 @dataclass(frozen=True)
@@ -23,18 +36,40 @@ class CoilWrite:
     at: float
     coil: int
     on: bool
+    #: "host" for a write that came over the wire, "timer" for the end of a pulse the board timed.
+    by: str = "host"
+
+
+class _Echo(ModbusPDU):
+    """An FC05 reply repeating the request's four data bytes as they came."""
+
+    function_code = 5
+
+    def __init__(self, data: bytes = b"") -> None:
+        super().__init__()
+        self.data = data
+
+    def encode(self) -> bytes:
+        return self.data
 
 
 class SimModbusBoard:
-    def __init__(self, port: str, *, slave_id: int = 1, coils: int = 8, inputs: int = 8, baudrate: int = 9600) -> None:
+    def __init__(self, port: str, *, slave_id: int = 1, coils: int = 8, inputs: int = 8, baudrate: int = 9600,
+                 flash: str = "timed") -> None:
         if coils > 16 or inputs > 16:
             raise ValueError("the simulated board has at most 16 coils and 16 inputs")
+        if flash not in ("timed", "none", "ignored"):
+            raise ValueError(f"flash must be timed, none or ignored, got {flash!r}")
         self.port = port
         self.slave_id = slave_id
         self._coils = [False] * coils
         self._inputs = [False] * inputs
         self.history: list[CoilWrite] = []
         self.requests = 0
+        self.flash = flash
+        #: (coil, level, units) of every flash command received.
+        self.flashes: list[tuple[int, bool, int]] = []
+        self._flash_generation = [0] * coils
         self._cond = threading.Condition()
         self._baudrate = baudrate
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,6 +140,59 @@ class SimModbusBoard:
             self._cond.notify_all()
         return None
 
+    def _flash(self, coil: int, level: bool, units: int) -> None:
+        """Runs on the server's loop: switch now, and let the board's own timer switch back."""
+        assert self._loop is not None
+        with self._cond:
+            self._flash_generation[coil] += 1
+            generation = self._flash_generation[coil]
+            self.flashes.append((coil, level, units))
+            self._coils[coil] = level
+            self.history.append(CoilWrite(time.perf_counter(), coil, level))
+            self._cond.notify_all()
+
+        def end() -> None:
+            with self._cond:
+                # A newer flash on the same relay restarts its timer; a plain write does not stop it.
+                if self._flash_generation[coil] != generation:
+                    return
+                if self._coils[coil] == level:
+                    self._coils[coil] = not level
+                    self.history.append(CoilWrite(time.perf_counter(), coil, not level, by="timer"))
+                self._cond.notify_all()
+
+        self._loop.call_later(units / 10, end)
+
+    def _write_coil_class(self) -> type[ModbusPDU]:
+        board = self
+
+        class WriteCoil(WriteSingleCoilRequest):
+            """FC05 as the board reads it: FF00/0000 on the relays, a time on the flash registers."""
+
+            word = 0
+
+            def decode(self, data: bytes) -> None:
+                self.address, self.word = struct.unpack(">HH", data[:4])
+                self.bits = [self.word == 0xFF00]
+
+            async def datastore_update(self, context, device_id):
+                echo = _Echo(struct.pack(">HH", self.address, self.word))
+                for base, level in ((FLASH_ON_BASE, True), (FLASH_OFF_BASE, False)):
+                    if base <= self.address < base + len(board._coils):
+                        if board.flash == "none":
+                            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_ADDRESS)
+                        if not 1 <= self.word <= 0x7FFF:
+                            return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE)
+                        if board.flash == "timed":
+                            board._flash(self.address - base, level, self.word)
+                        return echo
+                if self.word not in (0xFF00, 0x0000):
+                    return ExceptionResponse(self.function_code, ExcCodes.ILLEGAL_VALUE)
+                reply = await super().datastore_update(context, device_id)
+                return reply if reply.isError() else echo
+
+        return WriteCoil
+
     def start(self) -> SimModbusBoard:
         # pymodbus logs each garbled request at ERROR; in a simulator that is expected traffic.
         logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
@@ -129,7 +217,7 @@ class SimModbusBoard:
             self._loop = asyncio.get_running_loop()
             self._server = ModbusSerialServer(
                 [device], framer=FramerType.RTU, port=self.port, baudrate=self._baudrate,
-                ignore_missing_devices=True,
+                ignore_missing_devices=True, custom_pdu=[self._write_coil_class()],
             )
             try:
                 await self._server.serve_forever(background=True)

@@ -92,6 +92,7 @@ port = 8080
 # reply_timeout_ms = 300
 # reconnect_initial_ms = 200
 # reconnect_max_ms = 10000
+# pulse_mode = "board"          # the board ends door pulses itself (Modbus); "host" for LCUS
 # [relay.door]
 # mode = "door"                 # or "turnstile"
 # failure_mode = "secure"       # "safe" only for escape routes

@@ -51,13 +51,18 @@ class DoorStatus:
     inputs: tuple[bool, ...] = ()
     outputs: tuple[bool | None, ...] = ()
     holds: tuple[str, ...] = ()
+    #: "board" or "host": who ends a door-open pulse (drivers.door.DoorSnapshot).
+    pulse_timing: str | None = None
+    #: Why the state is "unknown" or "release_pending" rather than "locked".
+    state_reason: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         if self.state == "none":
             return {"state": "none"}
         if self.state == "error":
             return {"state": "error", "detail": self.detail}
-        return {"state": self.state, "link_ok": self.link_ok, "fault": self.fault, "fire_alarm": self.fire_alarm,
+        return {"state": self.state, "state_reason": self.state_reason, "pulse_timing": self.pulse_timing,
+                "link_ok": self.link_ok, "fault": self.fault, "fire_alarm": self.fire_alarm,
                 "door_open": self.door_open, "mode": self.mode, "failure_mode": self.failure_mode,
                 "inputs": list(self.inputs), "outputs": list(self.outputs), "holds": list(self.holds)}
 
@@ -134,7 +139,8 @@ def door_status(door: DoorDevice | None) -> DoorStatus:
         return DoorStatus("error", detail=str(err))
     return DoorStatus(snap.state, link_ok=snap.link_ok, fault=snap.fault, fire_alarm=snap.fire_alarm,
                       door_open=snap.door_open, mode=snap.mode, failure_mode=snap.failure_mode,
-                      inputs=tuple(snap.inputs), outputs=tuple(snap.board.commanded), holds=tuple(snap.holds))
+                      inputs=tuple(snap.inputs), outputs=tuple(snap.board.commanded), holds=tuple(snap.holds),
+                      pulse_timing=snap.pulse_timing, state_reason=snap.state_reason)
 
 
 def reader_status(reader: ReaderDevice | None) -> dict[str, object]:

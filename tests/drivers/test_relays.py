@@ -48,7 +48,7 @@ def test_hold_and_read_back(wire, modbus_sim):
 
 
 def test_hold_cancels_pulse_in_progress(wire, modbus_sim):
-    with modbus(wire) as board:
+    with modbus(wire, pulse_mode="host") as board:
         board.pulse(0, 1000)
         board.hold(0, True)
         threading.Event().wait(1.5)  # well past the pulse's end
@@ -126,7 +126,7 @@ def test_port_disappears_and_comes_back(wire, modbus_sim):
 
 
 def test_pulse_end_is_written_after_reconnect(wire, modbus_sim):
-    with modbus(wire) as board:
+    with modbus(wire, pulse_mode="host") as board:
         board.pulse(0, 100)
         wire.unplug()  # the "off" half cannot be written now
         assert wait_until(lambda: 0 in board.health().pending_rest)
