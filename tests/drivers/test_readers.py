@@ -259,3 +259,4 @@ def test_osdp_noise_and_damaged_replies_are_not_cards(wire, pd):
                 threading.Event().wait(0.1)
         cards = [c.card for c in events.of(CardRead)]
         assert cards and set(cards) == {"12345678"}
+        assert any("line noise on the OSDP bus" in f.message for f in events.of(ReaderFault))
