@@ -81,8 +81,13 @@ class ReaderConfig:
     feedback_ms: int = 2000
     # line readers
     pattern: str = DEFAULT_LINE_PATTERN
-    base: str = "auto"
+    #: What a card line must look like (drivers.readers.line_framing.LINE_FORMATS).
+    format: str = "decimal"
+    #: Accepted numbers of digits; empty: the format's usual length (10 decimal digits).
+    length: tuple[int, ...] = ()
     bits: int | None = None
+    #: At most one reader-fault event per this many ms; rejections in between are counted.
+    fault_interval_ms: int = 10_000
     reconnect_initial_ms: int = 200
     reconnect_max_ms: int = 10000
 
@@ -250,9 +255,37 @@ def _key(sec: str, data: dict[str, Any], base_dir: Path | None) -> bytes | None:
     return bytes.fromhex(text)
 
 
+def _lengths(sec: str, value: Any) -> tuple[int, ...]:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise DriverConfigError(f"[{sec}] length must be a number of digits or a list of them, got [].")
+    return tuple(sorted({_int(sec, "length", v, 1, 40) for v in values}))
+
+
+def _line_format(sec: str, out: dict[str, Any]) -> None:
+    """The checks that tie format, length and bits together (line readers only)."""
+    from drivers.readers.line_framing import WIEGAND_PARITY_BITS
+
+    fmt = out.get("format", ReaderConfig.format)
+    bits = out.get("bits")
+    if fmt == "wiegand" and bits not in WIEGAND_PARITY_BITS:
+        raise DriverConfigError(
+            f"[{sec}] format = \"wiegand\" needs bits = {', '.join(map(str, WIEGAND_PARITY_BITS))} "
+            "(the frame lengths whose parity can be checked)."
+        )
+    if fmt == "text" and "length" in out:
+        raise DriverConfigError(f"[{sec}] length does not apply to format = \"text\"; remove it or choose "
+                                "format = \"decimal\", \"hex\" or \"wiegand\".")
+
+
 def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> ReaderConfig:
     """``base_dir`` resolves a relative ``key_file`` (normally the config file's directory)."""
     sec = "reader"
+    if isinstance(data, dict) and "base" in data:
+        raise DriverConfigError(
+            f"[{sec}] base was replaced by format: use format = \"decimal\" (digits), \"hex\", "
+            "\"wiegand\" (a hex frame with parity, with bits) or \"text\"."
+        )
     _check_keys(sec, data, (_fields(ReaderConfig) - {"key"}) | {"key", "key_file"})
     for required in ("backend", "port"):
         if required not in data:
@@ -279,10 +312,16 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
                 raise DriverConfigError(f"[{sec}] pattern is not a valid regular expression: {exc}.") from exc
             if "card" not in compiled.groupindex:
                 raise DriverConfigError(f"[{sec}] pattern needs a named group (?P<card>...).")
-        elif key == "base":
-            out[key] = _choice(sec, key, str(value), ("auto", "10", "16"))
+        elif key == "format":
+            from drivers.readers.line_framing import LINE_FORMATS
+
+            out[key] = _choice(sec, key, value, LINE_FORMATS)
+        elif key == "length":
+            out[key] = _lengths(sec, value)
         elif key == "bits":
             out[key] = _int(sec, key, value, 1, 256)
+        elif key == "fault_interval_ms":
+            out[key] = _int(sec, key, value, 100, 3_600_000)
     key_bytes = _key(sec, data, base_dir)
     if out["backend"] == "osdp":
         if key_bytes is None:
@@ -291,11 +330,18 @@ def parse_reader(data: dict[str, Any], *, base_dir: Path | None = None) -> Reade
                 "install_mode = true additionally lets a factory-new reader accept it."
             )
         out["key"] = key_bytes
+        line_only = {"pattern", "format", "length", "bits"} & set(data)
+        if line_only:
+            raise DriverConfigError(
+                f"[reader] {', '.join(sorted(line_only))} only apply to backend = \"line\"; remove them."
+            )
     else:
         osdp_only = {"address", "key", "key_file", "install_mode", "offline_after_ms", "feedback_ms"} & set(data)
         if osdp_only:
             keys = ", ".join(sorted(osdp_only))
             raise DriverConfigError(f'[reader] {keys} only apply to backend = "osdp"; remove them.')
+    if out["backend"] == "line":
+        _line_format(sec, out)
     if out["backend"] == "line" and "baudrate" not in out:
         out["baudrate"] = 9600
     if out["backend"] == "osdp" and "baudrate" not in out:

@@ -52,12 +52,17 @@ class ReaderStatus:
 
 @dataclass(frozen=True)
 class ReaderFault:
-    """Something arrived that is not a card: kept whole for the audit trail."""
+    """Something arrived that is not a card.
+
+    Rate-limited (``FaultTally``): ``count`` rejected inputs are reported by this one event,
+    ``data`` is the first of them, kept whole for the audit trail.
+    """
 
     reader: str
     message: str
     data: bytes
     at: float
+    count: int = 1
 
 
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
@@ -87,10 +92,62 @@ class ReaderDevice(Protocol):
     def health(self) -> ReaderHealth: ...
 
 
+#: Default for ``[reader] fault_interval_ms``: at most one ReaderFault per reader this often.
+FAULT_INTERVAL_S = 10.0
+
+
+class FaultTally:
+    """At most one fault report per ``interval``; the rejections in between are counted.
+
+    Noise on a reader's line can reject hundreds of lines or frames a second, and one event
+    each would flood the event log and the gate's queue.  The first rejection is reported at
+    once; later ones within the interval are counted and reported together (with the first of
+    them as the sample) when it ends, so the count is never lost.
+    """
+
+    def __init__(self, interval: float = FAULT_INTERVAL_S, noun: str = "inputs") -> None:
+        self.interval = interval
+        self.noun = noun
+        self._quiet_until = float("-inf")
+        self._count = 0
+        self._message = ""
+        self._data = b""
+
+    def add(self, message: str, data: bytes, now: float) -> tuple[str, bytes, int] | None:
+        """A rejection at ``now`` (time.monotonic); returns (message, data, count) to report now, if any."""
+        if now >= self._quiet_until and not self._count:
+            self._quiet_until = now + self.interval
+            return message, data, 1
+        if not self._count:
+            self._message, self._data = message, data
+        self._count += 1
+        return self.due(now)
+
+    def due(self, now: float) -> tuple[str, bytes, int] | None:
+        """The summary of the counted rejections once the interval has passed (or None)."""
+        if not self._count or now < self._quiet_until:
+            return None
+        return self.flush(now)
+
+    def flush(self, now: float) -> tuple[str, bytes, int] | None:
+        """The summary of the counted rejections now, whatever the interval (at stop)."""
+        if not self._count:
+            return None
+        count, message, data = self._count, self._message, self._data
+        self._count, self._message, self._data = 0, "", b""
+        self._quiet_until = now + self.interval
+        if count > 1:
+            message = f"{count} {self.noun} rejected in the last {self.interval:g} s, the first: {message}"
+        return message, data, count
+
+
 class Reader(abc.ABC):
     backend = "abstract"
+    #: What a rejected input is called in a fault summary.
+    reject_noun = "inputs"
 
-    def __init__(self, name: str, port: str, on_event: Callable[[ReaderEvent], None] | None) -> None:
+    def __init__(self, name: str, port: str, on_event: Callable[[ReaderEvent], None] | None,
+                 fault_interval: float = FAULT_INTERVAL_S) -> None:
         self.name = name
         self.port = port
         self._on_event = on_event
@@ -100,6 +157,8 @@ class Reader(abc.ABC):
         self._reconnects = 0
         self._rejected = 0
         self._online_once = False
+        self._faults = FaultTally(fault_interval, self.reject_noun)
+        self._faults_lock = threading.Lock()
 
     @classmethod
     @abc.abstractmethod
@@ -124,6 +183,9 @@ class Reader(abc.ABC):
         if self._state == "running":
             self._state = "closed"
             self._stop()
+            with self._faults_lock:
+                summary = self._faults.flush(time.monotonic())
+            self._report(summary)
         self._state = "closed"
 
     def __enter__(self) -> Reader:
@@ -174,9 +236,24 @@ class Reader(abc.ABC):
         self._emit(ReaderStatus(self.name, online, detail, time.perf_counter()))
 
     def _fault(self, message: str, data: bytes = b"") -> None:
-        self._rejected += 1
-        self._last_error = message
-        self._emit(ReaderFault(self.name, message, data, time.perf_counter()))
+        """Something that is not a card was rejected; reported through the FaultTally."""
+        with self._faults_lock:
+            self._rejected += 1
+            self._last_error = message
+            report = self._faults.add(message, data, time.monotonic())
+        self._report(report)
+
+    def _fault_tick(self) -> None:
+        """Report the rejections counted since the last fault once its interval is over; call
+        it from the reader's loop so a summary goes out even when the noise has stopped."""
+        with self._faults_lock:
+            report = self._faults.due(time.monotonic())
+        self._report(report)
+
+    def _report(self, report: tuple[str, bytes, int] | None) -> None:
+        if report is not None:
+            message, data, count = report
+            self._emit(ReaderFault(self.name, message, data, time.perf_counter(), count))
 
 
 class Stopper:

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Self
 import serial
 
 from drivers.backoff import Backoff
-from drivers.readers.base import CardRead, Reader, ReaderEvent, Stopper
-from drivers.readers.line_framing import LineDecoder, LineSplitter
+from drivers.readers.base import FAULT_INTERVAL_S, CardRead, Reader, ReaderEvent, Stopper
+from drivers.readers.line_framing import CardLines, LineDecoder, LineFormat, LineResult
 from drivers.serialerrors import SERIAL_ERRORS
-from gate.core.cardnumber import CardNumberError
 
 if TYPE_CHECKING:
     from drivers.config import ReaderConfig
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
 
 class LineReader(Reader):
     backend = "line"
+    reject_noun = "lines"
 
     def __init__(
         self,
@@ -33,15 +33,15 @@ class LineReader(Reader):
         name: str = "reader",
         baudrate: int = 9600,
         pattern: str,
-        base: str = "auto",
-        bits: int | None = None,
+        line_format: LineFormat | None = None,
         backoff: Backoff | None = None,
+        fault_interval: float = FAULT_INTERVAL_S,
         on_event: Callable[[ReaderEvent], None] | None = None,
     ) -> None:
-        super().__init__(name, port, on_event)
+        super().__init__(name, port, on_event, fault_interval)
         self._baudrate = baudrate
-        self._decoder = LineDecoder(pattern, base, bits)
-        self._bits = bits
+        self._decoder = LineDecoder(pattern, line_format)
+        self._bits = self._decoder.format.bits
         self._backoff = backoff or Backoff()
         self._stopper = Stopper()
         self._thread: threading.Thread | None = None
@@ -53,7 +53,8 @@ class LineReader(Reader):
     def from_config(cls, config: ReaderConfig, on_event: Callable[[ReaderEvent], None] | None = None) -> Self:
         return cls(
             config.port, name=config.name, baudrate=config.baudrate, pattern=config.pattern,
-            base=config.base, bits=config.bits, backoff=config.backoff(), on_event=on_event,
+            line_format=LineFormat(config.format, config.length or (), config.bits),
+            backoff=config.backoff(), fault_interval=config.fault_interval_ms / 1000, on_event=on_event,
         )
 
     def _start(self) -> None:
@@ -74,7 +75,7 @@ class LineReader(Reader):
             return None
 
     def _run(self) -> None:
-        splitter = LineSplitter()
+        lines = CardLines(self._decoder)
         while not self._stopper.is_set():
             port = self._open()
             if port is None:
@@ -88,26 +89,21 @@ class LineReader(Reader):
                     data = port.read(1)
                     if data and port.in_waiting:
                         data += port.read(port.in_waiting)
-                    if data:
-                        self.bytes_in += len(data)
-                        self._handle(splitter.feed(data))
+                    self.bytes_in += len(data)
+                    self._handle(lines.feed(data, time.monotonic()))
+                    self._fault_tick()
             except SERIAL_ERRORS as exc:
-                lost = splitter.reset()
+                lost = lines.reset()
                 if lost:
                     self._fault("partial line lost with the port", lost)
                 self._set_online(False, f"{self.port} lost: {exc}")
             finally:
                 port.close()
 
-    def _handle(self, lines: list[tuple[bytes, bool]]) -> None:
-        for line, overflow in lines:
-            at = time.perf_counter()
-            if overflow:
-                self._fault("line too long: not a card number", line)
-                continue
-            try:
-                card = self._decoder.decode(line)
-            except CardNumberError as exc:
-                self._fault(str(exc), line)
-                continue
-            self._emit(CardRead(self.name, card, self._bits, line, at))
+    def _handle(self, results: list[LineResult]) -> None:
+        at = time.perf_counter()
+        for result in results:
+            if result.card is None:
+                self._fault(result.why, result.line)
+            else:
+                self._emit(CardRead(self.name, result.card, self._bits, result.line, at))

@@ -11,6 +11,9 @@ events into ReaderEvents and watches the link:
   reader offline when no byte at all has arrived for ``offline_after`` seconds.
 * libosdp parks an offline reader for 300 s before retrying, too long for a pulled cable,
   so while offline we restart its state machine (disable/enable) on a back-off schedule.
+* Line noise: libosdp drops damaged frames silently, so the channel checks the received bytes
+  itself (drivers.readers.osdp_wire) and the reader reports noise, and a link lost to it, as
+  rate-limited ReaderFaults.
 """
 
 from __future__ import annotations
@@ -26,14 +29,8 @@ import serial
 
 from drivers.backoff import Backoff
 from drivers.errors import DriverConfigError
-from drivers.readers.base import (
-    CardRead,
-    KeyPress,
-    Reader,
-    ReaderEvent,
-    ReaderHealth,
-    Stopper,
-)
+from drivers.readers.base import FAULT_INTERVAL_S, CardRead, KeyPress, Reader, ReaderEvent, ReaderHealth, Stopper
+from drivers.readers.osdp_wire import OsdpRxCheck
 from drivers.serialerrors import SERIAL_ERRORS
 from gate.core.cardnumber import CardNumberError, normalize_card
 
@@ -76,6 +73,8 @@ class SerialChannel(osdp.Channel):
         self.reopens = 0
         self._opened_once = False
         self._lock = threading.Lock()
+        #: What the control panel receives, checked frame by frame for noise.
+        self.rx_check = OsdpRxCheck()
 
     @property
     def is_open(self) -> bool:
@@ -120,6 +119,7 @@ class SerialChannel(osdp.Channel):
                 return b""
             if data:
                 self.last_rx = time.monotonic()
+                self.rx_check.feed(data)
             return data
 
     def write(self, buf: bytes) -> int:
@@ -147,6 +147,7 @@ class SerialChannel(osdp.Channel):
 
 class OsdpReader(Reader):
     backend = "osdp"
+    reject_noun = "damaged frames or noise bursts"
 
     def __init__(
         self,
@@ -161,11 +162,12 @@ class OsdpReader(Reader):
         feedback_ms: int = 2000,
         backoff: Backoff | None = None,
         log_level: int = osdp.LogLevel.Error,
+        fault_interval: float = FAULT_INTERVAL_S,
         on_event: Callable[[ReaderEvent], None] | None = None,
     ) -> None:
         if not isinstance(key, bytes) or len(key) != 16:
             raise ValueError("the OSDP secure channel key must be 16 bytes")
-        super().__init__(name, port, on_event)
+        super().__init__(name, port, on_event, fault_interval)
         self.address = address
         self._offline_after = offline_after
         self._feedback_units = max(1, feedback_ms // 100)
@@ -181,6 +183,7 @@ class OsdpReader(Reader):
         self._thread: threading.Thread | None = None
         self._offline_since: float | None = None
         self._next_kick = 0.0
+        self._noise_at = float("-inf")
 
     @classmethod
     def from_config(cls, config: ReaderConfig, on_event: Callable[[ReaderEvent], None] | None = None) -> Self:
@@ -192,7 +195,7 @@ class OsdpReader(Reader):
             config.port, key=config.key, address=config.address, name=config.name,
             baudrate=config.baudrate, install_mode=config.install_mode,
             offline_after=config.offline_after_ms / 1000, feedback_ms=config.feedback_ms,
-            backoff=config.backoff(), on_event=on_event,
+            backoff=config.backoff(), fault_interval=config.fault_interval_ms / 1000, on_event=on_event,
         )
 
     def _start(self) -> None:
@@ -245,7 +248,9 @@ class OsdpReader(Reader):
                 event = self._cp.get_event(self.address, timeout=0.1)
                 if event is not None:
                     self._translate(event, time.perf_counter())
+                self._watch_noise()
                 self._watch_link()
+                self._fault_tick()
             except Exception as exc:  # noqa: BLE001 - a bad event must not end the reader
                 log.exception("OSDP reader %s", self.name)
                 self._fault(f"internal error: {exc}")
@@ -275,6 +280,11 @@ class OsdpReader(Reader):
             else:
                 self._fault("keypad sent characters that are not keys", data)
 
+    def _watch_noise(self) -> None:
+        for run in self._channel.rx_check.take_runs():
+            self._noise_at = time.monotonic()
+            self._fault(f"line noise on the OSDP bus: {len(run)} bytes that are not a valid frame", run)
+
     def _watch_link(self) -> None:
         assert self._cp is not None
         now = time.monotonic()
@@ -293,6 +303,8 @@ class OsdpReader(Reader):
             why = (self._channel.last_error or "port closed") if not self._channel.is_open else (
                 f"no reply for {self._offline_after:.1f} s" if silent else "libosdp reports offline")
             self._set_online(False, why)
+            if now - self._noise_at < self._faults.interval:
+                self._fault(f"the reader went offline after line noise on the OSDP bus ({why})")
         if self._offline_since is None:
             self._offline_since = now
             self._next_kick = now + self._kick_backoff.next_delay()

@@ -60,7 +60,7 @@ def card_to_relay(n: int = 50, reader: str = "osdp") -> dict:
                     started = rig.reader.last_card_at
                 else:
                     assert rig.line is not None
-                    rig.line.present(str(1000 + i))
+                    rig.line.present(f"{1000 + i:010d}")  # ten digits, as a USB reader prints
                     started = rig.line.last_sent_at
                 i += 1
                 if not rig.relay.wait_for_writes(0, before + 2, timeout=10):

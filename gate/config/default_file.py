@@ -116,8 +116,10 @@ port = 8080
 # offline_after_ms = 2000
 # feedback_ms = 2000
 # pattern = '^\\s*(?P<card>[0-9A-Fa-fxX:,]+)\\s*$'   # line readers only
-# base = "auto"                 # "auto", "10" or "16"
-# bits = 26
+# format = "decimal"            # line readers: "decimal", "hex", "wiegand" (hex frame, parity checked) or "text"
+# length = 10                   # line readers: digits the reader prints (a list for several)
+# bits = 26                     # line readers: the card's Wiegand length (required for "wiegand")
+# fault_interval_ms = 10000     # at most one reader-fault event this often; the rest are counted
 # reconnect_initial_ms = 200
 # reconnect_max_ms = 10000
 """

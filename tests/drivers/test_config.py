@@ -57,8 +57,9 @@ def test_example_values_are_what_the_docs_say(examples: Path):
     turnstile = parse_relay(tomllib.loads((examples / "turnstile-modbus-osdp.toml").read_text())["relay"])
     assert turnstile.door.pulse_ms >= 100 and turnstile.door.passage_window_ms == 5000
     hexline = parse_reader(tomllib.loads((examples / "reader-line-wiegand-hex.toml").read_text())["reader"])
-    from drivers.readers.line_framing import LineDecoder
-    assert LineDecoder(hexline.pattern, hexline.base, hexline.bits).decode(b"W26: 378C29C") == "12345678"
+    from drivers.readers.line_framing import LineDecoder, LineFormat
+    assert LineDecoder(hexline.pattern, LineFormat(hexline.format, hexline.length, hexline.bits)).decode(
+        b"W26: 378C29C") == "12345678"
 
 
 @pytest.mark.parametrize("data, message", [

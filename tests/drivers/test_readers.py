@@ -159,23 +159,28 @@ def test_osdp_reader_from_config_and_closed_use(wire, pd, tmp_path):
 # -- line readers ---------------------------------------------------------------------------------
 def line_reader(wire: PtyWire, events, **kw) -> LineReader:
     kw.setdefault("pattern", DEFAULT_LINE_PATTERN)
+    kw.setdefault("fault_interval", 0.05)
     return LineReader(wire.driver_path, backoff=Backoff(0.05, 0.3), on_event=events, **kw)
 
 
 def test_line_reader_cards_and_garbage(wire):
     events = Recorder()
-    with line_reader(wire, events), SimLineReader(wire.device_path) as sim:
+    with line_reader(wire, events, fault_interval=2.0) as reader, SimLineReader(wire.device_path) as sim:
         assert events.wait_for(online)
         sim.present("0012345678")
         sim.send_raw(b"\xff\xfe\x00garbage\r\n")
-        sim.send_raw(b"188,24910\n0x00BC614E\r")
+        sim.send_raw(b"188,24910\n0x00BC614E\r12345678\r")  # not the 10 digits this reader prints
         sim.send_raw(b"9" * 300 + b"1\r\n")  # far too long: its short tail must not pass as card 1
-        sim.present("5")
-        assert wait_until(lambda: len(events.of(CardRead)) == 4)
-        assert [c.card for c in events.of(CardRead)] == ["12345678", "12345678", "12345678", "5"]
-        faults = events.of(ReaderFault)
-        assert faults[0].data == b"\xff\xfe\x00garbage"
-        assert b"".join(f.data for f in faults[1:]) == b"9" * 300 + b"1"  # reported whole, nothing lost
+        sim.present("0000000005")
+        assert wait_until(lambda: len(events.of(CardRead)) == 2)
+        assert [c.card for c in events.of(CardRead)] == ["12345678", "5"]
+        # One fault at once, the rest counted into one more after fault_interval: never one per line.
+        assert wait_until(lambda: sum(f.count for f in events.of(ReaderFault)) == reader.health().rejected_frames
+                          and len(events.of(ReaderFault)) == 2)
+        first, summary = events.of(ReaderFault)
+        assert first.data == b"\xff\xfe\x00garbage" and first.count == 1
+        assert summary.count == reader.health().rejected_frames - 1 >= 4
+        assert summary.message.startswith(f"{summary.count} lines rejected") and summary.data == b"188,24910"
 
 
 def test_line_reader_port_disappears_and_comes_back(wire):
@@ -190,7 +195,7 @@ def test_line_reader_port_disappears_and_comes_back(wire):
             assert events.wait_for(lambda e: isinstance(e, ReaderFault)).data == b"12"
             wire.replug()
             assert wait_until(lambda: len([e for e in events.of(ReaderStatus) if e.online]) >= 2)
-            sim.present("34")
+            sim.present("0000000034")
             assert events.wait_for(lambda e: isinstance(e, CardRead)).card == "34"
         assert reader.health().reconnects == 1
 
@@ -213,13 +218,21 @@ def test_line_splitter_endings_and_overflow():
     assert s.feed(b"7\n8\n") == [(b"7", True), (b"8", False)]
 
 
+def test_line_splitter_drops_a_fragment_left_without_its_line_end():
+    s = LineSplitter(max_gap=0.5)
+    assert s.feed(b"00123", now=10.0) == []
+    assert s.expire(10.4) == b""  # still arriving
+    assert s.expire(10.6) == b"00123"  # noise, or a line cut short: never glued to the next card
+    assert s.feed(b"0012345678\r\n", now=11.0) == [(b"0012345678", False)]
+
+
 def test_same_card_reads_the_same_on_both_readers(tmp_path):
     osdp_events, line_events = Recorder(), Recorder()
     with PtyWire("osdp", str(tmp_path)) as ow, PtyWire("line", str(tmp_path)) as lw, \
             SimOsdpReader(ow.device_path, address=3, key=KEY) as pd, SimLineReader(lw.device_path) as printer, \
             osdp_reader(ow, osdp_events), line_reader(lw, line_events):
         assert osdp_events.wait_for(online) and line_events.wait_for(online)
-        for shown, printed in (("188:24910", "0012345678"), ("1:1", "65537"), ("255:65535", "0x00FFFFFF")):
+        for shown, printed in (("188:24910", "0012345678"), ("1:1", "0000065537"), ("255:65535", "0016777215")):
             pd.present_card(shown)
             printer.present(printed)
         assert wait_until(lambda: len(osdp_events.of(CardRead)) == 3 and len(line_events.of(CardRead)) == 3)
@@ -246,3 +259,4 @@ def test_osdp_noise_and_damaged_replies_are_not_cards(wire, pd):
                 threading.Event().wait(0.1)
         cards = [c.card for c in events.of(CardRead)]
         assert cards and set(cards) == {"12345678"}
+        assert any("line noise on the OSDP bus" in f.message for f in events.of(ReaderFault))

@@ -46,8 +46,9 @@ def test_each_reader_backend_is_built_by_its_from_config():
     assert READERS.names() == ("osdp", "line")
     osdp = make_reader(parse_reader({"backend": "osdp", "port": "/dev/ttyZ", "key": KEY, "address": 3}))
     assert type(osdp) is OsdpReader and osdp.address == 3
-    line = make_reader(parse_reader({"backend": "line", "port": "/dev/ttyW", "base": "16", "bits": 26}))
-    assert type(line) is LineReader and (line.port, line._decoder.base, line._bits) == ("/dev/ttyW", "16", 26)
+    line = make_reader(parse_reader({"backend": "line", "port": "/dev/ttyW", "format": "wiegand", "bits": 26}))
+    assert type(line) is LineReader
+    assert (line.port, line._decoder.format.fmt, line._bits) == ("/dev/ttyW", "wiegand", 26)
 
 
 def test_an_unknown_backend_names_the_choices():
