@@ -128,6 +128,7 @@ def _pillow_header(data: bytes) -> ImageHeader:
             struct.error) as err:
         raise ImageError(NOT_AN_IMAGE) from err
 
+
 # Pillow's truncation switch is a module global; hold it only for the few lines that need it.
 _strict_lock = threading.Lock()
 
