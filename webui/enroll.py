@@ -11,11 +11,12 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
+from gate.face.images import UploadsBusy
 from gate.store import consent as consent_service
 from gate.store import notices, rights
 from gate.store.models import ResidentStatus
 from webui import face
-from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, roles_required, runtime
 from webui.residents import load
 
 bp = Blueprint("enroll", __name__)
@@ -117,6 +118,9 @@ def _finish(resident, frames):
             db().commit()
         else:
             db().rollback()
+    except UploadsBusy as err:
+        db().rollback()
+        return render_error(503, str(err))
     except (ImageRejected, FaceUnavailable, GateError) as err:
         fail(err)
         return redirect(url_for("enroll.capture", code=resident.code))

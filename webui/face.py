@@ -3,6 +3,10 @@
 Enrollment goes through `gate.face.service.FaceService.enroll(session, resident, frames, operator)`,
 which checks consent before any frame is read, stores the encrypted template and writes the audit
 entry. Pixels only ever live in memory for the length of one request.
+
+Uploads are checked against the service's pixel budget from their headers before anything is
+decoded, then decoded and analysed holding one of the service's upload slots (UploadsBusy when
+they stay taken: the routes answer 503).
 """
 
 from __future__ import annotations
@@ -42,9 +46,9 @@ def face_service():
         from gate.face.service import FaceService
 
         context = current_app.extensions["gate_context"]
-        engine = current_app.extensions.get("face_engine")
-        service = FaceService(context.store, engine) if engine is not None else FaceService.from_context(context)
-        current_app.extensions["face_service"] = service
+        built = FaceService.from_context(context, current_app.extensions.get("face_engine"))
+        # Two first requests at once may both build one; setdefault keeps a single one (and its slots).
+        service = current_app.extensions.setdefault("face_service", built)
     return service
 
 
@@ -52,12 +56,15 @@ def check_frame(data: bytes) -> FrameFeedback:
     """Live feedback on one webcam frame or photo: is it usable, and if not what to do."""
     from gate.face.probe import Probe
 
-    probe = Probe(face_service().engine, [data], check_eyes=True, track=False)
-    try:
-        face = probe.faces[0]
-        return FrameFeedback(face.usable, list(face.reasons), face.figures.as_dict() if face.figures else None)
-    finally:
-        probe.discard()
+    service = face_service()
+    service.uploads.check([data])
+    with service.uploads.slot():
+        probe = Probe(service.engine, [data], check_eyes=True, track=False)
+        try:
+            face = probe.faces[0]
+            return FrameFeedback(face.usable, list(face.reasons), face.figures.as_dict() if face.figures else None)
+        finally:
+            probe.discard()
 
 
 def enroll(session: Session, resident: Resident, frames: list[Any], operator: str) -> EnrollOutcome:
@@ -65,7 +72,10 @@ def enroll(session: Session, resident: Resident, frames: list[Any], operator: st
         raise ImageRejected("No picture was sent: choose photos or capture frames from the webcam.")
     if len(frames) > MAX_FRAMES:
         raise ImageRejected(f"At most {MAX_FRAMES} pictures per enrollment; {len(frames)} were sent.")
-    result = face_service().enroll(session, resident, frames, operator)
+    service = face_service()
+    service.uploads.check(frames)
+    with service.uploads.slot():
+        result = service.enroll(session, resident, frames, operator)
     return _outcome(result)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 #: Benchmarks in the order they run; a row's name starts with its benchmark's name.
-BENCHMARKS = ("access", "relay", "gate", "face", "halfopen")
+BENCHMARKS = ("access", "relay", "gate", "face", "halfopen", "upload")
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,15 @@ class Rounds:
     gate_face: int
     face: int
     halfopen: int
+    upload: int
+    upload_cases: tuple[str, ...]
 
     @classmethod
     def for_run(cls, quick: bool) -> Rounds:
         # Quick: enough samples for a median that means something, not for a p99.
-        return cls(40, 10, 8, 3, 5, 12) if quick else cls(200, 50, 50, 10, 40, 60)
+        from gate.bench.upload import CASES, QUICK_CASES
+
+        return cls(40, 10, 8, 3, 5, 12, 1, QUICK_CASES) if quick else cls(200, 50, 50, 10, 40, 60, 3, CASES)
 
 
 def _row(name: str, figures: dict[str, Any], note: str = "") -> Row:
@@ -104,8 +108,20 @@ def halfopen_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
     ]
 
 
+def upload_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
+    from gate.bench.upload import upload_memory
+
+    result = upload_memory(rounds.upload, faces, rounds.upload_cases)
+    big, png, vga = result["png_36mp"], result["png_12mp"], result["jpeg_vga"]
+    return [_row("upload 36 MP PNG (peak RSS over idle)", big["request"],
+                 f"+{big['over_idle_mb']:.1f} MB, HTTP {big['statuses'][0]} (goal {result['goal_mb']:.0f} MB); "
+                 f"12 MP PNG +{png['over_idle_mb']:.1f} MB, 640x480 JPEG +{vga['over_idle_mb']:.1f} MB; "
+                 f"decoded in full +{result['png_36mp_full_decode']['over_idle_mb']:.1f} MB")]
+
+
 RUNNERS: dict[str, Callable[[Rounds, Path | None], list[Row]]] = {
     "access": access_rows, "relay": relay_rows, "gate": gate_rows, "face": face_rows, "halfopen": halfopen_rows,
+    "upload": upload_rows,
 }
 
 

@@ -103,6 +103,31 @@ def bench_login(rounds: int, as_json: bool) -> None:
                "(goal: 1.00x within noise)")
 
 
+@bench.command("upload")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 100), help="Uploads per case.")
+@click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Face photos folder for the 640x480 reference (default ../shared/faces beside the checkout).")
+@click.option("--json", "as_json", is_flag=True)
+def bench_upload(rounds: int, faces: Path | None, as_json: bool) -> None:
+    """Peak memory (RSS high-water mark over idle, each case in a child process) of one photo posted to
+    the enrollment page's check route: a 36 MP PNG, a 12 MP PNG and JPEG, and a 640x480 JPEG."""
+    from gate.bench.upload import upload_memory
+
+    faces = faces or Path(__file__).resolve().parents[2].parent / "shared" / "faces"
+    result = upload_memory(rounds, faces if faces.is_dir() else None)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for f in result.values():
+        if not isinstance(f, dict):
+            continue
+        statuses = ", ".join(f"HTTP {s}" if s else "decoder only" for s in sorted(set(f["statuses"])))
+        click.echo(f"{f['label']:<40} {f['file_mb']:>6.2f} MB file  +{f['over_idle_mb']:>6.1f} MB over idle "
+                   f"({f['idle_mb']:.0f} MB)  {f['vs_640x480']:>7.2f}x the 640x480 JPEG  "
+                   f"median {f['request']['median_ms']:.0f} ms  {statuses}")
+    click.echo(f"goal: at most +{result['goal_mb']:.0f} MB over idle for any one upload the route takes in")
+
+
 @bench.command("all")
 @click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
 @click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -110,7 +135,7 @@ def bench_login(rounds: int, as_json: bool) -> None:
                    "face rows are skipped without it.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
-    """Every benchmark (access, relay, gate, face, halfopen), summed up in one table."""
+    """Every benchmark (access, relay, gate, face, halfopen, upload), summed up in one table."""
     from gate.bench.table import format_table, run_all
 
     faces = faces or Path(__file__).resolve().parents[2].parent / "shared" / "faces"

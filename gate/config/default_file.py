@@ -75,7 +75,9 @@ port = 8080
 # url = "https://example.org/hooks/gate"
 # timeout_seconds = 5
 
-# [face] has no keys yet: face threshold and liveness are set per gate (`gate gates set`).
+[face]
+# Face threshold and liveness are set per gate (`gate gates set`).
+# max_upload_megapixels = 12    # bigger uploaded photos are refused before decoding (1..40)
 
 # Devices (see hardware/README.md; `gate sim config` prints a working set):
 # [relay]

@@ -124,7 +124,12 @@ class WebSection:
 
 @dataclass(frozen=True)
 class FaceSection:
-    """No keys yet: a gate's face threshold and liveness are set per gate (`gate gates set`, Settings page)."""
+    """A gate's face threshold and liveness are set per gate (`gate gates set`, Settings page), not here."""
+
+    max_upload_megapixels: float = setting(
+        12.0, number(1, 40, "megapixels"),
+        "Photos uploaded in the operator UI with more pixels than this are refused from their header, before "
+        "any decoding: a PNG costs about 6 MB of memory per megapixel while it is decoded and checked.")
 
 
 @dataclass(frozen=True)

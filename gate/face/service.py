@@ -14,12 +14,14 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from gate.config import Settings
 from gate.core.decision import FaceOutcome
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
 from gate.face import liveness
 from gate.face.engine import FaceEngine
 from gate.face.enroll import DEFAULT_ENROLLMENT, EnrollmentPolicy, FrameReport, enroll
 from gate.face.errors import FaceUnavailable, ImageRejected
+from gate.face.images import Uploads
 from gate.face.liveness import LivenessResult
 from gate.face.probe import Frame, Probe
 from gate.face.verify import DEFAULT_MAX_ENCODES, DEFAULT_THRESHOLD, VerificationResult, check_threshold, verify
@@ -60,17 +62,23 @@ class HasTemplateStore(Protocol):
     @property
     def store(self) -> TemplateStore: ...
 
+    @property
+    def settings(self) -> Settings: ...
+
 
 class FaceService:
     def __init__(self, store: TemplateStore, engine: FaceEngine | None = None,
-                 enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> None:
+                 enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT, uploads: Uploads | None = None) -> None:
         self.store = store
         self.engine = engine or FaceEngine()  # models load on first use, not here
         self.enrollment = enrollment
+        # One budget per service, and the web app builds one service: the slots are process-wide there.
+        self.uploads = uploads or Uploads()
 
     @classmethod
-    def from_context(cls, context: HasTemplateStore) -> FaceService:
-        return cls(context.store)
+    def from_context(cls, context: HasTemplateStore, engine: FaceEngine | None = None) -> FaceService:
+        """The service with the installation's template store and its [face] upload budget."""
+        return cls(context.store, engine, uploads=Uploads(context.settings.face.max_upload_megapixels))
 
     def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str) -> EnrollmentOutcome:
         """Raises ConsentError (before any frame is read) without a current consent; FaceUnavailable

@@ -204,6 +204,7 @@ BAD = [
     ("security", "pin_gate_delay_base_seconds", "0.5", "a whole number of seconds between 1 and 3600"),
     ("security", "pin_gate_delay_max_seconds", "3601", "a whole number of seconds between 1 and 3600"),
     ("security", "pin_gate_window_minutes", "true", "a whole number of minutes between 1 and 1440"),
+    ("face", "max_upload_megapixels", "0.5", "a number of megapixels between 1 and 40"),
     ("web", "host", '"two words"', "a host name or IP address"),
     ("web", "host", '""', "a host name or IP address"),
     ("web", "port", "70000", "a whole number between 1 and 65535"),
@@ -265,7 +266,7 @@ def test_unknown_key_is_refused_naming_the_keys_there_are() -> None:
     assert refusal('[mqtt]\nhost = "broker"\npassword = "hunter2"\n') == (
         f"{WHERE}: [mqtt] password is not a known key; the [mqtt] keys are enabled, host, port, topic.")
     assert refusal("[face]\nthreshold = 0.5\n") == (
-        f"{WHERE}: [face] threshold is not a known key; [face] takes no keys.")
+        f"{WHERE}: [face] threshold is not a known key; the [face] keys are max_upload_megapixels.")
     assert "[web] idle_minute is not a known key" in refusal("[web]\nidle_minute = 15\n")
 
 

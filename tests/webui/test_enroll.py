@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import os
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
+from gate.face.images import BUSY, UPLOAD_SLOTS
 from gate.store.models import AuditEntry, Consent, FaceTemplate, OperatorRole
 from tests.webui.helpers import add_resident, grant, resident
+from webui import face
 
 
 def test_notice_shows_every_required_field_and_the_alternatives(client, auth, gctx) -> None:
@@ -180,3 +186,110 @@ def test_gate_camera_frames_from_the_runtime(gctx, face_engine, faces) -> None:
     assert "Capture from the gate camera" in auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
     response = auth.post("/residents/A101/face/gate-camera", {})
     assert response.status_code == 200 and "template was created" in response.get_data(as_text=True)
+
+
+# -- uploads within a memory budget ---------------------------------------------------------------
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A PNG header claiming width x height with a few bytes of pixels: a decode would find it cut off."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def _jpeg_bytes(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(np.full((height, width, 3), 90, np.uint8)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+BIG_SENTENCE = "The image is 7200x5000 (36 MP), over the limit of 12 MP and 12000 px per side: send a smaller photo."
+
+
+def test_a_36_mp_upload_is_refused_from_its_header_with_one_sentence(app, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    bomb = _png_claiming(7200, 5000)  # decoding it would end in "damaged or cut off", not this sentence
+    check = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(bomb), "big.png")},
+                      content_type="multipart/form-data", token_from="/residents/A101/face/capture")
+    assert check.status_code == 422 and check.json == {"accepted": False, "reasons": [BIG_SENTENCE], "figures": None}
+    photos = [(io.BytesIO(_jpeg_bytes(640, 480)), "ok.jpg"), (io.BytesIO(bomb), "big.png")]
+    enroll = auth.post("/residents/A101/face/enroll", {"photos": photos}, content_type="multipart/form-data")
+    assert enroll.status_code == 302
+    page = auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
+    assert "Picture 2: the image is 7200x5000 (36 MP), over the limit of 12 MP" in page
+    with app.app_context():
+        assert face.face_service().engine._models is None  # refused before the face models were needed
+
+
+def test_the_pixel_budget_comes_from_gate_toml(data_dir, auth) -> None:
+    from gate.context import GateContext
+    from webui import create_app
+
+    config = data_dir / "gate.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "# max_upload_megapixels = 12", "max_upload_megapixels = 2"), encoding="utf-8")
+    context = GateContext.open(data_dir)
+    try:
+        assert context.settings.face.max_upload_megapixels == 2.0
+        auth.client, auth.context = create_app(context, config={"TESTING": True}).test_client(), context
+        add_resident(context, "A101")
+        grant(context, "A101")
+        auth.login("clerk", OperatorRole.OPERATOR)
+        response = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(_jpeg_bytes(2000, 1500)), "f.jpg")},
+                             content_type="multipart/form-data")
+        assert response.status_code == 422
+        assert response.json["reasons"] == ["The image is 2000x1500 (3 MP), over the limit of 2 MP and 12000 px per "
+                                            "side: send a smaller photo."]
+    finally:
+        context.close()
+
+
+def test_uploads_beyond_the_cap_get_503_and_a_sentence(app, auth, gctx) -> None:
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    with app.app_context():
+        uploads = face.face_service().uploads
+    uploads.wait_seconds = 0.05
+    photo = _jpeg_bytes(640, 480)
+    held = [uploads.slot() for _ in range(UPLOAD_SLOTS)]
+    for slot in held:  # what UPLOAD_SLOTS other requests, still decoding, hold
+        slot.__enter__()
+    try:
+        check = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(photo), "f.jpg")},
+                          content_type="multipart/form-data", token_from="/residents/A101/face/capture")
+        assert check.status_code == 503 and check.json == {"error": BUSY}
+        enroll = auth.post("/residents/A101/face/enroll", {"photos": [(io.BytesIO(photo), "f.jpg")]},
+                           content_type="multipart/form-data")
+        assert enroll.status_code == 503 and BUSY in enroll.get_data(as_text=True)
+        # The budget is checked before waiting: an oversized picture is refused at once, not told "busy".
+        big = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(_png_claiming(7200, 5000)), "b.png")},
+                        content_type="multipart/form-data")
+        assert big.status_code == 422
+    finally:
+        for slot in held:
+            slot.__exit__(None, None, None)
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 0
+
+
+@pytest.mark.faces
+def test_a_12_mp_phone_photo_is_shrunk_and_still_enrolls(face_app, auth, gctx, faces) -> None:
+    auth.client = face_app.test_client()
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    with Image.open(faces / "special" / "obama" / "obama-1080p.jpg") as photo:
+        big = photo.convert("RGB").resize((4000, 2250), Image.Resampling.BICUBIC)  # 9 MP, within the budget
+    out = io.BytesIO()
+    big.save(out, format="JPEG", quality=92)
+    response = auth.post("/residents/A101/face/enroll", {"photos": [(io.BytesIO(out.getvalue()), "phone.jpg")]},
+                         content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200, page
+    assert "template was created" in page
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 1
