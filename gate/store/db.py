@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -18,23 +18,39 @@ from gate.errors import NotMigratedError
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # Deleted template rows and keys are overwritten with zeros, not left in free pages.
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+#: How long a decision may wait on the database (busy SQLite file, PostgreSQL lock or statement)
+#: before the gate decides from its offline copy instead. Everything else keeps the patient defaults.
+DECISION_WAIT_MS = 300
+BUSY_TIMEOUT_MS = 5000
 
 
-def make_engine(url: str) -> Engine:
+def _sqlite_pragmas(busy_ms: int) -> Callable[[object, object], None]:
+    def on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted template rows and keys are overwritten with zeros, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, *, decision_path: bool = False) -> Engine:
+    """The engine; `decision_path=True` for the gate service's decisions: it gives up on a busy or
+    unreachable database within a few hundred ms (libpq's connect_timeout counts whole seconds, at
+    least 2), so a locked file or a dead server costs one short wait, not a card's worth of patience."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = DECISION_WAIT_MS if decision_path else BUSY_TIMEOUT_MS
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas(busy_ms))
         return engine
+    if decision_path and url.startswith("postgresql"):
+        options = f"-c statement_timeout={DECISION_WAIT_MS} -c lock_timeout={DECISION_WAIT_MS}"
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2, "options": options})
     return create_engine(url, pool_pre_ping=True)
 
 
