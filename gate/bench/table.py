@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 #: Benchmarks in the order they run; a row's name starts with its benchmark's name.
-BENCHMARKS = ("access", "relay", "gate", "face", "halfopen")
+BENCHMARKS = ("access", "relay", "gate", "face", "halfopen", "offline")
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,12 @@ class Rounds:
     gate_face: int
     face: int
     halfopen: int
+    offline: int
 
     @classmethod
     def for_run(cls, quick: bool) -> Rounds:
         # Quick: enough samples for a median that means something, not for a p99.
-        return cls(40, 10, 8, 3, 5, 12) if quick else cls(200, 50, 50, 10, 40, 60)
+        return cls(40, 10, 8, 3, 5, 12, 8) if quick else cls(200, 50, 50, 10, 40, 60, 30)
 
 
 def _row(name: str, figures: dict[str, Any], note: str = "") -> Row:
@@ -104,8 +105,21 @@ def halfopen_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
     ]
 
 
+def offline_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
+    from gate.bench.offline import offline_latency
+
+    result = offline_latency(rounds.offline)
+    return [
+        _row("offline card to relay, file free", result["card_to_relay"]),
+        _row("offline card to relay, file locked", result["card_to_relay_locked"],
+             f"{result['ratio_median']:.2f}x median (goal <= {result['goal_median_ms']:.0f} ms); "
+             f"first card {result['first_card_locked_ms']:.0f} ms"),
+    ]
+
+
 RUNNERS: dict[str, Callable[[Rounds, Path | None], list[Row]]] = {
     "access": access_rows, "relay": relay_rows, "gate": gate_rows, "face": face_rows, "halfopen": halfopen_rows,
+    "offline": offline_rows,
 }
 
 
