@@ -93,7 +93,8 @@ def bench_offline(rounds: int, as_json: bool) -> None:
         return
     for name, label in (("card_to_relay", "card to relay"), ("card_to_relay_locked", "  file locked")):
         f = result[name]
-        click.echo(f"{label:<16} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+        click.echo(f"{label:<16} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  "
+                   f"p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
     click.echo(f"first card after the lock: {result['first_card_locked_ms']:.1f} ms (opens the circuit)")
     click.echo(f"locked/free: median {result['ratio_median']:.2f}x; goal: median <= {result['goal_median_ms']:.0f} ms "
                f"with the file locked; {result['journaled']} events journaled, replayed: {result['replayed']}")

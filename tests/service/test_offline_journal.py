@@ -79,7 +79,8 @@ def test_the_reprobe_closes_the_circuit_and_replays_the_journal(gate: Gate) -> N
     assert gate.wait_for(lambda: gate.runtime.snapshot().database.pending_events == 0)
     with gate.ctx.sessions() as session:
         rows = session.scalars(select(AccessEvent).where(AccessEvent.method == "card")).all()
-    assert [(r.granted, r.detail.startswith("offline:"), r.journal_id is not None) for r in rows] == [(True, True, True)]
+    assert [(r.granted, r.detail.startswith("offline:"), r.journal_id is not None) for r in rows] == [
+        (True, True, True)]
     assert not journal_path(gate.ctx.settings.data_dir, "main").exists()
 
 
