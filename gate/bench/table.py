@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 #: Benchmarks in the order they run; a row's name starts with its benchmark's name.
-BENCHMARKS = ("access", "relay", "gate", "face", "halfopen", "upload")
+BENCHMARKS = ("access", "relay", "gate", "face", "halfopen", "upload", "offline")
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,14 @@ class Rounds:
     halfopen: int
     upload: int
     upload_cases: tuple[str, ...]
+    offline: int
 
     @classmethod
     def for_run(cls, quick: bool) -> Rounds:
         # Quick: enough samples for a median that means something, not for a p99.
         from gate.bench.upload import CASES, QUICK_CASES
 
-        return cls(40, 10, 8, 3, 5, 12, 1, QUICK_CASES) if quick else cls(200, 50, 50, 10, 40, 60, 3, CASES)
+        return cls(40, 10, 8, 3, 5, 12, 1, QUICK_CASES, 8) if quick else cls(200, 50, 50, 10, 40, 60, 3, CASES, 30)
 
 
 def _row(name: str, figures: dict[str, Any], note: str = "") -> Row:
@@ -119,9 +120,22 @@ def upload_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
                  f"decoded in full +{result['png_36mp_full_decode']['over_idle_mb']:.1f} MB")]
 
 
+def offline_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
+    from gate.bench.offline import offline_latency
+
+    result = offline_latency(rounds.offline)
+    return [
+        _row("offline card to relay, file free", result["card_to_relay"]),
+        _row("offline card to relay, file locked", result["card_to_relay_locked"],
+             f"{result['ratio_median']:.2f}x median (goal <= {result['goal_median_ms']:.0f} ms); "
+             f"first card {result['first_card_locked_ms']:.0f} ms"),
+    ]
+
+
 RUNNERS: dict[str, Callable[[Rounds, Path | None], list[Row]]] = {
     "access": access_rows, "relay": relay_rows, "gate": gate_rows, "face": face_rows, "halfopen": halfopen_rows,
     "upload": upload_rows,
+    "offline": offline_rows,
 }
 
 

@@ -128,6 +128,28 @@ def bench_upload(rounds: int, faces: Path | None, as_json: bool) -> None:
     click.echo(f"goal: at most +{result['goal_mb']:.0f} MB over idle for any one upload the route takes in")
 
 
+@bench.command("offline")
+@click.option("--rounds", default=30, show_default=True, type=click.IntRange(3, 10_000),
+              help="Card rounds with the database file free, and as many with it locked.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_offline(rounds: int, as_json: bool) -> None:
+    """Card-to-relay latency while another process holds an exclusive lock on the SQLite file (decided
+    from the offline copy), against the same figure without the lock in the same run."""
+    from gate.bench.offline import offline_latency
+
+    result = offline_latency(rounds)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    for name, label in (("card_to_relay", "card to relay"), ("card_to_relay_locked", "  file locked")):
+        f = result[name]
+        click.echo(f"{label:<16} median {f['median_ms']:.1f} ms  p95 {f['p95_ms']:.1f} ms  "
+                   f"p99 {f['p99_ms']:.1f} ms  (n={f['n']})")
+    click.echo(f"first card after the lock: {result['first_card_locked_ms']:.1f} ms (opens the circuit)")
+    click.echo(f"locked/free: median {result['ratio_median']:.2f}x; goal: median <= {result['goal_median_ms']:.0f} ms "
+               f"with the file locked; {result['journaled']} events journaled, replayed: {result['replayed']}")
+
+
 @bench.command("all")
 @click.option("--quick", is_flag=True, help="A few rounds each: a smoke run, not figures to quote.")
 @click.option("--faces", "faces", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -135,7 +157,7 @@ def bench_upload(rounds: int, faces: Path | None, as_json: bool) -> None:
                    "face rows are skipped without it.")
 @click.option("--json", "as_json", is_flag=True)
 def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
-    """Every benchmark (access, relay, gate, face, halfopen, upload), summed up in one table."""
+    """Every benchmark (access, relay, gate, face, halfopen, upload, offline), summed up in one table."""
     from gate.bench.table import format_table, run_all
 
     faces = faces or Path(__file__).resolve().parents[2].parent / "shared" / "faces"

@@ -94,7 +94,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
 def status(env: Env, url: str | None, as_json: bool) -> None:
     """Ask a running gate service for its devices, face model and last events (GET /health).
 
-    Exits 1 when the gate is not OK (reader or relay board unreachable), for monitoring."""
+    Exits 1 when the gate is not OK (reader or relay board unreachable) or degraded (an alarm takes
+    away or weakens a way in it offers: camera, face model, key file, database), for monitoring."""
     from gate.config import load_settings
 
     if url is None:
@@ -105,10 +106,15 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
             data = json.loads(response.read())
     except (urllib.error.URLError, OSError) as err:
         raise click.ClickException(f"No gate service answers at {url} ({err}): start it with `gate serve`.") from err
+    degraded = list(data.get("degraded") or [])
+    healthy = bool(data.get("ok")) and not degraded
     if as_json:
         click.echo(json.dumps(data, indent=1))
-        sys.exit(0 if data.get("ok") else 1)
-    click.echo(f"gate {data['gate']}: {'OK' if data.get('ok') else 'NOT OK'}  phase {data['phase']}")
+        sys.exit(0 if healthy else 1)
+    verdict = "OK" if healthy else ("DEGRADED" if data.get("ok") else "NOT OK")
+    click.echo(f"gate {data['gate']}: {verdict}  phase {data['phase']}")
+    if degraded:
+        click.echo(f"  affected {', '.join(degraded)}")
     door = data["door"]
     click.echo(f"  door     {door.get('state')}  link {'ok' if door.get('link_ok') else 'DOWN'}"
                f"  fire alarm {'YES' if door.get('fire_alarm') else 'no'}")
@@ -123,7 +129,7 @@ def status(env: Env, url: str | None, as_json: bool) -> None:
         what = (f"{event['method']} {'granted' if event['granted'] else 'refused'} {event['reason']}"
                 if event["kind"] == "access" else event.get("event", ""))
         click.echo(f"  {event['at'][:19]}  {what}")
-    sys.exit(0 if data.get("ok") else 1)  # for monitoring: non-zero when the gate cannot open
+    sys.exit(0 if healthy else 1)  # for monitoring: non-zero when the gate cannot open or a way in is hit
 
 
 def _schedule_commands() -> Sequence[click.Command]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from drivers.errors import CameraError, DriverConfigError
 from gate.access.offline import OfflineCache
+from gate.access.pipeline import AccessService
 from gate.config import GateSection
 from gate.context import GateContext
 from gate.errors import ConfigError
@@ -14,8 +15,10 @@ from gate.face.errors import FaceUnavailable
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
+from gate.service.journal import Journal, journal_path
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
+from gate.store.db import make_engine, make_session_factory
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,8 +48,12 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     from gate.store.schedules import SiteRules, schedule_checker
 
     timezone = ctx.settings.site.timezone
-    events = EventLog(name, ctx.clock, DatabaseHealth(ctx.clock), publishers)
-    access = ctx.access(recorder=events)
+    journal = Journal(journal_path(ctx.settings.data_dir, name))
+    events = EventLog(name, ctx.clock, DatabaseHealth(ctx.clock), journal, publishers)
+    # Decisions get their own engine with short waits (fast offline); the web UI keeps ctx.engine.
+    decision_engine = make_engine(ctx.settings.database_url, decision_path=True)
+    access = AccessService(make_session_factory(decision_engine), ctx.settings, ctx.hasher, ctx.clock,
+                           recorder=events)
     access.rules = SiteRules(timezone)
     zone = ZoneInfo(timezone)
     cache = OfflineCache(ctx.settings, ctx.hasher,
@@ -72,7 +79,11 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
         if runtime_box:
             runtime_box[0].set_camera(on)
 
-    face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera)
+    def on_alarm(name: str, on: bool) -> None:
+        if runtime_box:
+            runtime_box[0].set_alarm(name, on)
+
+    face = FaceCheck(ctx.sessions, ctx.store, camera_factory, face_engine, on_camera, on_alarm)
 
     door: Any = None
     reader_factory: ReaderFactory | None = None
@@ -86,6 +97,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds)
     runtime_box.append(runtime)
+    runtime.on_stop(decision_engine.dispose)
     if rig is not None:
         runtime.extras["rig"] = rig
     if feeds is not None:

@@ -59,5 +59,11 @@ class ReloadPolicy:
     pass
 
 
+@dataclass(frozen=True)
+class DatabaseBack:
+    """The background re-probe found the database answering: close the circuit, replay the journal."""
+
+
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
-Control = Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
+Control = (Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
+           | DatabaseBack)

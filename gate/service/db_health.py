@@ -1,9 +1,15 @@
-"""Whether the database answers, since when it does not, and why (for /health and the offline path)."""
+"""Whether the database answers, since when it does not, and why (for /health and the offline path).
+
+`DatabaseHealth` is also the decision path's circuit: once a call failed (`lost`), decisions go
+straight to the offline copy without asking the database, and `Reprobe` asks it again in the
+background, off the loop, every few seconds, until it answers; then the loop closes the circuit.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
 
 from gate.clock import Clock
@@ -32,6 +38,7 @@ class DatabaseHealth:
         return self._since
 
     def lost(self, err: Exception) -> None:
+        """Open the circuit: until `back()`, the decision path does not ask the database."""
         with self._lock:
             if self._ok:
                 self._since = self.clock()
@@ -46,3 +53,51 @@ class DatabaseHealth:
                 return False
             self._ok, self._error, self._since = True, None, None
             return True
+
+
+#: Seconds between two background probes while the circuit is open.
+REPROBE_SECONDS = 2.0
+
+
+class Reprobe:
+    """While the circuit is open: `probe()` on a timer thread every `interval` s (never on the gate's
+    loop, never a sleep in a handler) and `on_back()` once it answers. `arm()` is idempotent."""
+
+    def __init__(self, probe: Callable[[], bool], on_back: Callable[[], None],
+                 interval: float = REPROBE_SECONDS) -> None:
+        self.probe = probe
+        self.on_back = on_back
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._stopped = False
+        self.probes = 0
+
+    def arm(self) -> None:
+        with self._lock:
+            if self._timer is not None or self._stopped:
+                return
+            self._timer = threading.Timer(self.interval, self._run)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _run(self) -> None:
+        self.probes += 1
+        try:
+            answered = self.probe()
+        except Exception:  # noqa: BLE001 - a probe that breaks is a probe that failed; try again later
+            log.exception("database probe failed")
+            answered = False
+        with self._lock:
+            self._timer = None
+        if answered:
+            self.on_back()
+        else:
+            self.arm()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None

@@ -2,7 +2,11 @@
 
 With the database away, card and PIN are decided from the offline copy; without a usable copy (and
 for face) the refusal comes from `decide_unavailable()`, never "card not recognised". Events taken
-offline are kept by the event log and written as soon as the database answers again.
+offline go to the local journal and are replayed as soon as the database answers again.
+
+Fast offline: once one call failed, the circuit (`DatabaseHealth`) is open and nothing here asks the
+database -- no policy reload, no cache refresh, no decision -- until the background re-probe
+(`db_health.Reprobe`, off the loop) finds it answering and the loop calls `database_back()`.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ class Decider:
 
     def load_policy(self) -> GatePolicy | None:
         """The gate's current policy, or None (and the database marked lost) when it cannot be read."""
+        if not self.database.ok:
+            return None
         try:
             self.policy = self.access.policy(self.gate_name)
         except SQLAlchemyError as err:
@@ -43,31 +49,40 @@ class Decider:
         return self.policy
 
     def refresh_cache(self) -> None:
-        if self.cache is None:
-            return
-        try:
-            self.cache.refresh(self.access.sessions, self.gate_name, self.clock())
-        except SQLAlchemyError as err:
-            self.database.lost(err)
-            return
+        if not self.database.ok:
+            return  # the re-probe asks the database; the copy is refreshed when it is back
+        if self.cache is not None:
+            try:
+                self.cache.refresh(self.access.sessions, self.gate_name, self.clock())
+            except SQLAlchemyError as err:
+                self.database.lost(err)
+                return
         self.database_back()
 
-    def probe(self) -> bool:
+    def answers(self) -> bool:
+        """The re-probe's question (asked off the loop, on the decision engine's short timeouts)."""
         try:
             self.access.policy(self.gate_name)
         except SQLAlchemyError:
             return False
-        self.database_back()
         return True
 
     def database_back(self) -> None:
-        if self.database.back():
+        """The database answered: close the circuit, replay the journal (also a previous run's) and,
+        if it had been away, refresh the offline copy."""
+        came_back = self.database.back()
+        if self.events.pending_count:
             self.events.flush(self.access.sessions, self.gate_id)
+        if came_back and self.database.ok:
+            self.load_policy()
+            self.refresh_cache()
 
     def record_door(self, kind: str, detail: str) -> None:
         self.events.door(self.access.sessions, self.gate_id, kind, detail)
 
     def decide(self, effect: m.Decide, rules: m.Rules) -> Decision:
+        if not self.database.ok:
+            return self._decide_offline(effect, rules)
         try:
             outcome = self.access.decide(self.gate_name, effect.method, effect.claim, pin=effect.pin,
                                          face=effect.face, face_failures=effect.face_failures)
@@ -98,7 +113,7 @@ class Decider:
     def precheck(self, effect: m.Precheck, rules: m.Rules) -> Decision | None:
         """The denial that ends a face attempt before any camera opens, or None to go on."""
         method = face_method(effect.claim)
-        if not self.database.ok and not self.probe():
+        if not self.database.ok:
             return decide_unavailable(rules.methods, method)
         try:
             denial = self.access.face_precheck(self.gate_name, effect.claim, effect.face_failures)

@@ -3,6 +3,12 @@
 Only the runtime calls this; the camera is opened here and nowhere else (never in a web request).
 Anything that goes wrong becomes FaceOutcome.UNAVAILABLE, which the decision turns into a refusal
 with card/PIN offered: bad input never becomes "open".
+
+Faults of the face hardware and secrets are alarms, raised where the fault is seen and cleared where
+it is seen gone: `camera_fault` (the camera does not open or read; cleared by the next good burst),
+`face_model_unavailable` (the model does not load; cleared when it does), `key_file_fault` (the
+master key file missing, unreadable or readable by others when a template is decrypted or the key
+is checked at start and with every cache refresh; cleared by the next good read).
 """
 
 from __future__ import annotations
@@ -13,14 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from drivers.camera.base import CameraDevice
+from drivers.errors import CameraError
 from gate.access.sql_directory import resolve_claim
 from gate.core.claims import Claim
 from gate.core.decision import FaceOutcome
 from gate.core.policy import GatePolicy
-from gate.errors import GateError
+from gate.errors import GateError, KeyUnavailableError
 from gate.face.errors import FaceUnavailable
 from gate.service.status import CameraStatus, FaceModelStatus
 from gate.store.db import transaction
@@ -31,6 +39,8 @@ if TYPE_CHECKING:
     from gate.face.engine import FaceEngine
 
 log = logging.getLogger("gate.service.face")
+
+CAMERA_FAULT, MODEL_UNAVAILABLE, KEY_FILE_FAULT = "camera_fault", "face_model_unavailable", "key_file_fault"
 
 BURST = 5
 #: A blink or a head turn needs the burst to last a moment (~0.5 s at 30 fps).
@@ -50,15 +60,18 @@ class FaceCheck:
 
     def __init__(self, sessions: sessionmaker[Session], store: TemplateStore,
                  camera_factory: Callable[[], CameraDevice] | None, engine: FaceEngine | None,
-                 on_camera: Callable[[bool], None] = lambda on: None) -> None:
+                 on_camera: Callable[[bool], None] = lambda on: None,
+                 on_alarm: Callable[[str, bool], None] = lambda name, on: None) -> None:
         self.sessions = sessions
         self.store = store
         self.camera_factory = camera_factory
         self.engine = engine
         self.on_camera = on_camera
+        self.on_alarm = on_alarm
         self.stats = FaceStats()
         self._model = FaceModelStatus("loading")
         self._lock = threading.Lock()  # one camera user at a time
+        self._key_alarm_logged = False
 
     def warm_up(self) -> None:
         """Load the model once at start (on the face worker), so /health can report it without loading it."""
@@ -70,6 +83,46 @@ class FaceCheck:
             self._model = FaceModelStatus("ready", version=str(self.engine.model_version))
         except FaceUnavailable as err:
             self._model = FaceModelStatus("unavailable", detail=str(err))
+        self.on_alarm(MODEL_UNAVAILABLE, self._model.state == "unavailable")
+
+    def check_key(self) -> None:
+        """Read the master key file (start-up and every cache refresh) and set `key_file_fault` by it.
+        Only a gate that does face needs the key; without a face engine there is nothing to check."""
+        if self.engine is None:
+            return
+        try:
+            self.store.key_file.load()
+        except KeyUnavailableError as err:
+            self._key_fault(err)
+        else:
+            self.on_alarm(KEY_FILE_FAULT, False)
+
+    def _key_fault(self, err: KeyUnavailableError) -> None:
+        if not self._key_alarm_logged:
+            log.warning("key file fault: %s", err)
+        self._key_alarm_logged = True
+        self.on_alarm(KEY_FILE_FAULT, True)
+
+    def capture(self, count: int) -> list[np.ndarray]:
+        """Open the camera, take a burst, close it; a camera that fails raises `camera_fault`, a good
+        burst clears it and the last error shown on /health."""
+        assert self.camera_factory is not None
+        self.on_camera(True)
+        try:
+            try:
+                camera = self.camera_factory()
+                self.stats.camera_opens += 1
+                with camera:
+                    frames = camera.burst(count)
+            except (FaceUnavailable, CameraError) as err:
+                self.on_alarm(CAMERA_FAULT, True)
+                raise FaceUnavailable(str(err)) from err
+        finally:
+            self.on_camera(False)
+        self.stats.frames_read += len(frames)
+        self.stats.last_error = None
+        self.on_alarm(CAMERA_FAULT, False)
+        return frames
 
     def model_state(self) -> FaceModelStatus:
         return self._model
@@ -103,19 +156,17 @@ class FaceCheck:
             resident = resolve_claim(session, claim)
             # Decrypting the template before the camera opens: a missing key file or a broken
             # template ends the attempt here, and no frame is taken for nothing.
-            if resident is None or self.store.load(session, resident) is None:
+            try:
+                template = self.store.load(session, resident) if resident is not None else None
+            except KeyUnavailableError as err:
+                self._key_fault(err)
+                raise
+            if resident is None or template is None:
                 return FaceOutcome.UNAVAILABLE
+        self.on_alarm(KEY_FILE_FAULT, False)
         if cancel.is_set():
             return FaceOutcome.UNAVAILABLE
-        camera = self.camera_factory()
-        self.stats.camera_opens += 1
-        self.on_camera(True)
-        try:
-            with camera:
-                frames = camera.burst(BURST if policy.liveness == "none" else LIVENESS_BURST)
-                self.stats.frames_read += len(frames)
-        finally:
-            self.on_camera(False)
+        frames = self.capture(BURST if policy.liveness == "none" else LIVENESS_BURST)
         if cancel.is_set():
             return FaceOutcome.UNAVAILABLE
         from gate.face.service import FaceService

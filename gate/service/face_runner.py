@@ -62,20 +62,17 @@ class FaceRunner:
 
     def frames(self, n: int) -> list[np.ndarray]:
         """Frames for enrollment at the gate camera, taken on the face worker (the caller waits)."""
-        camera_factory = self.face.camera_factory if self.face is not None else None
-        if camera_factory is None:
+        if self.face is None or self.face.camera_factory is None:
             raise FaceUnavailable("this gate has no camera configured")
 
-        def grab() -> list[np.ndarray]:
-            camera = camera_factory()
-            self.set_camera(True)
-            try:
-                with camera:
-                    return camera.burst(n)
-            finally:
-                self.set_camera(False)
+        face = self.face
+        assert face is not None
+        return self._executor.submit(face.capture, n).result(timeout=FRAMES_TIMEOUT)
 
-        return self._executor.submit(grab).result(timeout=FRAMES_TIMEOUT)
+    def check_key(self) -> None:
+        """The periodic key-file check, on the face worker (it reads a file: not on the loop)."""
+        if self.face is not None:
+            self._executor.submit(self.face.check_key)
 
     def set_camera(self, on: bool) -> None:
         with self._lock:

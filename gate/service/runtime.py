@@ -9,7 +9,8 @@
   only post events and read `snapshot()`.
 * Timers are `threading.Timer`s that post onto the queue; no handler sleeps.
 
-Collaborators: `EventLog` (every event row, JSON line and "last events"), `DatabaseHealth`,
+Collaborators: `EventLog` (every event row, JSON line and "last events"; the local journal while
+the database is away), `DatabaseHealth` (the decision path's circuit) and its background `Reprobe`,
 `Decider` (decisions, online or from the offline copy; the policy), `DoorGrant` (releasing the door,
 its bounded retries, the reader's LEDs), `FaceRunner` (the face worker), `DoorWatch` (door events ->
 alarms, held-open timer), `Keypad`, `status` (the snapshot and the screen's words).
@@ -33,7 +34,7 @@ from gate.core import machine as m
 from gate.core.policy import Method
 from gate.service import controls as c
 from gate.service import status
-from gate.service.db_health import DatabaseHealth
+from gate.service.db_health import REPROBE_SECONDS, DatabaseHealth, Reprobe
 from gate.service.decisions import Decider
 from gate.service.door_grant import DoorGrant
 from gate.service.door_watch import DoorWatch
@@ -60,7 +61,7 @@ class GateRuntime:
                  reader_factory: Callable[[Callable[[ReaderEvent], None]], ReaderDevice] | None = None,
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
-                 cache_refresh_seconds: float = 60.0) -> None:
+                 cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS) -> None:
         self.gate_name = gate_name
         self.access = access
         self.events = events
@@ -79,6 +80,8 @@ class GateRuntime:
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
         self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open)
         self.faces = FaceRunner(face, self.post)
+        self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
+        self._on_stop: list[Callable[[], None]] = []
 
         self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
         self._state = m.State()
@@ -102,6 +105,7 @@ class GateRuntime:
         if self.reader is not None:
             self.reader.start()
         self.faces.warm_up()
+        self.faces.check_key()
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
         self._thread.start()
@@ -117,6 +121,7 @@ class GateRuntime:
         for timer in (self._timer, self._refresh_timer):
             if timer is not None:
                 timer.cancel()
+        self.reprobe.stop()
         self.keypad.stop()
         self.door_watch.stop()
         self.faces.stop()
@@ -126,6 +131,12 @@ class GateRuntime:
             self.reader.stop()
         if self.door is not None:
             self.door.stop()
+        for callback in self._on_stop:
+            callback()
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when the runtime stops (the builder closes the decision engine this way)."""
+        self._on_stop.append(callback)
 
     def __enter__(self) -> GateRuntime:
         return self.start()
@@ -195,6 +206,8 @@ class GateRuntime:
                 self._dispatch(item)
             except Exception:
                 log.exception("gate loop: event %r failed", item)
+            if not self.database.ok:
+                self.reprobe.arm()  # the circuit is open: ask the database again, off the loop
 
     def _dispatch(self, item: m.Event | c.Control | ReaderEvent) -> None:
         match item:
@@ -228,6 +241,11 @@ class GateRuntime:
                 if self._state.phase is m.Phase.IDLE:
                     self._load_policy()
                 self._refresh_cache()
+                self.faces.check_key()
+            case c.DatabaseBack():
+                self.decider.database_back()
+                if self._state.phase is m.Phase.IDLE:
+                    self._load_policy()
             case c.ReloadPolicy():
                 if self._state.phase is m.Phase.IDLE:
                     self._load_policy()
@@ -298,6 +316,10 @@ class GateRuntime:
             self._handle(m.Passed())
         if reaction.record is not None:
             self.decider.record_door(reaction.record, detail)
+
+    def set_alarm(self, name: str, on: bool) -> None:
+        """Raise or clear an alarm from any thread (the face worker: camera, face model, key file)."""
+        self._alarm(name, on)
 
     def _alarm(self, name: str, on: bool) -> None:
         with self._lock:

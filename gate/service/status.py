@@ -5,7 +5,7 @@ Never a PIN, a card number or a face: events carry the internal resident id only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from drivers.door import DoorDevice
 from drivers.readers.base import ReaderDevice
 from gate.access.offline import OfflineCache
 from gate.core import machine as m
+from gate.core.policy import Method
 from gate.service import kiosk_text
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventEntry, EventLog
@@ -120,6 +121,7 @@ class Snapshot:
     last_events: list[EventEntry]
     alarms: list[str]
     transaction: int
+    degraded: list[str] = field(default_factory=list)  # the ways in this gate offers that an alarm affects
 
     def as_dict(self) -> dict[str, object]:
         return {"gate": self.gate, "running": self.running, "phase": self.phase, "offered": list(self.offered),
@@ -127,7 +129,7 @@ class Snapshot:
                 "granted": self.granted, "database": self.database.as_dict(), "door": self.door.as_dict(),
                 "reader": dict(self.reader), "camera": self.camera.as_dict(), "face_model": self.face_model.as_dict(),
                 "last_events": [dict(e) for e in self.last_events], "alarms": list(self.alarms),
-                "transaction": self.transaction}
+                "transaction": self.transaction, "degraded": list(self.degraded)}
 
 
 def door_status(door: DoorDevice | None) -> DoorStatus:
@@ -162,6 +164,30 @@ def database_status(database: DatabaseHealth, cache: OfflineCache | None, pendin
                           pending_events=pending_events)
 
 
+_FACE = frozenset({Method.FACE, Method.CARD_FACE})
+_CARD = frozenset({Method.CARD, Method.CARD_PIN, Method.CARD_FACE})
+#: Which ways in each alarm takes away or weakens (docs/service.md, "Degraded"). The door alarms
+#: (held open, forced) are about the door, not about getting in, and degrade nothing.
+AFFECTS: dict[str, frozenset[Method]] = {
+    "relay_offline": frozenset(Method),
+    "reader_offline": _CARD,
+    "database_offline": _FACE,
+    "camera_fault": _FACE,
+    "face_model_unavailable": _FACE,
+    "key_file_fault": _FACE,
+}
+
+
+def degraded_ways(alarms: set[str], methods: frozenset[Method], decisions_from_cache: bool) -> list[str]:
+    """The ways in the gate offers that the alarms affect; empty when all is well."""
+    hit: set[Method] = set()
+    for alarm in alarms:
+        hit |= AFFECTS.get(alarm, frozenset())
+    if "database_offline" in alarms and not decisions_from_cache:
+        hit |= frozenset(Method)  # no usable offline copy: card and PIN are refused too
+    return sorted(method.value for method in hit & methods)
+
+
 @dataclass(frozen=True)
 class GateView:
     """What the runtime hands over for one snapshot, read once so that its parts agree."""
@@ -187,13 +213,15 @@ def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, do
         offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
         alarms.add("database_offline")
     message = kiosk_text.kiosk_message(state.phase, decision, challenge=view.challenge, door_failed=view.door_failed)
+    db_status = database_status(database, cache, events.pending_count, view.now)
     return Snapshot(
         gate=view.gate, running=view.running, phase=state.phase.value, offered=offered,
         camera_on=view.camera_on, message=message,
         reason=decision.reason.value if decision else None, granted=decision.granted if decision else None,
-        database=database_status(database, cache, events.pending_count, view.now),
+        database=db_status,
         door=door_status(door), reader=reader_status(reader),
         camera=face.camera_status(view.camera_on) if face else CameraStatus("none"),
         face_model=face.model_state() if face else FaceModelStatus("disabled"),
         last_events=events.last(20), alarms=sorted(alarms), transaction=state.token,
+        degraded=degraded_ways(alarms, view.rules.methods, db_status.decisions_from_cache),
     )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
 from alembic import command
@@ -48,31 +47,48 @@ def _create_private(path: Path) -> None:
         pass
 
 
-def _sqlite_connect(path: Path, dbapi_connection: DBAPIConnection, record: object) -> None:
-    restrict_sqlite_files(path)
-    _sqlite_pragmas(dbapi_connection, record)
+#: How long a decision may wait on the database (busy SQLite file, PostgreSQL lock or statement)
+#: before the gate decides from its offline copy instead. Everything else keeps the patient defaults.
+DECISION_WAIT_MS = 300
+BUSY_TIMEOUT_MS = 5000
 
 
-def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # Deleted template rows and keys are overwritten with zeros, not left in free pages.
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(busy_ms: int) -> Callable[[DBAPIConnection, object], None]:
+    def on_connect(dbapi_connection: DBAPIConnection, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted template rows and keys are overwritten with zeros, not left in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        cursor.close()
+
+    return on_connect
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, decision_path: bool = False) -> Engine:
+    """The engine; `decision_path=True` for the gate service's decisions: it gives up on a busy or
+    unreachable database within a few hundred ms (libpq's connect_timeout counts whole seconds, at
+    least 2), so a locked file or a dead server costs one short wait, not a card's worth of patience."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        busy_ms = DECISION_WAIT_MS if decision_path else BUSY_TIMEOUT_MS
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
+        pragmas = _sqlite_pragmas(busy_ms)
         database = engine.url.database
         if database and database != ":memory:" and not database.startswith("file:"):
             path = Path(database)
             _create_private(path)
-            event.listen(engine, "connect", partial(_sqlite_connect, path))
+
+            def on_connect(dbapi_connection: DBAPIConnection, record: object, path: Path = path) -> None:
+                restrict_sqlite_files(path)
+                pragmas(dbapi_connection, record)
+
+            event.listen(engine, "connect", on_connect)
         else:
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", pragmas)
         return engine
+    if decision_path and url.startswith("postgresql"):
+        options = f"-c statement_timeout={DECISION_WAIT_MS} -c lock_timeout={DECISION_WAIT_MS}"
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2, "options": options})
     return create_engine(url, pool_pre_ping=True)
 
 

@@ -31,10 +31,11 @@ class EventRow:
     detail: str = ""
 
 
-def add_row(session: Session, row: EventRow) -> int:
+def add_row(session: Session, row: EventRow, journal_id: str | None = None) -> int:
     """Add the row in the caller's transaction and return its id."""
     event = AccessEvent(at=row.at, gate_id=row.gate_id, resident_id=row.resident_id, method=row.method[:METHOD_LEN],
-                        granted=row.granted, reason=row.reason[:REASON_LEN], detail=row.detail[:DETAIL_LEN])
+                        granted=row.granted, reason=row.reason[:REASON_LEN], detail=row.detail[:DETAIL_LEN],
+                        journal_id=journal_id)
     session.add(event)
     session.flush()
     return event.id

@@ -260,6 +260,9 @@ class AccessEvent(Base):
     granted: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(String(200), default="")
+    # The gate's local journal line a row was replayed from (events taken while the database was
+    # away): unique, so a replay cut short after its commit never writes a row twice.
+    journal_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
 
 
 class AuditEntry(Base):

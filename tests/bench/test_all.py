@@ -17,6 +17,7 @@ ROWS = [
     "gate card to relay", "gate PIN to relay", "gate face to relay", "face verify 1:1 (640x480)",
     "halfopen card to relay, none held", "halfopen card to relay, 300 held",
     "halfopen GET /health, none held", "halfopen GET /health, 300 held", "upload 36 MP PNG (peak RSS over idle)",
+    "offline card to relay, file free", "offline card to relay, file locked",
 ]
 FACE_ROWS = {"gate face to relay", "face verify 1:1 (640x480)"}
 

@@ -68,6 +68,12 @@ class Gate:
         events = [e for e in self.runtime.snapshot().last_events if e["kind"] == "access"]
         return events[0] if events else {}
 
+    def drop_connections(self) -> None:
+        """Close the pooled connections of both engines (the web UI's and the decisions'), so the
+        next query opens the database file anew (tests that move it away and back)."""
+        self.ctx.engine.dispose()
+        self.runtime.access.sessions.kw["bind"].dispose()
+
     def releases(self) -> int:
         assert self.rig.board is not None
         return sum(1 for w in self.rig.board.writes(0) if w.on)

@@ -83,7 +83,7 @@ def test_turnstile_passage_confirms_and_no_passage_is_granted_not_used(gate_fact
 def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Gate, tmp_path) -> None:
     db_file = gate.ctx.settings.data_dir / "gate.db"
     shutil.move(db_file, tmp_path / "away.db")
-    gate.ctx.engine.dispose()  # drop pooled connections to the moved file
+    gate.drop_connections()  # drop pooled connections to the moved file
     gate.card(CARD)
     assert gate.wait_for(lambda: gate.releases() >= 1)
     snap = gate.runtime.snapshot()
@@ -97,11 +97,12 @@ def test_database_unreachable_card_and_pin_from_the_cache_face_withheld(gate: Ga
     assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.UNKNOWN_RESIDENT.value)
     # back: the kept events are written and the next decision is from the database again
     db_file.unlink(missing_ok=True)
-    gate.ctx.engine.dispose()
+    gate.drop_connections()
     shutil.move(tmp_path / "away.db", db_file)
-    gate.ctx.engine.dispose()
-    gate.card(CARD)
+    gate.drop_connections()
+    # the background re-probe closes the circuit; decisions are online again
     assert gate.wait_for(lambda: gate.runtime.snapshot().database.ok is True)
+    gate.card(CARD)
     assert gate.wait_for(lambda: gate.last_access().get("event_id") is not None)
     from sqlalchemy import func, select
 
@@ -121,7 +122,7 @@ def test_database_unreachable_without_a_usable_copy_says_so_and_records_it_when_
     gate = gate_factory(cache_max_age=0.001, cache_refresh_seconds=3600)
     db_file = gate.ctx.settings.data_dir / "gate.db"
     shutil.move(db_file, tmp_path / "away.db")
-    gate.ctx.engine.dispose()
+    gate.drop_connections()
     try:
         gate.card(CARD)
         assert gate.wait_for(lambda: gate.runtime.snapshot().reason == Reason.DATABASE_UNAVAILABLE.value)
@@ -132,10 +133,10 @@ def test_database_unreachable_without_a_usable_copy_says_so_and_records_it_when_
         assert gate.last_access().get("offline") is True
     finally:
         db_file.unlink(missing_ok=True)
-        gate.ctx.engine.dispose()
+        gate.drop_connections()
         shutil.move(tmp_path / "away.db", db_file)
-        gate.ctx.engine.dispose()
-    gate.card(CARD)  # the next decision finds the database back and writes what was kept
+        gate.drop_connections()
+    # the background re-probe finds the database back, and what was kept is written
     assert gate.wait_for(lambda: gate.runtime.snapshot().database.ok is True)
     assert gate.wait_for(lambda: gate.runtime.snapshot().database.pending_events == 0)
     from sqlalchemy import select

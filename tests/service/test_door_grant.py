@@ -5,9 +5,11 @@ failures are real driver errors); the reader is the OSDP simulator on a pseudo-t
 from __future__ import annotations
 
 import queue
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import osdp
 import pytest
@@ -22,6 +24,7 @@ from gate.service.controls import RetryGrant
 from gate.service.db_health import DatabaseHealth
 from gate.service.door_grant import RETRIES, RETRY_INTERVAL, DoorGrant
 from gate.service.event_log import EventLog
+from gate.service.journal import Journal
 from gate.service.simrig import SimRig
 
 RELEASE, DOOR_SENSOR, FIRE_ALARM = 0, 1, 2
@@ -61,7 +64,7 @@ def door(hardware: SimulatedHardware) -> Iterator[DoorController]:
 
 def make_grant(door: DoorController | None, loop: Loop, rig: SimRig | None = None,
                on_event: list[ReaderEvent] | None = None) -> tuple[DoorGrant, EventLog]:
-    events = EventLog("main", utcnow, DatabaseHealth(utcnow))
+    events = EventLog("main", utcnow, DatabaseHealth(utcnow), Journal(Path(tempfile.mkdtemp()) / "main.jsonl"))
     reader = rig.reader_factory(on_event.append if on_event is not None else lambda e: None) if rig else None
     return DoorGrant(door, reader, events, loop.posted.put, loop.still_open), events
 

@@ -135,6 +135,34 @@ def test_camera_dead_offers_card_and_pin_at_once(gate_factory, photos: Path, eng
     assert gate.wait_for(lambda: gate.releases() >= 1)
 
 
+def test_camera_fault_is_an_alarm_until_the_camera_works_again(gate_factory, photos: Path, engine: FaceEngine,
+                                                               tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "camera"
+    gate = gate_factory(face_engine=engine, camera=f"folder:{folder}")
+    allow_face(gate, tmp_path)
+    enroll_resident(gate, engine, photos / "obama" / "obama.jpg")
+    face_by_code(gate)
+    wait_reason(gate, Reason.FACE_UNAVAILABLE)
+    snap = gate.runtime.snapshot()
+    assert "camera_fault" in snap.alarms and snap.camera.last_error
+    assert {"face", "card+face"} <= set(snap.degraded) and not {"card", "pin"} & set(snap.degraded)
+    gate.card(CARD)  # card keeps working meanwhile
+    assert gate.wait_for(lambda: gate.releases() >= 1)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "idle")
+    folder.mkdir()  # the camera is back
+    for i in range(5):
+        shutil.copy(photos / "obama" / "obama2.jpg", folder / f"frame{i}.jpg")
+    face_by_code(gate)
+    assert gate.wait_for(lambda: gate.last_access().get("method") == "face"
+                         and gate.last_access().get("reason") == Reason.GRANTED.value)
+    snap = gate.runtime.snapshot()
+    # (a loaded machine can drop the simulated reader's link: only the face ways are asserted)
+    assert "camera_fault" not in snap.alarms and snap.camera.last_error is None
+    assert not {"face", "card+face"} & set(snap.degraded)
+
+
 def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
     missing = FaceEngine(ModelPaths(tmp_path / "a.dat", tmp_path / "b.dat"))
     gate = gate_factory(face_engine=missing)

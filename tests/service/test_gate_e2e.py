@@ -75,7 +75,8 @@ def test_fire_alarm_holds_the_door_released_and_is_logged(gate: Gate) -> None:
     gate.rig.set_input(FIRE_ALARM, False)
     assert gate.wait_for(lambda: "fire_alarm" in gate.runtime.snapshot().alarms)
     assert gate.rig.board.wait_for_coil(0, True, timeout=20)  # type: ignore[union-attr]
-    assert any(e.get("event") == "fire_alarm" for e in gate.runtime.snapshot().last_events)
+    # the alarm is raised before the event's row is written: wait for the row, on a loaded machine too
+    assert gate.wait_for(lambda: any(e.get("event") == "fire_alarm" for e in gate.runtime.snapshot().last_events))
     gate.rig.set_input(FIRE_ALARM, True)
     assert gate.wait_for(lambda: "fire_alarm" not in gate.runtime.snapshot().alarms)
     assert gate.rig.board.wait_for_coil(0, False, timeout=20)  # type: ignore[union-attr]
