@@ -112,7 +112,7 @@ class Uploads:
         encoded = [(i, f) for i, f in enumerate(frames) if isinstance(f, (bytes, bytearray, memoryview))]
         for index, data in encoded:
             try:
-                check_header(data, self.limits)  # type: ignore[arg-type]
+                check_header(bytes(data), self.limits)
             except ImageRejected as err:
                 if len(frames) == 1:
                     raise

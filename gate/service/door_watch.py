@@ -1,6 +1,6 @@
 """Door events -> alarms, the turnstile's passage, what gets recorded; and the held-open timer.
 
-Door events arrive with `kind` strings (drivers.door's event kinds, a StrEnum compares equal to them).
+Door events carry a `drivers.door.DoorEventKind`; the held-open timer's own input uses the same kind.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from drivers.door import DoorEventKind as K
 from gate.service.controls import DoorInput
 
 
@@ -23,30 +24,31 @@ class DoorReaction:
 
 
 def door_reaction(kind: str) -> DoorReaction:
-    """What one door event means for the gate. Pure."""
+    """What one door event means for the gate. Pure. `kind` is a DoorEventKind (a StrEnum, so the
+    plain word matches too)."""
     match kind:
-        case "fire_alarm":
+        case K.FIRE_ALARM:
             return DoorReaction(raise_alarms=frozenset({"fire_alarm"}), record=kind)
-        case "fire_alarm_cleared":
+        case K.FIRE_ALARM_CLEARED:
             return DoorReaction(clear_alarms=frozenset({"fire_alarm"}), record=kind)
-        case "link_lost":
+        case K.LINK_LOST:
             return DoorReaction(raise_alarms=frozenset({"relay_offline"}), record=kind)
-        case "link_restored":
+        case K.LINK_RESTORED:
             return DoorReaction(clear_alarms=frozenset({"relay_offline"}), record=kind)
-        case "door_forced":
+        case K.DOOR_FORCED:
             return DoorReaction(raise_alarms=frozenset({"door_forced"}), record=kind, arm_held_open=True)
-        case "door_opened":
+        case K.DOOR_OPENED:
             return DoorReaction(record=kind, arm_held_open=True)
-        case "door_closed":
+        case K.DOOR_CLOSED:
             return DoorReaction(clear_alarms=frozenset({"door_held_open", "door_forced"}), record=kind,
                                 cancel_held_open=True)
-        case "held_open":
+        case K.HELD_OPEN:
             return DoorReaction(raise_alarms=frozenset({"door_held_open"}), record=kind)
-        case "passage":
+        case K.PASSAGE:
             return DoorReaction(passage=True, record=kind)
-        case "passage_timeout":
+        case K.PASSAGE_TIMEOUT:
             return DoorReaction(record="granted_not_used")
-        case "granted":
+        case K.GRANTED:
             # The decision that caused it is already recorded.
             return DoorReaction()
         case _:
