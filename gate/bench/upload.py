@@ -36,16 +36,22 @@ CODE = "B1"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def synthetic_png(width: int, height: int) -> bytes:
-    """A photo-sized PNG that compresses like a smooth scene (gradients, a few noisy rows), not like zeros."""
-    import cv2  # noqa: PLC0415
-
+def _gradients(width: int, height: int) -> np.ndarray:
+    """A smooth scene: compresses like a photo, not like zeros."""
     x = np.arange(width, dtype=np.uint32)
     y = np.arange(height, dtype=np.uint32)
     image = np.empty((height, width, 3), np.uint8)
     image[..., 0] = (x[None, :] // 8 + y[:, None] // 8) % 256
     image[..., 1] = ((y // 4) % 256)[:, None]
     image[..., 2] = ((x // 4) % 256)[None, :]
+    return image
+
+
+def synthetic_png(width: int, height: int) -> bytes:
+    """A photo-sized PNG that compresses like a smooth scene (gradients, a few noisy rows), not like zeros."""
+    import cv2  # noqa: PLC0415
+
+    image = _gradients(width, height)
     rows = range(0, height, 50)
     image[::50, :, 1] = np.random.default_rng(7).integers(0, 256, size=(len(rows), width), dtype=np.uint8)
     ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
@@ -57,12 +63,7 @@ def synthetic_png(width: int, height: int) -> bytes:
 def synthetic_jpeg(width: int, height: int) -> bytes:
     import cv2  # noqa: PLC0415
 
-    x = np.arange(width, dtype=np.uint32)
-    y = np.arange(height, dtype=np.uint32)
-    image = np.empty((height, width, 3), np.uint8)
-    image[..., 0] = (x[None, :] // 8 + y[:, None] // 8) % 256
-    image[..., 1] = ((y // 4) % 256)[:, None]
-    image[..., 2] = ((x // 4) % 256)[None, :]
+    image = _gradients(width, height)
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     if not ok:
         raise RuntimeError("OpenCV could not encode the benchmark JPEG")

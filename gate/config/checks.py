@@ -98,30 +98,33 @@ def is_timezone(value: str) -> bool:
 CAMERA_SOURCE = re.compile(r"(?:device:\d+|(?:rtsps?|https?)://\S+|(?:file|folder|pushed):\S.*)", re.IGNORECASE)
 
 
-def _addresses(value: object) -> tuple[str, ...]:
+def _string_list(value: object, valid: Callable[[str], bool]) -> tuple[str, ...]:
+    """A non-empty TOML list of strings, each passing `valid`."""
     if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
         raise BadValue
-    for item in value:
-        try:
-            ipaddress.ip_address(item)
-        except ValueError:
-            raise BadValue from None
+    if not all(valid(item) for item in value):
+        raise BadValue
     return tuple(value)
+
+
+def _is_ip_address(item: str) -> bool:
+    try:
+        ipaddress.ip_address(item)
+    except ValueError:
+        return False
+    return True
+
+
+def _addresses(value: object) -> tuple[str, ...]:
+    return _string_list(value, _is_ip_address)
 
 
 _HOST_NAME = re.compile(r"\.?[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?")
 
 
 def _host_names(value: object) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
-        raise BadValue
-    for item in value:
-        try:
-            ipaddress.ip_address(item)
-        except ValueError:
-            if len(item) > 253 or not _HOST_NAME.fullmatch(item):
-                raise BadValue from None
-    return tuple(value)
+    return _string_list(value, lambda item: _is_ip_address(item)
+                        or (len(item) <= 253 and _HOST_NAME.fullmatch(item) is not None))
 
 
 HOST = text("a host name or IP address", lambda v: not any(c.isspace() for c in v), max_length=253)
