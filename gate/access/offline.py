@@ -40,6 +40,7 @@ class CachedResident:
     active: bool
     pin_hash: str | None
     allowed_now: Callable[[datetime], bool] = field(default=lambda now: True, compare=False)
+    has_card: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class OfflineDirectory:
             return None
         # Consent and templates are not copied: face is never decided offline.
         subject = Subject(resident_id=cached.resident_id, active=cached.active, has_pin=cached.pin_hash is not None,
-                          within_schedule=cached.allowed_now(now))
+                          has_card=cached.has_card, within_schedule=cached.allowed_now(now))
         return Entry(subject, cached.pin_hash)
 
     def lock_state(self, scope: str) -> LockoutState:
@@ -113,7 +114,8 @@ class OfflineCache:
             for resident in session.scalars(query):
                 allowed = self.schedule_for(session, resident) if self.schedule_for else (lambda now: True)
                 entry = CachedResident(resident.id, resident.code, resident.status is ResidentStatus.ACTIVE,
-                                       resident.pin.pin_hash if resident.pin else None, allowed)
+                                       resident.pin.pin_hash if resident.pin else None, allowed,
+                                       has_card=bool(resident.cards))
                 by_code[resident.code] = entry
                 for card in resident.cards:
                     by_card[card.uid] = entry

@@ -73,6 +73,7 @@ class SqlDirectory:
             resident_id=resident.id,
             active=resident.status is ResidentStatus.ACTIVE,
             has_pin=resident.pin is not None,
+            has_card=bool(resident.cards),
             has_consent=current_consent(self.session, resident) is not None,
             has_template=resident.face_pseudonym is not None,
         )

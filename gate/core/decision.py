@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gate.core.policy import NON_FACE, GatePolicy, Method
 
@@ -75,6 +75,7 @@ class Subject:
     resident_id: int
     active: bool = True
     has_pin: bool = False
+    has_card: bool = False
     has_consent: bool = False
     has_template: bool = False
     within_schedule: bool = True
@@ -108,11 +109,14 @@ class Decision:
     # their PIN locks, and seconds before the next PIN is looked at (their lock, or the keypad's wait).
     tries_left: int | None = None
     retry_after_seconds: int | None = None
+    # Whether the refused resident has a card this gate accepts: only then is "use your card" advice.
+    card_works: bool = False
 
     @property
     def message(self) -> str:
         wait = duration_text(self.retry_after_seconds) if self.retry_after_seconds else None
-        locked = f"Too many wrong PINs for this resident: try again in {wait}, or use your card."
+        locked = f"Too many wrong PINs for this resident: try again in {wait}" + (
+            ", or use your card." if self.card_works else ", or ask the management office.")
         if self.reason is Reason.WRONG_PIN and self.tries_left is not None:
             if self.tries_left == 0 and wait:
                 return f"Wrong PIN. {locked}"
@@ -122,6 +126,8 @@ class Decision:
             return locked
         if self.reason is Reason.PIN_WAIT and wait:
             return f"Please wait {wait} before the next PIN."
+        if self.reason is Reason.LOCKED_OUT and not self.card_works:
+            return "Too many wrong PINs for this resident: try again later, or ask the management office."
         return MESSAGES[self.reason]
 
 
@@ -148,12 +154,14 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
         return deny(Reason.ANTI_PASSBACK)
 
     if method.uses_pin:
+        card_works = subject.has_card and Method.CARD in policy.methods
         if locks.resident_locked_seconds > 0:
-            return Decision(False, Reason.LOCKED_OUT, tries_left=0, retry_after_seconds=locks.resident_locked_seconds)
+            return Decision(False, Reason.LOCKED_OUT, tries_left=0, retry_after_seconds=locks.resident_locked_seconds,
+                            card_works=card_works)
         if not subject.has_pin:
             return deny(Reason.PIN_NOT_SET)
         if evidence.pin_matches is not True:
-            return deny(Reason.WRONG_PIN)
+            return replace(deny(Reason.WRONG_PIN), card_works=card_works)
 
     if method.uses_face:
         if locks.face_failures >= policy.max_face_attempts:

@@ -1,5 +1,7 @@
 """The pure access decision and the policy rule that face is never the only way in."""
 
+from dataclasses import replace
+
 import pytest
 
 from gate.core.decision import (
@@ -76,10 +78,20 @@ def test_pin_paths():
 
 def test_a_resident_lockout_blocks_that_residents_pin_but_not_the_card():
     locks = Locks(resident_locked_seconds=240)
-    decision = decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), locks)
+    with_card = replace(RESIDENT, has_card=True)
+    decision = decide(FULL, Method.PIN, with_card, Evidence(pin_matches=True), locks)
     assert (decision.reason, decision.tries_left, decision.retry_after_seconds) == (Reason.LOCKED_OUT, 0, 240)
     assert decision.message == "Too many wrong PINs for this resident: try again in 4 min, or use your card."
-    assert decide(FULL, Method.CARD, RESIDENT, Evidence(), locks).granted
+    assert decide(FULL, Method.CARD, with_card, Evidence(), locks).granted
+
+
+def test_a_locked_resident_without_a_usable_card_is_not_told_to_use_one():
+    locks = Locks(resident_locked_seconds=240)
+    no_card = decide(FULL, Method.PIN, RESIDENT, Evidence(pin_matches=True), locks)
+    assert no_card.message == "Too many wrong PINs for this resident: try again in 4 min, or ask the management office."
+    pin_only_gate = policy("pin")
+    card_elsewhere = decide(pin_only_gate, Method.PIN, replace(RESIDENT, has_card=True), Evidence(), locks)
+    assert "use your card" not in card_elsewhere.message
 
 
 def test_the_gate_wait_refuses_every_pin_before_the_claim_is_looked_at_but_not_the_card():
