@@ -60,9 +60,11 @@ class Decider:
         self.database_back()
 
     def answers(self) -> bool:
-        """The re-probe's question (asked off the loop, on the decision engine's short timeouts)."""
+        """The re-probe's question (asked off the loop, on the decision engine's short timeouts): can
+        the database be read, and does it take the writes waiting on the journal?"""
         try:
             self.access.policy(self.gate_name)
+            self.events.check_writes(self.access.sessions, self.gate_id)
         except SQLAlchemyError:
             return False
         return True

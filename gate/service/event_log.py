@@ -109,6 +109,25 @@ class EventLog:
                 return
             self.journal.drop({str(e["id"]) for e in batch})
 
+    def check_writes(self, sessions: sessionmaker[Session], gate_id: int | None) -> None:
+        """The re-probe's write check: the next replay batch (or, with nothing kept, a door row)
+        inserted and rolled back. A database that is read-only or full still answers reads, so a
+        probe that only read would close the circuit, fail the replay and open it again every few
+        seconds. Raises SQLAlchemyError when the database refuses the write. (On PostgreSQL the
+        rolled-back insert uses up a sequence number: event ids get a gap per probe.)"""
+        batch = self.journal.entries()[:REPLAY_BATCH]
+        with sessions() as session:
+            try:
+                if batch:
+                    self._replay(session, batch, gate_id)
+                else:
+                    events.add_row(session, EventRow(at=self.clock(), gate_id=gate_id, gate_name=self.gate_name,
+                                                     method="door", granted=False, reason="probe", detail=""))
+            except (IntegrityError, DataError):
+                pass  # answered, but refused the lines: not an outage; `flush()` logs it and keeps them
+            finally:
+                session.rollback()
+
     def _replay(self, session: Session, batch: list[JournalEntry], gate_id: int | None) -> None:
         ids = [str(e["id"]) for e in batch]
         written = set(session.scalars(select(AccessEvent.journal_id).where(AccessEvent.journal_id.in_(ids))))
