@@ -28,6 +28,7 @@ from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Evidence, FaceOutcome, Locks, Reason, decide
 from gate.core.policy import GatePolicy, Method
 from gate.secrets import passwords
+from gate.store import consent
 from gate.store.db import transaction
 from gate.store.events import StoreRecorder
 from gate.store.gates import get_gate, policy_of
@@ -168,6 +169,12 @@ class AccessService:
         with self.sessions() as session:
             directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
             return self.pipeline.precheck(directory, claim, self.clock(), face_failures)
+
+    def face_declined(self, claim: Claim) -> bool:
+        """The claimed resident refused or withdrew face consent and gave none since (A3)."""
+        with self.sessions() as session:
+            resident = resolve_claim(session, claim)
+            return resident is not None and consent.face_declined(session, resident)
 
     def policy(self, gate_name: str) -> GatePolicy:
         with self.sessions() as session:

@@ -21,10 +21,15 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_FACES = REPO.parent / "shared" / "faces"
 
 
-def publishers_from(settings: Any) -> tuple[Any, ...]:
+def publishers_from(ctx: Any) -> tuple[Any, ...]:
+    """The integrations; refuses (ConfigError) resident ids for a recipient the published notice does not name."""
     from gate.integrations import publishers
+    from gate.store.notices import current_notice
 
-    return publishers(settings)
+    with ctx.transaction() as session:
+        notice = current_notice(session)
+        notice_text = notice.text if notice is not None else None
+    return publishers(ctx.settings, notice_text)
 
 
 @click.command()
@@ -48,8 +53,9 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     if simulate:
         for line in seed_demo(ctx):
             click.echo(line)
+    integrations = publishers_from(ctx)  # may refuse to start: before anything runs
+    if simulate:
         rig = SimRig().start()
-    integrations = publishers_from(settings)
     runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
     if SHARED_FACES.is_dir():
         runtime.extras["faces_dir"] = str(SHARED_FACES)

@@ -69,11 +69,13 @@ port = 8080
 # host = "127.0.0.1"
 # port = 1883
 # topic = "gate/events"         # events go to <topic>/<gate name>
+# include_resident = false      # resident ids leave the site only if the published notice names the host
 
 [webhook]
 # enabled = false
 # url = "https://example.org/hooks/gate"
 # timeout_seconds = 5
+# include_resident = false      # resident ids leave the site only if the published notice names the host
 
 [face]
 # Face threshold and liveness are set per gate (`gate gates set`).

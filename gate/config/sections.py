@@ -169,6 +169,9 @@ class MqttSection:
     topic: str = setting("gate/events", text("an MQTT topic without the wildcards + and #",
                                              lambda v: not set(v) & {"+", "#"}),
                          "Events go to <topic>/<gate name>.")
+    include_resident: bool = setting(False, FLAG, "Send the resident's id with each event; gate serve refuses "
+                                                  "to start unless the published face notice names the "
+                                                  "broker's host.")
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,9 @@ class WebhookSection:
     enabled: bool = setting(False, FLAG, "POST gate events as JSON to url.")
     url: str = setting("", HTTP_URL, "Where events are posted; required when enabled.")
     timeout_seconds: float = setting(5.0, number(0.1, 60, "seconds"), "How long one post may take.")
+    include_resident: bool = setting(False, FLAG, "Send the resident's id with each event; gate serve refuses "
+                                                  "to start unless the published face notice names the URL's "
+                                                  "host.")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from gate.core.policy import NON_FACE, Method
 from gate.core.transaction import (
     ArmTimer,
     Cancel,
+    CheckFaceOffer,
     Choose,
     Decide,
     Decided,
@@ -29,6 +30,7 @@ from gate.core.transaction import (
     EnterCode,
     EnterPin,
     Event,
+    FaceOfferChecked,
     FaceVerified,
     Grant,
     Passed,
@@ -46,9 +48,9 @@ from gate.core.transaction import (
 
 __all__ = [
     # the types, from gate.core.transaction
-    "ArmTimer", "Cancel", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event", "FaceVerified",
-    "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules", "StartFace", "State",
-    "StopFace", "TimedOut",
+    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event",
+    "FaceOfferChecked", "FaceVerified", "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse",
+    "Rules", "StartFace", "State", "StopFace", "TimedOut",
     # the behaviour
     "TRANSITIONS", "Action", "Guard", "Transition", "describe", "offered", "step",
 ]
@@ -98,7 +100,8 @@ def face_not_intended(state: State, event: Event, rules: Rules) -> bool:
 
 
 def face_chosen_with_claim(state: State, event: Event, rules: Rules) -> bool:
-    return getattr(event, "method", None) == "face" and rules.face_allowed and state.claim is not None
+    return (getattr(event, "method", None) == "face" and rules.face_allowed and state.claim is not None
+            and not state.face_declined)
 
 
 def choice_without_claim(state: State, event: Event, rules: Rules) -> bool:
@@ -110,6 +113,10 @@ def choice_without_claim(state: State, event: Event, rules: Rules) -> bool:
 
 def pin_chosen_with_claim(state: State, event: Event, rules: Rules) -> bool:
     return getattr(event, "method", None) == "pin" and state.claim is not None
+
+
+def current_claim_checked(state: State, event: Event, rules: Rules) -> bool:
+    return is_current(state, event, rules) and isinstance(event, FaceOfferChecked)
 
 
 def current_and_granted(state: State, event: Event, rules: Rules) -> bool:
@@ -138,6 +145,16 @@ def _stop(state: State) -> tuple[Effect, ...]:
     return (StopFace(),) if state.phase in (Phase.CAPTURE, Phase.PRECHECK) else ()
 
 
+def _check_offer(state: State, rules: Rules) -> tuple[Effect, ...]:
+    # Only a held claim shows a "Face" button; asking costs a lookup, so only where face could be offered.
+    return (CheckFaceOffer(state.token, state.claim),) if rules.face_allowed and state.claim is not None else ()
+
+
+def note_face_offer(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, FaceOfferChecked)
+    return replace(state, face_declined=event.declined), ()
+
+
 def decide_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
     assert isinstance(event, PresentCard)  # the transition table routes only cards here
     claim = Claim(ClaimKind.CARD, event.number)
@@ -149,7 +166,7 @@ def hold_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Ef
     assert isinstance(event, PresentCard)  # the transition table routes only cards here
     claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.CHOICE, claim=claim)
-    return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
+    return new, _stop(state) + _check_offer(new, rules) + (ArmTimer(new.token, rules.claim_timeout),)
 
 
 def precheck_card(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
@@ -163,7 +180,7 @@ def hold_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Ef
     assert isinstance(event, EnterCode)
     claim = Claim(ClaimKind.CODE, event.code)
     new = _new(state, phase=Phase.CHOICE, claim=claim, intent=state.intent if state.intent == "pin" else None)
-    return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
+    return new, _stop(state) + _check_offer(new, rules) + (ArmTimer(new.token, rules.claim_timeout),)
 
 
 def precheck_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
@@ -277,6 +294,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({P.REFUSAL}, Choose, pin_chosen_with_claim, enter_pin_for_claim, P.CHOICE),
     _t({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL}, Choose, choice_without_claim, choose_way, P.CLAIM),
     # Results of the runtime's work.
+    _t({P.CHOICE}, FaceOfferChecked, current_claim_checked, note_face_offer, P.CHOICE),
     _t({P.PRECHECK}, Prechecked, current_and_cleared, start_capture, P.CAPTURE),
     _t({P.PRECHECK}, Prechecked, current_and_refused, refuse, P.REFUSAL),
     _t({P.CAPTURE}, FaceVerified, is_current, decide_face, P.DECISION),
@@ -304,7 +322,7 @@ def offered(state: State, rules: Rules) -> list[str]:
     ways = ["card"] if rules.methods & {Method.CARD, Method.CARD_PIN, Method.CARD_FACE} else []
     if rules.methods & {Method.PIN, Method.CARD_PIN}:
         ways.append("pin")
-    face_ok = rules.face_allowed and state.face_failures < rules.max_face_attempts
+    face_ok = rules.face_allowed and state.face_failures < rules.max_face_attempts and not state.face_declined
     if state.decision is not None and state.decision.reason in (Reason.NO_CONSENT, Reason.NO_TEMPLATE,
                                                                 Reason.FACE_ATTEMPTS_EXHAUSTED):
         face_ok = False

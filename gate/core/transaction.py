@@ -16,9 +16,9 @@ from gate.core.decision import Decision, FaceOutcome
 from gate.core.policy import Method
 
 __all__ = [
-    "ArmTimer", "Cancel", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event", "FaceVerified",
-    "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules", "StartFace", "State",
-    "StopFace", "TimedOut",
+    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event",
+    "FaceOfferChecked", "FaceVerified", "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse",
+    "Rules", "StartFace", "State", "StopFace", "TimedOut",
 ]
 
 
@@ -84,6 +84,14 @@ class Decided(Event):
 
 
 @dataclass(frozen=True)
+class FaceOfferChecked(Event):
+    """Whether the claimant's latest face consent decision is a refusal or a withdrawal (A3: no nagging)."""
+
+    token: int
+    declined: bool
+
+
+@dataclass(frozen=True)
 class TimedOut(Event):
     token: int
 
@@ -114,6 +122,14 @@ class Precheck(Effect):
     token: int
     claim: Claim
     face_failures: int
+
+
+@dataclass(frozen=True)
+class CheckFaceOffer(Effect):
+    """Ask whether the held claim's resident declined face, so the screen need not offer it again."""
+
+    token: int
+    claim: Claim
 
 
 @dataclass(frozen=True)
@@ -170,6 +186,7 @@ class State:
     face_failures: int = 0
     decision: Decision | None = None
     method: Method | None = None     # of the last decision
+    face_declined: bool = False      # the claimant refused or withdrew face consent: face is not offered
 
     @property
     def camera_on(self) -> bool:

@@ -5,9 +5,11 @@
     host = "127.0.0.1"
     port = 1883
     topic = "gate/events"     # events go to <topic>/<gate name>
+    include_resident = false  # true only if the published notice names the broker's host
 
 paho's network loop runs on its own thread and `publish` only queues, so a slow or absent broker
-never holds up the gate. Events carry no card number, PIN, name or image.
+never holds up the gate. Events carry no card number, PIN, name or image, nor the resident's id
+unless include_resident is on.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from gate.integrations import outgoing
+
 
 class MqttPublisher:
     def __init__(self, host: str = "127.0.0.1", port: int = 1883, topic: str = "gate/events",
-                 client_id: str = "", qos: int = 1) -> None:
+                 client_id: str = "", qos: int = 1, include_resident: bool = False) -> None:
+        self.include_resident = include_resident
         self.topic = topic.rstrip("/")
         self.qos = qos
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
@@ -28,7 +33,8 @@ class MqttPublisher:
         self.client.loop_start()
 
     def publish(self, event: dict[str, Any]) -> None:
-        self.client.publish(f"{self.topic}/{event.get('gate', 'gate')}", json.dumps(event), qos=self.qos)
+        payload = json.dumps(outgoing(event, self.include_resident))
+        self.client.publish(f"{self.topic}/{event.get('gate', 'gate')}", payload, qos=self.qos)
 
     def close(self) -> None:
         self.client.loop_stop()

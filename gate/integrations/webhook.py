@@ -4,9 +4,11 @@
     enabled = true
     url = "https://example.org/hooks/gate"
     timeout_seconds = 5
+    include_resident = false  # true only if the published notice names the URL's host
 
 Posting happens on its own thread from a bounded queue (events are dropped, not queued forever, when
-the receiver is down), so the gate never waits for it. No card number, PIN, name or image is sent.
+the receiver is down), so the gate never waits for it. No card number, PIN, name or image is sent,
+nor the resident's id unless include_resident is on.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import threading
 import urllib.request
 from typing import Any
 
+from gate.integrations import outgoing
+
 log = logging.getLogger("gate.integrations.webhook")
 
 
 class WebhookPublisher:
-    def __init__(self, url: str, timeout: float = 5.0, max_queue: int = 1000) -> None:
+    def __init__(self, url: str, timeout: float = 5.0, max_queue: int = 1000, include_resident: bool = False) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError("[webhook] url must start with http:// or https://")
         self.url = url
+        self.include_resident = include_resident
         self.timeout = timeout
         self.dropped = 0
         self.sent = 0
@@ -35,7 +40,7 @@ class WebhookPublisher:
 
     def publish(self, event: dict[str, Any]) -> None:
         try:
-            self._queue.put_nowait(event)
+            self._queue.put_nowait(outgoing(event, self.include_resident))
         except queue.Full:
             self.dropped += 1
 

@@ -112,6 +112,17 @@ class Decider:
         self.events.offline(effect.method, decision, None, self.gate_id, detail)
         return decision
 
+    def face_declined(self, effect: m.CheckFaceOffer) -> bool:
+        """Whether the held claim's resident declined face; unknown (database away) counts as not declined,
+        since face is then not offered anyway."""
+        if not self.database.ok:
+            return False
+        try:
+            return self.access.face_declined(effect.claim)
+        except SQLAlchemyError as err:
+            self.database.lost(err)
+            return False
+
     def precheck(self, effect: m.Precheck, rules: m.Rules) -> Decision | None:
         """The denial that ends a face attempt before any camera opens, or None to go on."""
         method = face_method(effect.claim)

@@ -280,6 +280,8 @@ class GateRuntime:
                 self.post(m.Decided(effect.token, self.decider.decide(effect, self._rules), effect.method))
             case m.Precheck():
                 self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
+            case m.CheckFaceOffer():
+                self.post(m.FaceOfferChecked(effect.token, self.decider.face_declined(effect)))
             case m.StartFace():
                 self.faces.start(effect, self.decider.policy)
             case m.StopFace():

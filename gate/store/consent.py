@@ -16,7 +16,7 @@ from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
 from gate.store import audit
 from gate.store.face_templates import TemplateStore
-from gate.store.models import Consent, Resident, ResidentStatus
+from gate.store.models import AuditEntry, Consent, Resident, ResidentStatus
 from gate.store.notices import current_notice
 
 FACE_PURPOSE = "Verify the resident 1:1 at this site's gates"
@@ -29,6 +29,23 @@ def current_consent(session: Session, resident: Resident) -> Consent | None:
         .order_by(Consent.granted_at.desc())
         .limit(1)
     )
+
+
+def face_declined(session: Session, resident: Resident) -> bool:
+    """The resident's latest face consent decision is a refusal or a withdrawal (A3: no nagging).
+
+    With no current consent, any recorded refusal (an audit fact, `rights.record_refusal`) or any
+    withdrawn consent is a "no" that still stands: a new consent would be the current one.
+    """
+    if current_consent(session, resident) is not None:
+        return False
+    withdrawn = session.scalar(select(Consent.id).where(Consent.resident_id == resident.id,
+                                                        Consent.withdrawn_at.is_not(None)).limit(1))
+    if withdrawn is not None:
+        return True
+    refused = session.scalar(select(AuditEntry.id).where(AuditEntry.action == "consent.refuse",
+                                                         AuditEntry.subject == f"resident:{resident.id}").limit(1))
+    return refused is not None
 
 
 def grant_consent(

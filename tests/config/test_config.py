@@ -237,10 +237,12 @@ BAD = [
     ("mqtt", "host", '"a\\nb"', "a host name or IP address"),
     ("mqtt", "port", "0", "a whole number between 1 and 65535"),
     ("mqtt", "topic", '"gate/#"', "an MQTT topic without the wildcards + and #"),
+    ("mqtt", "include_resident", '"yes"', "true or false"),
     ("webhook", "enabled", '"on"', "true or false"),
     ("webhook", "url", '"file:///etc/passwd"', "an http:// or https:// URL naming a host"),
     ("webhook", "url", '"https://"', "an http:// or https:// URL naming a host"),
     ("webhook", "timeout_seconds", "61", "a number of seconds between 0.1 and 60"),
+    ("webhook", "include_resident", "1", "true or false"),
     ("site", "timezone", '"Mars/Olympus"', 'an IANA time zone such as "Asia/Shanghai"'),
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),
@@ -264,7 +266,8 @@ def test_every_key_has_a_bad_value_case() -> None:
 
 def test_unknown_key_is_refused_naming_the_keys_there_are() -> None:
     assert refusal('[mqtt]\nhost = "broker"\npassword = "hunter2"\n') == (
-        f"{WHERE}: [mqtt] password is not a known key; the [mqtt] keys are enabled, host, port, topic.")
+        f"{WHERE}: [mqtt] password is not a known key; the [mqtt] keys are enabled, host, include_resident, port, "
+        "topic.")
     assert refusal("[face]\nthreshold = 0.5\n") == (
         f"{WHERE}: [face] threshold is not a known key; the [face] keys are max_upload_megapixels.")
     assert "[web] idle_minute is not a known key" in refusal("[web]\nidle_minute = 15\n")

@@ -162,3 +162,39 @@ def test_the_machine_re_exports_every_transaction_type_as_the_same_object() -> N
     assert not missing, f"gate.core.machine does not re-export {missing}"
     assert all(getattr(m, name) is getattr(transaction, name) for name in transaction.__all__)
     assert all(hasattr(m, name) for name in m.__all__)
+
+
+def test_a_resident_who_declined_face_is_not_offered_it_after_the_claim() -> None:
+    """A3: a refusal or a withdrawal is not met by a "Face" button on every visit."""
+    state, effects = run(CARD_PIN_FACE, m.EnterCode("A1"))
+    check = next(e for e in effects if isinstance(e, m.CheckFaceOffer))
+    assert check.token == state.token and check.claim.value == "A1"
+    assert "face" in m.offered(state, CARD_PIN_FACE)  # not known yet: the lookup has not answered
+    state, _ = m.step(state, m.FaceOfferChecked(state.token, declined=True), CARD_PIN_FACE)
+    assert state.phase is m.Phase.CHOICE and state.face_declined
+    assert m.offered(state, CARD_PIN_FACE) == ["card", "pin"]
+    # Nor can face be chosen behind the screen's back: the choice is ignored, the PIN still works.
+    chosen, effects = m.step(state, m.Choose("face"), CARD_PIN_FACE)
+    assert chosen == state and not effects
+    state, effects = run(CARD_PIN_FACE, m.EnterPin("482915"), state=state)
+    assert state.phase is m.Phase.DECISION and any(isinstance(e, m.Decide) for e in effects)
+
+
+def test_face_is_offered_again_when_the_claimant_has_not_declined() -> None:
+    state, _ = run(CARD_PIN_FACE, m.EnterCode("A1"))
+    state, _ = m.step(state, m.FaceOfferChecked(state.token, declined=False), CARD_PIN_FACE)
+    assert m.offered(state, CARD_PIN_FACE) == ["card", "pin", "face"]
+    state, effects = m.step(state, m.Choose("face"), CARD_PIN_FACE)
+    assert state.phase is m.Phase.PRECHECK and any(isinstance(e, m.Precheck) for e in effects)
+
+
+def test_the_decline_belongs_to_one_claim_and_stale_answers_are_ignored() -> None:
+    state, _ = run(CARD_PIN_FACE, m.EnterCode("A1"))
+    stale = m.FaceOfferChecked(state.token - 1, declined=True)
+    assert m.step(state, stale, CARD_PIN_FACE) == (state, ())
+    declined, _ = m.step(state, m.FaceOfferChecked(state.token, declined=True), CARD_PIN_FACE)
+    after, _ = run(CARD_PIN_FACE, m.Cancel(), m.EnterCode("B2"), state=declined)
+    assert not after.face_declined and "face" in m.offered(after, CARD_PIN_FACE)
+    # A gate without face never asks.
+    _, effects = run(CARD_PIN, m.EnterCode("A1"))
+    assert not any(isinstance(e, m.CheckFaceOffer) for e in effects)
