@@ -20,7 +20,8 @@ from gate.errors import GateError
 from gate.store.consent import current_consent
 from gate.store.events import EventRow
 from gate.store.gates import get_gate, policy_of
-from gate.store.models import Card, Gate, Lockout, Resident, ResidentStatus
+from gate.store.models import Card, FaceTemplate, Gate, Lockout, Resident, ResidentStatus
+from gate.store.retention import template_is_expired
 
 
 class SubjectRules(Protocol):
@@ -59,6 +60,7 @@ class SqlDirectory:
         self.rules = rules
         self.recorder = recorder
         self._residents: dict[int, Resident] = {}
+        self.site_days = settings.template_retention_days
 
     @property
     def policy(self) -> GatePolicy:
@@ -69,18 +71,30 @@ class SqlDirectory:
         if resident is None:
             return None
         self._residents[resident.id] = resident
+        consent = current_consent(self.session, resident)
+        template = self._template(resident)
         subject = Subject(
             resident_id=resident.id,
             active=resident.status is ResidentStatus.ACTIVE,
             has_pin=resident.pin is not None,
             has_card=bool(resident.cards),
-            has_consent=current_consent(self.session, resident) is not None,
-            has_template=resident.face_pseudonym is not None,
+            has_consent=consent is not None,
+            has_template=template is not None,
+            # Checked here, before any camera opens: a template past its deadline is never used, even
+            # when the purge has not run yet.
+            template_expired=(template is not None and consent is not None
+                              and template_is_expired(template, consent, self.site_days, now)),
         )
         if self.rules is not None:
             subject = replace(subject, within_schedule=self.rules.within_schedule(self.session, resident, now),
                               passback_ok=self.rules.passback_ok(self.session, resident, self.gate, now))
         return Entry(subject, resident.pin.pin_hash if resident.pin is not None else None)
+
+    def _template(self, resident: Resident) -> FaceTemplate | None:
+        if resident.face_pseudonym is None:
+            return None
+        return self.session.scalar(select(FaceTemplate).where(FaceTemplate.pseudonym == resident.face_pseudonym)
+                                   .limit(1))
 
     def lock_state(self, scope: str) -> LockoutState:
         row = self.session.get(Lockout, scope)

@@ -29,6 +29,7 @@ class Reason(enum.StrEnum):
     FACE_ATTEMPTS_EXHAUSTED = "face_attempts_exhausted"
     NO_CONSENT = "no_consent"
     NO_TEMPLATE = "no_template"
+    FACE_EXPIRED = "face_expired"  # the template is past its retention deadline (gate.core.retention)
     FACE_UNAVAILABLE = "face_unavailable"
     LIVENESS_FAILED = "liveness_failed"
     FACE_MISMATCH = "face_mismatch"
@@ -53,6 +54,9 @@ MESSAGES = {
         "Please use your card or PIN."
     ),
     Reason.NO_TEMPLATE: "Face is not enrolled for you. Please use your card or PIN.",
+    Reason.FACE_EXPIRED: (
+        "Your face enrollment has expired; please use your card or PIN and ask the office to renew it."
+    ),
     Reason.FACE_UNAVAILABLE: "Face recognition is unavailable right now. Please use your card or PIN.",
     Reason.LIVENESS_FAILED: "The face check did not pass. Please try again or use your card or PIN.",
     Reason.FACE_MISMATCH: "Face not matched. Please try again or use your card or PIN.",
@@ -78,6 +82,7 @@ class Subject:
     has_card: bool = False
     has_consent: bool = False
     has_template: bool = False
+    template_expired: bool = False  # past its retention deadline: it must not be used, even if it would match
     within_schedule: bool = True
     passback_ok: bool = True  # anti-passback (gate pairs): False when already inside
 
@@ -170,6 +175,8 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
             return deny(Reason.NO_CONSENT)
         if not subject.has_template:
             return deny(Reason.NO_TEMPLATE)
+        if subject.template_expired:
+            return deny(Reason.FACE_EXPIRED)
         face_reasons = {
             None: Reason.FACE_UNAVAILABLE,
             FaceOutcome.UNAVAILABLE: Reason.FACE_UNAVAILABLE,

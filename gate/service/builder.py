@@ -16,6 +16,7 @@ from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.journal import Journal, journal_path
+from gate.service.purger import DAY_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
 from gate.store.db import make_engine, make_session_factory
@@ -39,7 +40,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                   camera: str | None = None, feeds: Any = None, face_engine: Any = "default",
                   publishers: tuple[Callable[[dict[str, Any]], None], ...] = (),
                   gate_name: str | None = None, cache_max_age: float | None = None,
-                  cache_refresh_seconds: float | None = None) -> GateRuntime:
+                  cache_refresh_seconds: float | None = None,
+                  purge_interval_seconds: float = DAY_SECONDS) -> GateRuntime:
     section = ctx.settings.gate
     name = gate_name or section.name
     timeouts = timeouts or timeouts_from(section)
@@ -93,9 +95,14 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     else:
         door, reader_factory = _devices_from_config(ctx)
 
+    # The web UI's engine, not the decision engine: its short lock waits are for decisions, and a
+    # purge may take longer.
+    purger = Purger(ctx.sessions, lambda: ctx.settings.template_retention_days, ctx.clock,
+                    interval_seconds=purge_interval_seconds)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
-                          cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds)
+                          cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
+                          purger=purger)
     runtime_box.append(runtime)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:

@@ -42,6 +42,7 @@ from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.face_runner import FaceRunner
 from gate.service.keypad import Keypad
+from gate.service.purger import Purger
 from gate.service.status import Snapshot
 from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
 
@@ -61,8 +62,10 @@ class GateRuntime:
                  reader_factory: Callable[[Callable[[ReaderEvent], None]], ReaderDevice] | None = None,
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
-                 cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS) -> None:
+                 cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS,
+                 purger: Purger | None = None) -> None:
         self.gate_name = gate_name
+        self.purger = purger
         self.access = access
         self.events = events
         self.database: DatabaseHealth = events.database
@@ -106,6 +109,8 @@ class GateRuntime:
             self.reader.start()
         self.faces.warm_up()
         self.faces.check_key()
+        if self.purger is not None:
+            self.purger.start()
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
         self._thread.start()
@@ -122,6 +127,8 @@ class GateRuntime:
             if timer is not None:
                 timer.cancel()
         self.reprobe.stop()
+        if self.purger is not None:
+            self.purger.stop()
         self.keypad.stop()
         self.door_watch.stop()
         self.faces.stop()

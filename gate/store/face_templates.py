@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
+from gate.core import retention
 from gate.errors import ConsentError
 from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
@@ -91,9 +92,21 @@ class TemplateStore:
         ) is not None
 
     def mark_used(self, session: Session, template_id: str, now: datetime | None = None) -> None:
+        """Restart the template's retention clock after a match, unless it is already past its legal
+        deadline: a use must never bring back a template that is due for deletion."""
+        from gate.store.consent import current_consent  # consent imports this module for withdrawal
+
         template = session.get(FaceTemplate, template_id)
-        if template is not None:
-            template.last_used_at = now or utcnow()
+        if template is None:
+            return
+        now = now or utcnow()
+        resident = session.scalar(select(Resident).where(Resident.face_pseudonym == template.pseudonym))
+        consent = current_consent(session, resident) if resident is not None else None
+        if consent is None or retention.is_expired(now, template.created_at, template.last_used_at,
+                                                   consent.granted_at, consent.retention_days,
+                                                   retention.MAX_TEMPLATE_RETENTION_DAYS):
+            return
+        template.last_used_at = now
 
     def shred(self, session: Session, resident: Resident) -> int:
         """Destroy the resident's template and its data key, and cut the link. Returns rows destroyed."""

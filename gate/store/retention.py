@@ -1,5 +1,6 @@
-"""`gate purge`: delete face data past its retention, of moved-out residents, and orphans.
+"""The purge: delete face data past its retention, of moved-out residents, and orphans.
 
+The gate service runs it at start and daily (gate.service.purger); `gate purge` runs it by hand.
 Idempotent; never touches cards or PINs. Orphans are template rows no resident links to, e.g. from an
 old backup restored after a deletion (R4): they are destroyed too.
 """
@@ -7,13 +8,14 @@ old backup restored after a deletion (R4): they are destroyed too.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
+from gate.core import retention as rules
 from gate.store import audit
 from gate.store.consent import current_consent
 from gate.store.face_templates import shred_templates
@@ -34,9 +36,14 @@ class PurgeReport:
         return self.expired + self.moved_out + self.no_consent + self.orphaned
 
 
-def retention_deadline(template: FaceTemplate, consent: Consent | None, site_days: int) -> datetime:
-    days = min(site_days, consent.retention_days if consent else site_days, MAX_TEMPLATE_RETENTION_DAYS)
-    return template.last_used_at + timedelta(days=days)
+def retention_deadline(template: FaceTemplate, consent: Consent, site_days: int) -> datetime:
+    return rules.deadline(template.created_at, template.last_used_at, consent.granted_at, consent.retention_days,
+                          site_days)
+
+
+def template_is_expired(template: FaceTemplate, consent: Consent, site_days: int, now: datetime) -> bool:
+    """Past its deadline: the gate refuses it before any camera opens, and the next purge deletes it."""
+    return now >= retention_deadline(template, consent, site_days)
 
 
 def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tuple[Resident, FaceTemplate, str]]:
@@ -51,7 +58,7 @@ def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tu
             due.append((resident, template, "moved_out"))
         elif consent is None:
             due.append((resident, template, "no_consent"))
-        elif retention_deadline(template, consent, site_days) <= now:
+        elif template_is_expired(template, consent, site_days, now):
             due.append((resident, template, "expired"))
     return due
 
@@ -81,7 +88,9 @@ def schedule_text(site_days: int) -> str:
         "",
         f"1. A face template is deleted when it has not been used at a gate for {site_days} days "
         f"(or the shorter period stated in the resident's consent). The legal maximum, "
-        f"{MAX_TEMPLATE_RETENTION_DAYS} days (3 years) after last use, is never exceeded.",
+        f"{MAX_TEMPLATE_RETENTION_DAYS} days (3 years) after last use, is never exceeded, and no template is "
+        f"kept more than {MAX_TEMPLATE_RETENTION_DAYS} days after the consent it was collected under, however "
+        "often it is used. A template past its period is refused at the gate even before it is deleted.",
         "2. A face template is deleted at once when the resident withdraws consent, when the resident moves "
         "out, and when the resident's record is deleted.",
         "3. Deletion destroys the template's own encryption key together with the template. Copies in older "
@@ -92,5 +101,6 @@ def schedule_text(site_days: int) -> str:
         "compute or check a template.",
         "5. Cards, PINs and access events are not face data and are not governed by this schedule.",
         "",
-        "`gate purge` applies rules 1-3; run it daily (see README: Operations).",
+        "The gate service applies rules 1-3 itself when it starts and every day after; `gate purge` does the "
+        "same by hand.",
     ])

@@ -78,3 +78,49 @@ def test_due_for_deletion_lists_without_deleting(ctx):
         due = retention.due_for_deletion(session, 365, utcnow() + timedelta(days=400))
     assert [reason for _, _, reason in due] == ["expired"]
     assert _templates(ctx) == 1
+
+
+def test_a_template_unused_four_years_is_due_even_with_the_longest_periods(any_ctx):
+    from gate.store import consent
+
+    with any_ctx.transaction() as session:
+        resident = residents.add_resident(session, code="L1", name="Long", actor="test")
+        consent.grant_consent(session, resident, operator="t", retention_days=retention.MAX_TEMPLATE_RETENTION_DAYS)
+        from .helpers import random_encodings
+
+        any_ctx.store.save(session, resident, random_encodings(), "dlib-test")
+    four_years = utcnow() + timedelta(days=4 * 365)
+    with any_ctx.transaction() as session:
+        report = retention.purge(session, site_days=retention.MAX_TEMPLATE_RETENTION_DAYS, actor="t",
+                                 now=four_years)
+    assert report.expired == 1 and _templates(any_ctx) == 0
+
+
+def test_a_match_after_the_deadline_does_not_reset_the_clock(ctx):
+    resident_with_template(ctx, "A1")
+    four_years = utcnow() + timedelta(days=4 * 365)
+    with ctx.transaction() as session:
+        template = session.scalars(select(FaceTemplate)).one()
+        before = template.last_used_at
+        ctx.store.mark_used(session, template.id, four_years)
+    with ctx.transaction() as session:
+        assert session.scalar(select(FaceTemplate.last_used_at)) == before
+        assert [reason for _, _, reason in retention.due_for_deletion(session, 365, four_years)] == ["expired"]
+
+
+def test_daily_use_cannot_keep_a_template_past_three_years_from_consent(ctx):
+    resident_with_template(ctx, "A1")
+    start = utcnow()
+    with ctx.transaction() as session:
+        template_id = session.scalar(select(FaceTemplate.id))
+        for day in range(300, 3 * 365, 300):  # used regularly, well inside every period
+            ctx.store.mark_used(session, template_id, start + timedelta(days=day))
+    cap = start + timedelta(days=retention.MAX_TEMPLATE_RETENTION_DAYS, seconds=1)
+    with ctx.sessions() as session:
+        assert retention.due_for_deletion(session, 365, cap - timedelta(days=2)) == []
+        assert [reason for _, _, reason in retention.due_for_deletion(session, 365, cap)] == ["expired"]
+
+
+def test_the_schedule_no_longer_asks_for_a_scheduled_purge():
+    text = retention.schedule_text(365)
+    assert "run it daily" not in text and "gate service" in text
