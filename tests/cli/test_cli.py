@@ -149,7 +149,10 @@ def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
     ctx = GateContext.open(data_dir)
     resident_with_template(ctx, "A1")
     with ctx.transaction() as session:
-        session.execute(update(FaceTemplate).values(last_used_at=utcnow() - timedelta(days=400)))
+        # Made and last used 400 days ago: past the site's 365 days (a template cannot be used before it
+        # was made, so both move).
+        long_ago = utcnow() - timedelta(days=400)
+        session.execute(update(FaceTemplate).values(created_at=long_ago, last_used_at=long_ago))
     ctx.close()
     out = gate_cli.ok("purge", "--dry-run")
     assert "A1: expired" in out and "1 face templates due" in out

@@ -14,6 +14,7 @@ from gate.face.enroll import enroll
 from gate.face.images import read_image_file
 from gate.store import consent, gates, residents
 from tests.service.conftest import CARD, CODE, PIN, Gate
+from tests.store.helpers import random_encodings
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
 
@@ -172,7 +173,8 @@ def test_model_missing_card_still_works(gate_factory, tmp_path: Path) -> None:
     with gate.ctx.transaction() as session:
         resident = residents.get_resident(session, CODE)
         consent.grant_consent(session, resident, operator="test", retention_days=365)
-        resident.face_pseudonym = "x" * 32  # a template link without a usable model
+        # A real stored template (random encodings): only the model is missing.
+        gate.ctx.store.save(session, resident, random_encodings(), "dlib-test")
     assert gate.wait_for(lambda: gate.runtime.snapshot().face_model.state == "unavailable")
     face_by_code(gate)
     wait_reason(gate, Reason.FACE_UNAVAILABLE)
