@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
-from gate.store import residents
+from gate.store import gates, residents
 
 CARD = "188:24910"
 CODE = "1001"
@@ -120,3 +121,20 @@ def gate_factory(installation: GateContext) -> Iterator[Callable[..., Gate]]:
 @pytest.fixture
 def gate(gate_factory: Callable[..., Gate]) -> Gate:
     return gate_factory()
+
+
+def record_face_allowed(ctx: GateContext, tmp_path: Path, methods: str = "card,pin,face,card+face") -> None:
+    """The impact assessment face needs, then face among gate main's methods (in the database only)."""
+    doc = tmp_path / "dpia.txt"
+    doc.write_text("impact assessment")
+    with ctx.transaction() as session:
+        g = gates.get_gate(session, "main")
+        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
+        gates.set_gate(session, g, actor="test", methods=methods)
+
+
+def allow_face(gate: Gate, tmp_path: Path, methods: str = "card,pin,face,card+face") -> None:
+    """As record_face_allowed, and the running gate picks the new policy up before this returns."""
+    record_face_allowed(gate.ctx, tmp_path, methods)
+    gate.runtime.reload_policy()
+    gate.runtime.wait_idle()

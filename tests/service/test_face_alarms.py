@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,20 +16,11 @@ from gate.cli import cli
 from gate.context import GateContext
 from gate.face.engine import FaceEngine, ModelPaths
 from gate.install import initialise
-from gate.store import gates
-from tests.service.conftest import CARD, CODE, PIN, Gate
+from tests.service.conftest import CARD, CODE, PIN, Gate, record_face_allowed
 from tests.service.test_offline_journal import _serve, _until
 
 FACE_WAYS = {"face", "card+face"}
 
-
-def allow_face(ctx: GateContext, tmp_path: Path) -> None:
-    doc = tmp_path / "dpia.txt"
-    doc.write_text("impact assessment")
-    with ctx.transaction() as session:
-        g = gates.get_gate(session, "main")
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
-        gates.set_gate(session, g, actor="test", methods="card,pin,face,card+face")
 
 
 def alarms(gate: Gate) -> set[str]:
@@ -41,7 +31,7 @@ def test_key_file_too_open_or_missing_is_an_alarm_that_clears_and_card_and_pin_s
         gate_factory, tmp_path: Path) -> None:
     gate = gate_factory(face_engine=FaceEngine(ModelPaths(tmp_path / "a.dat", tmp_path / "b.dat")),
                         cache_refresh_seconds=0.3)
-    allow_face(gate.ctx, tmp_path)
+    record_face_allowed(gate.ctx, tmp_path)
     gate.runtime.reload_policy()
     key = gate.ctx.settings.key_file
     assert gate.wait_for(lambda: "key_file_fault" not in alarms(gate))
@@ -88,7 +78,7 @@ def test_gate_status_exits_non_zero_while_degraded_and_zero_once_the_key_file_is
     config.write_text(config.read_text().replace("# cache_refresh_seconds = 60", "cache_refresh_seconds = 1"))
     ctx = GateContext.open(data)
     try:
-        allow_face(ctx, tmp_path)
+        record_face_allowed(ctx, tmp_path)
         key = ctx.settings.key_file
     finally:
         ctx.close()

@@ -13,7 +13,7 @@ from gate.face.engine import FaceEngine, ModelPaths
 from gate.face.enroll import enroll
 from gate.face.images import read_image_file
 from gate.store import consent, gates, residents
-from tests.service.conftest import CARD, CODE, PIN, Gate
+from tests.service.conftest import CARD, CODE, PIN, Gate, allow_face
 from tests.store.helpers import random_encodings
 
 FACES = Path(__file__).resolve().parents[2].parent / "shared" / "faces"
@@ -35,18 +35,6 @@ def engine() -> FaceEngine:
         pytest.skip("the face model (dlib + face_recognition_models) is not installed")
     return engine
 
-
-def allow_face(gate: Gate, tmp_path: Path) -> None:
-    doc = tmp_path / "dpia.txt"
-    doc.write_text("impact assessment")
-    with gate.ctx.transaction() as session:
-        g = gates.get_gate(session, "main")
-        from datetime import date
-
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
-        gates.set_gate(session, g, actor="test", methods="card,pin,face,card+face")
-    gate.runtime.reload_policy()
-    gate.runtime.wait_idle()
 
 
 def enroll_resident(gate: Gate, engine: FaceEngine, photo: Path) -> None:

@@ -3,23 +3,11 @@ until a new consent exists."""
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from gate.core import machine as m
-from gate.store import consent, gates, residents, rights
-from tests.service.conftest import CODE, Gate
-
-
-def allow_face(gate: Gate, tmp_path: Path) -> None:
-    doc = tmp_path / "dpia.txt"
-    doc.write_text("impact assessment")
-    with gate.ctx.transaction() as session:
-        g = gates.get_gate(session, "main")
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
-        gates.set_gate(session, g, actor="test", methods="card,pin,face,card+face")
-    gate.runtime.reload_policy()
-    gate.runtime.wait_idle()
+from gate.store import consent, residents, rights
+from tests.service.conftest import CODE, Gate, allow_face
 
 
 def claim_and_wait_choice(gate: Gate) -> list[str]:

@@ -13,9 +13,9 @@ from gate.context import GateContext
 from gate.core import machine as m
 from gate.core.decision import Reason
 from gate.service.purger import SERVICE_ACTOR
-from gate.store import consent, gates, residents
+from gate.store import consent, residents
 from gate.store.models import AuditEntry, FaceTemplate
-from tests.service.conftest import CODE, Gate
+from tests.service.conftest import CODE, allow_face
 from tests.store.helpers import random_encodings
 
 FOUR_YEARS = timedelta(days=4 * 365)
@@ -41,18 +41,6 @@ def enroll(ctx: GateContext) -> None:
         ctx.store.save(session, resident, random_encodings(), "dlib-test", now=ctx.clock())
 
 
-def allow_face(gate: Gate, tmp_path: Path) -> None:
-    doc = tmp_path / "dpia.txt"
-    doc.write_text("impact assessment")
-    with gate.ctx.transaction() as session:
-        g = gates.get_gate(session, "main")
-        from datetime import date
-
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
-        gates.set_gate(session, g, actor="test", methods="card,pin,face")
-    gate.runtime.reload_policy()
-    gate.runtime.wait_idle()
-
 
 def templates(ctx: GateContext) -> int:
     with ctx.sessions() as session:
@@ -76,7 +64,7 @@ def test_a_template_unused_four_years_is_refused_before_the_camera_opens(install
     # Four years on, with the next purge a day away: only the precheck stands between the stale
     # template and the camera.
     clock.now += FOUR_YEARS
-    allow_face(gate, tmp_path)
+    allow_face(gate, tmp_path, methods="card,pin,face")
     gate.runtime.post(m.Choose("face"))
     gate.runtime.post(m.EnterCode(CODE))
     assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.FACE_EXPIRED.value), (
