@@ -25,7 +25,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "gate.clock": (),
     "gate.core": ("gate.errors",),
     "gate.secrets": BASE,
-    "gate.config": (*BASE, "drivers.config", "drivers.errors"),
+    "gate.config": (*BASE, "gate.core", "drivers.config", "drivers.errors"),
     "gate.site_config": (*BASE, "gate.config", "gate.store", "drivers.config", "drivers.errors"),
     "gate.store": (*BASE, "gate.core", "gate.secrets", "gate.config"),
     # The face pipeline decodes uploads with the camera drivers' strict image decoder.

@@ -23,10 +23,10 @@ from gate.config.checks import (
     text,
     whole,
 )
+from gate.core.retention import MAX_TEMPLATE_RETENTION_DAYS
 
 CONFIG_NAME = "gate.toml"
-#: BIPA 15(a) caps retention after last use at 3 years; PIPL wants the shortest necessary.
-MAX_TEMPLATE_RETENTION_DAYS = 3 * 365
+#: Under the legal cap (gate.core.retention: BIPA 15(a), 3 years); PIPL wants the shortest necessary.
 DEFAULT_TEMPLATE_RETENTION_DAYS = 365
 #: CAC 2025 rules: filing is due at 100,000 people with face data; warn well before.
 FACE_FILING_THRESHOLD = 100_000
