@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+#: BIPA 15(a) caps retention at 3 years after last use; we also cap it at 3 years after consent.
 MAX_TEMPLATE_RETENTION_DAYS = 3 * 365
 
 
