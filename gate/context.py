@@ -15,9 +15,11 @@ from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
 from gate.config import Settings, load_settings
 from gate.secrets.keys import KeyFile
+from gate.secrets.ledger import DeletionLedger
 from gate.secrets.passwords import make_hasher
-from gate.store import db
+from gate.store import db, shredding
 from gate.store.face_templates import TemplateStore
+from gate.store.upkeep import Upkeep
 
 
 @dataclass
@@ -37,8 +39,18 @@ class GateContext:
         if check_migrated:
             db.require_migrated(engine, data_dir)
         key_file = KeyFile(settings.key_file)
-        return cls(settings, engine, db.make_session_factory(engine), key_file, TemplateStore(key_file),
-                   make_hasher(), clock)
+        sessions = db.make_session_factory(engine)
+        # Every committed deletion made through this context is written to the ledger beside the key file.
+        shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
+        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock)
+
+    @property
+    def ledger(self) -> DeletionLedger:
+        return DeletionLedger.beside(self.settings.key_file)
+
+    def upkeep(self) -> Upkeep:
+        """Ledger, purge and the key-rotation follow-up that make deletion hold (gate.store.upkeep)."""
+        return Upkeep(self.sessions, self.engine, self.key_file, self.ledger)
 
     def access(self, recorder: EventRecorder | None = None) -> AccessService:
         """The access service; `recorder` writes its event rows (the gate service passes its event log)."""

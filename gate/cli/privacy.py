@@ -16,7 +16,8 @@ from gate.store import retention
 @click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
 @pass_env
 def purge(env: Env, dry_run: bool) -> None:
-    """Delete face data past retention, of moved-out residents, and orphans. Never touches cards or PINs."""
+    """Delete face data past retention, of moved-out residents, and orphans; re-apply the deletion ledger;
+    rotate the master key if a deletion asked for it. Never touches cards or PINs."""
     ctx = env.context()
     if dry_run:
         with ctx.sessions() as session:
@@ -25,11 +26,23 @@ def purge(env: Env, dry_run: bool) -> None:
                 click.echo(f"{resident.code}: {reason} (last used {template.last_used_at:%Y-%m-%d})")
         click.echo(f"{len(due)} face templates due for deletion (dry run: nothing deleted)")
         return
-    with ctx.transaction() as session:
-        report = retention.purge(session, site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
-                                 now=ctx.clock())
+
+    def progress(done: int, total: int) -> None:
+        click.echo(f"re-wrapped {done}/{total} data keys", err=True)
+
+    result = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR, now=ctx.clock(),
+                              progress=progress)
+    report = result.purge
+    assert report is not None
     click.echo(f"purged {report.total} face templates: expired={report.expired} moved_out={report.moved_out} "
                f"no_consent={report.no_consent} orphaned={report.orphaned}")
+    if result.ledger.changed or result.unreadable:
+        click.echo(f"deletion ledger re-applied: {result.ledger.changed} changes; "
+                   f"{result.unreadable} templates under destroyed master keys deleted")
+    if result.rotation is not None:
+        click.echo(f"deletions finished: master key rotated to {result.rotation.new_key_id}, the old one destroyed")
+    for problem in result.problems:
+        click.echo(f"warning: {problem}", err=True)
 
 
 @click.command("retention-schedule")

@@ -1,17 +1,22 @@
 """The master key file: created 0600 in a 0700 folder, never stored in the database.
 
-Format (JSON): {"format": "gate-master-key/1", "current": {"id", "key"}, "pending": {"id", "key"}?}.
-"pending" exists only while `gate keys rotate` is re-wrapping data keys; a rotation that was
-interrupted finds it and finishes the job with the same new key.
+Format (JSON): {"format": "gate-master-key/1", "current": {"id", "key"}, "pending": {"id", "key"}?,
+"retired": [id, ...]?}. "pending" exists only while `gate keys rotate` is re-wrapping data keys; a
+rotation that was interrupted finds it and finishes the job with the same new key. "retired" lists the
+ids of master keys this installation has destroyed: a data key wrapped by one of them can never be
+opened again (crypto-shredding), so a restored copy holding one is deleted, not reported as damage.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +60,10 @@ class MasterKey:
 class Keyring:
     current: MasterKey
     pending: MasterKey | None = None
+    retired: tuple[str, ...] = ()
+
+    def holds(self, key_id: str) -> bool:
+        return any(key is not None and key.id == key_id for key in (self.current, self.pending))
 
     def by_id(self, key_id: str) -> MasterKey:
         for key in (self.current, self.pending):
@@ -111,10 +120,25 @@ class KeyFile:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise KeyUnavailableError(f"The key file {self.path} is not a gate key file ({FORMAT}).")
         pending = data.get("pending")
+        retired = data.get("retired", [])
+        if not isinstance(retired, list):
+            raise KeyUnavailableError(f"The key file {self.path} is damaged (retired is not a list).")
         return Keyring(
             current=MasterKey.from_json(data.get("current"), self.path),
             pending=MasterKey.from_json(pending, self.path) if pending else None,
+            retired=tuple(str(key_id) for key_id in retired),
         )
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One key-changing job at a time across processes (the service, the web UI, the CLI)."""
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def save(self, keyring: Keyring) -> None:
         """Replace atomically: a crash leaves either the old or the new file, never half of one."""
@@ -132,6 +156,8 @@ class KeyFile:
         data: dict[str, object] = {"format": FORMAT, "current": keyring.current.to_json()}
         if keyring.pending:
             data["pending"] = keyring.pending.to_json()
+        if keyring.retired:
+            data["retired"] = list(keyring.retired)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle)

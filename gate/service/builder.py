@@ -16,7 +16,7 @@ from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.journal import Journal, journal_path
-from gate.service.purger import DAY_SECONDS, Purger
+from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
 from gate.store.db import make_engine, make_session_factory
@@ -97,8 +97,9 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
 
     # The web UI's engine, not the decision engine: its short lock waits are for decisions, and a
     # purge may take longer.
-    purger = Purger(ctx.sessions, lambda: ctx.settings.template_retention_days, ctx.clock,
-                    interval_seconds=purge_interval_seconds)
+    purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.clock,
+                    interval_seconds=purge_interval_seconds,
+                    follow_up_seconds=min(purge_interval_seconds, FOLLOW_UP_SECONDS))
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,

@@ -1,23 +1,26 @@
-"""The service deletes face data past its retention itself: once at start, then every day.
+"""The service deletes face data past its retention itself: once at start, then every day; and it
+finishes every deletion within minutes by rotating the master key (the follow-up, gate.store.upkeep).
 
-Retention is a promise the product keeps, not a cron line someone has to remember (R3). The purge runs
-on this collaborator's own thread with its own session, so a slow or locked database never holds up
-the gate loop; the loop is never told about it. Each run writes its counts to the audit log as
-`gate purge` does, under the actor "service".
+Retention is a promise the product keeps, not a cron line someone has to remember (R3). The daily run
+applies the deletion ledger, purges and follows up (`gate purge` does the same by hand); between runs,
+every few minutes, a cheap check starts the follow-up as soon as any deletion (an operator's, a kiosk's,
+another process's) asked for one (R1, R4). All of it runs on this collaborator's own thread with its own
+sessions, so a slow or locked database never holds up the gate loop; the loop is never told about it.
+Each run writes its counts to the audit log under the actor "service".
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 
 from gate.clock import Clock
-from gate.store import retention
-from gate.store.db import transaction
+from gate.errors import GateError
+from gate.store.upkeep import Upkeep, UpkeepReport
 
 log = logging.getLogger("gate.service")
 
@@ -25,17 +28,22 @@ SERVICE_ACTOR = "service"
 DAY_SECONDS = 24 * 3600.0
 #: After a failed run (database away), try again sooner than a day; retention must not slip by a day.
 RETRY_SECONDS = 600.0
+#: How soon after a deletion the master key is rotated: deletions in a burst share one rotation.
+FOLLOW_UP_SECONDS = 300.0
 
 
 class Purger:
-    def __init__(self, sessions: sessionmaker[Session], site_days: Callable[[], int], clock: Clock,
-                 interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS) -> None:
-        self.sessions = sessions
+    def __init__(self, upkeep: Upkeep, site_days: Callable[[], int], clock: Clock,
+                 interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS,
+                 follow_up_seconds: float = FOLLOW_UP_SECONDS) -> None:
+        self.upkeep = upkeep
         self.site_days = site_days
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.retry_seconds = min(retry_seconds, interval_seconds)
-        self.last_report: retention.PurgeReport | None = None
+        self.follow_up_seconds = min(follow_up_seconds, self.retry_seconds)
+        self.last_report: UpkeepReport | None = None
+        self.follow_ups = 0  # rotations started by the between-runs check
         self.runs = 0  # finished runs, successful or not
         self._stop = threading.Event()
         self._ran = threading.Condition()
@@ -57,20 +65,30 @@ class Purger:
         with self._ran:
             return self._ran.wait_for(lambda: self.runs >= count, timeout)
 
-    def run_once(self) -> retention.PurgeReport | None:
+    def run_once(self) -> UpkeepReport | None:
         try:
-            with transaction(self.sessions) as session:
-                report = retention.purge(session, site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock())
-        except SQLAlchemyError as err:
+            report = self.upkeep.run(site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock())
+        except (SQLAlchemyError, GateError) as err:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.retry_seconds, err)
             return None
         except Exception:  # the thread must survive to try again: retention must not stop silently
             log.exception("retention purge failed, retrying in %.0f s", self.retry_seconds)
             return None
-        if report.total:
-            log.info("retention purge deleted %d face templates (%s)", report.total, report)
+        if report.purge is not None and report.purge.total:
+            log.info("retention purge deleted %d face templates (%s)", report.purge.total, report.purge)
         self.last_report = report
         return report
+
+    def follow_up_once(self) -> bool:
+        """Rotate now if a deletion asked for it. True when a rotation ran."""
+        try:
+            return self.upkeep.follow_up(actor=SERVICE_ACTOR) is not None
+        except (SQLAlchemyError, GateError) as err:
+            log.warning("deletion follow-up (key rotation) failed, retrying in %.0f s: %s",
+                        self.follow_up_seconds, err)
+        except Exception:  # the thread must survive: the next check tries again
+            log.exception("deletion follow-up (key rotation) failed")
+        return False
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -78,4 +96,9 @@ class Purger:
             with self._ran:
                 self.runs += 1
                 self._ran.notify_all()
-            self._stop.wait(self.interval_seconds if report is not None else self.retry_seconds)
+            due = time.monotonic() + (self.interval_seconds if report is not None else self.retry_seconds)
+            while not self._stop.wait(self.follow_up_seconds):
+                if self.follow_up_once():
+                    self.follow_ups += 1
+                if time.monotonic() >= due:
+                    break

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
-from gate.store import audit
+from gate.store import audit, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import AuditEntry, Consent, Resident, ResidentStatus
 from gate.store.notices import current_notice
@@ -92,5 +92,6 @@ def withdraw_consent(session: Session, resident: Resident, store: TemplateStore,
     if consent is not None:
         consent.withdrawn_at = now or utcnow()
         consent.withdrawn_by = operator
+        shredding.note_consents(session, [consent])
     audit.record(session, operator, "consent.withdraw", f"resident:{resident.id}", templates_destroyed=destroyed)
     return destroyed

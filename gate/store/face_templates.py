@@ -19,6 +19,7 @@ from gate.core import retention
 from gate.errors import ConsentError
 from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
+from gate.store import shredding
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 
 
@@ -126,11 +127,14 @@ def shred_pseudonym(session: Session, pseudonym: str) -> int:
 def shred_templates(session: Session, template_ids: list[str]) -> int:
     """Delete the wrapped data keys and the rows together: the live database can never decrypt them again.
 
-    An older backup still holds the wrapped key; it opens only with the master key of its time, so
-    rotating the master key (`gate keys rotate`) is what makes such backups unreadable.
+    An older backup still holds the wrapped key; it opens only with the master key of its time. The
+    deletion is noted for the ledger and flags the master-key rotation that retires that key
+    (gate.store.shredding, gate.store.upkeep), which makes such backups, dead rows and WAL unreadable.
     """
     if not template_ids:
         return 0
+    pseudonyms = set(session.scalars(select(FaceTemplate.pseudonym).where(FaceTemplate.id.in_(template_ids))))
+    shredding.note_templates(session, template_ids, pseudonyms)
     session.execute(delete(DataKey).where(DataKey.template_id.in_(template_ids)))
     session.execute(delete(FaceTemplate).where(FaceTemplate.id.in_(template_ids)))
     return len(template_ids)

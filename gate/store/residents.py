@@ -13,7 +13,7 @@ from gate.clock import utcnow
 from gate.core.cardnumber import normalize_card
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.secrets import passwords
-from gate.store import audit
+from gate.store import audit, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
 
@@ -48,11 +48,13 @@ def move_out(session: Session, resident: Resident, store: TemplateStore, *, acto
              now: datetime | None = None) -> int:
     """End of purpose (PIPL 47; SPC 12): face data goes at once; cards stop working with the status."""
     now = now or utcnow()
+    shredding.note_resident(session, resident, removed=False)
     destroyed = store.shred(session, resident)
     for consent in resident.consents:
         if consent.withdrawn_at is None:
             consent.withdrawn_at = now
             consent.withdrawn_by = actor
+            shredding.note_consents(session, [consent])
     resident.status = ResidentStatus.MOVED_OUT
     resident.moved_out_at = now
     audit.record(session, actor, "resident.move_out", f"resident:{resident.id}", templates_destroyed=destroyed)
@@ -61,6 +63,8 @@ def move_out(session: Session, resident: Resident, store: TemplateStore, *, acto
 
 def remove_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str) -> dict[str, int]:
     """Delete everything held about a resident. The audit log keeps only the internal id and counts."""
+    shredding.note_resident(session, resident, removed=True)
+    shredding.note_consents(session, resident.consents)
     counts = {
         "templates_destroyed": store.shred(session, resident),
         "cards": len(resident.cards),

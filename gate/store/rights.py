@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.errors import NotFoundError
 from gate.store import consent as consent_service
-from gate.store import notices, residents
+from gate.store import notices, residents, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident
 
@@ -147,7 +147,9 @@ def delete_face(session: Session, resident: Resident, store: TemplateStore, *, a
     """Withdrawal in one step: shred at once, mark consent withdrawn, audit. Returns the receipt number."""
     consent_service.withdraw_consent(session, resident, store, operator=actor, now=now)
     session.flush()
-    return _last_entry_id(session, "consent.withdraw", f"resident:{resident.id}")
+    number = _last_entry_id(session, "consent.withdraw", f"resident:{resident.id}")
+    shredding.note_receipt(session, number)
+    return number
 
 
 def delete_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str) -> int:
@@ -157,7 +159,9 @@ def delete_resident(session: Session, resident: Resident, store: TemplateStore, 
     session.execute(update(AccessEvent).where(AccessEvent.resident_id == resident.id).values(resident_id=None))
     residents.remove_resident(session, resident, store, actor=actor)
     session.flush()
-    return _last_entry_id(session, "resident.remove", subject)
+    number = _last_entry_id(session, "resident.remove", subject)
+    shredding.note_receipt(session, number)
+    return number
 
 
 
