@@ -41,7 +41,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                   publishers: tuple[Callable[[dict[str, Any]], None], ...] = (),
                   gate_name: str | None = None, cache_max_age: float | None = None,
                   cache_refresh_seconds: float | None = None,
-                  purge_interval_seconds: float = DAY_SECONDS) -> GateRuntime:
+                  purge_interval_seconds: float = DAY_SECONDS,
+                  follow_up_seconds: float = FOLLOW_UP_SECONDS) -> GateRuntime:
     section = ctx.settings.gate
     name = gate_name or section.name
     timeouts = timeouts or timeouts_from(section)
@@ -99,7 +100,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     # purge may take longer.
     purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.clock,
                     interval_seconds=purge_interval_seconds,
-                    follow_up_seconds=min(purge_interval_seconds, FOLLOW_UP_SECONDS))
+                    follow_up_seconds=min(purge_interval_seconds, follow_up_seconds))
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,

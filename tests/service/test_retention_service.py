@@ -107,3 +107,24 @@ def test_the_purge_stops_with_the_service(installation, gate_factory) -> None:
     gate.runtime.stop()
     stopped_at = purger.runs
     assert not purger.wait_for_runs(stopped_at + 1, 0.5)
+
+
+def test_the_service_rotates_the_master_key_within_minutes_of_a_deletion(installation, gate_factory) -> None:
+    """R1/R4: a withdrawal made anywhere (here: the office, through the store) is finished by the running
+    service: the master key that could open the deleted template's copies is destroyed."""
+    enroll(installation)
+    gate = gate_factory(face_engine=None, follow_up_seconds=0.1)
+    purger = gate.runtime.purger
+    assert purger is not None and purger.wait_for_runs(1, 20)
+    before = installation.key_file.load().current.id
+    assert gate.wait_for(lambda: purger.follow_ups == 0 and installation.key_file.load().current.id == before, 1)
+
+    with installation.transaction() as session:
+        consent.withdraw_consent(session, residents.get_resident(session, CODE), installation.store, operator="office")
+
+    assert gate.wait_for(lambda: installation.key_file.load().current.id != before, 20)
+    keyring = installation.key_file.load()
+    assert keyring.retired[-1] == before and purger.follow_ups >= 1
+    with installation.sessions() as session:
+        rotations = session.scalars(select(AuditEntry).where(AuditEntry.action == "keys.rotate")).all()
+        assert [r.actor for r in rotations] == [SERVICE_ACTOR]
