@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import logging
 import os
 import struct
+import tempfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -122,6 +127,82 @@ def test_enroll_from_a_real_photo_keeps_no_image(face_app, auth, gctx, faces, tm
     assert cookie is not None and len(cookie.value) < 1000
     assert all(len(r.getMessage()) < 2000 for r in caplog.records)
     assert b"\xff\xd8" not in (gctx.settings.data_dir / "gate.db").read_bytes()  # no JPEG in the database
+
+
+# Werkzeug keeps a file part in memory only up to this size, then spools it to a temporary file on disk.
+WERKZEUG_SPOOL_BYTES = 500 * 1024
+
+
+def _record_temporary_files(monkeypatch: pytest.MonkeyPatch, folder: Path) -> list[str]:
+    """Point every temporary file at an empty `folder` and record each one made: a spooled upload that
+    rolls over calls tempfile.TemporaryFile, which on Linux leaves no name in the folder (O_TMPFILE), so
+    the calls are recorded as well as the folder watched."""
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    made: list[str] = []
+
+    def recording(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+        def make(*args: Any, **kwargs: Any) -> Any:
+            made.append(name)
+            return original(*args, **kwargs)
+        return make
+
+    for name in ("TemporaryFile", "NamedTemporaryFile", "mkstemp", "mkdtemp"):
+        monkeypatch.setattr(tempfile, name, recording(name, getattr(tempfile, name)))
+    return made
+
+
+@pytest.mark.faces
+def test_a_photo_over_the_spool_threshold_never_reaches_a_temporary_file_the_database_or_the_logs(
+        face_app, auth, gctx, faces, tmp_path, monkeypatch, caplog) -> None:
+    """M1 for the uploads themselves: a phone photo larger than Werkzeug's in-memory threshold goes
+    through the real app (enrollment and the live frame check) without a temporary file, and its bytes
+    are nowhere in the data folder, the database or the log records afterwards."""
+    auth.client = face_app.test_client()
+    add_resident(gctx, "A101")
+    grant(gctx, "A101")
+    auth.login("clerk", OperatorRole.OPERATOR)
+    with Image.open(faces / "special" / "obama" / "obama-1080p.jpg") as source:
+        out = io.BytesIO()
+        source.convert("RGB").save(out, format="JPEG", quality=100, subsampling=0)
+    photo = out.getvalue()
+    assert len(photo) > WERKZEUG_SPOOL_BYTES + 100 * 1024, len(photo)
+    # Encoded here, in memory, before the recording starts: the test client would itself spool a body
+    # this size to a temporary file.
+    bodies = {}
+    for path, field_name in (("/residents/A101/face/enroll", "photos"), ("/residents/A101/face/check", "frame")):
+        upload = FileStorage(io.BytesIO(photo), filename="phone.jpg", content_type="image/jpeg")
+        bodies[path] = encode_multipart(MultiDict([(field_name, upload), ("csrf_token", auth.token())]))
+    caplog.set_level(logging.DEBUG)
+    made = _record_temporary_files(monkeypatch, tmp_path / "tmp")
+
+    boundary, body = bodies["/residents/A101/face/enroll"]
+    enrolled = auth.client.post("/residents/A101/face/enroll", data=body,
+                                content_type=f"multipart/form-data; boundary={boundary}")
+    assert enrolled.status_code == 200 and "template was created" in enrolled.get_data(as_text=True)
+    boundary, body = bodies["/residents/A101/face/check"]
+    checked = auth.client.post("/residents/A101/face/check", data=body,
+                               content_type=f"multipart/form-data; boundary={boundary}")
+    assert checked.status_code == 200 and checked.json["accepted"] is True, checked.get_data(as_text=True)
+
+    assert made == [], f"temporary files were made while the upload was handled: {made}"
+    assert list((tmp_path / "tmp").iterdir()) == []
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 1
+    # Slices from the whole length of the photo (its header, its middle, its end), looked for in every
+    # file under the test's folder (the data folder with the database and its journals) and every log record.
+    step = len(photo) // 8
+    pieces = [photo[i: i + 48] for i in range(0, len(photo) - 48, step)]
+    for stored in (p for p in tmp_path.rglob("*") if p.is_file()):
+        content = stored.read_bytes()
+        assert not any(piece in content for piece in pieces), f"photo bytes in {stored}"
+    for record in caplog.records:
+        line = record.getMessage()
+        for piece in pieces:
+            assert piece.hex() not in line and base64.b64encode(piece).decode() not in line
+            assert repr(piece)[2:-1] not in line and piece.decode("latin-1") not in line
+        assert len(line) < 2000
 
 
 @pytest.mark.faces
