@@ -65,7 +65,10 @@ class LivenessReport:
     def summary(self) -> dict[str, object]:
         return {"frames_per_burst": self.frames, "seed": self.seed,
                 "photos": len({a.source for a in self.attacks}), "unreadable": self.unreadable,
-                "apcer": tally(self.attacks, bona_fide=False), "bpcer": tally(self.genuine, bona_fide=True)}
+                "apcer": tally(self.attacks, bona_fide=False), "bpcer": tally(self.genuine, bona_fide=True),
+                # Which photos got through, so a site can look at them (and at why).
+                "accepted_attacks": [f"{a.species}/{a.mode}: {a.source}" for a in self.attacks if a.accepted],
+                "refused_bona_fide": [f"{g.mode}: {g.source}" for g in self.genuine if g.acquired and not g.accepted]}
 
 
 def tally(presentations: Iterable[Presentation], *, bona_fide: bool) -> dict[str, dict[str, object]]:

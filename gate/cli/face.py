@@ -87,6 +87,8 @@ def render_liveness(summary: dict) -> str:
         lines += [_rate_row(key, row) for key, row in summary["bpcer"].items()]
     else:
         lines.append("BPCER: not measured (no genuine bursts; pass --bursts with recordings of real people)")
+    lines += [f"  attack accepted {item}" for item in summary["accepted_attacks"]]
+    lines += [f"  bona fide refused {item}" for item in summary["refused_bona_fide"]]
     lines += [f"  not used {photo}: {reason}" for photo, reason in summary["unreadable"].items()]
     return "\n".join(lines)
 

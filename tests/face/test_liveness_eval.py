@@ -65,7 +65,10 @@ def test_counts_and_rates_per_species_and_challenge(tmp_path: Path) -> None:
                                           "upper_95": round(upper_bound(0, 1), 4)}}
 
 
+    assert summary["accepted_attacks"] == [f"jittered_photo/blink: p{i}/a.png" for i in range(3)]
+    assert summary["refused_bona_fide"] == []
     text = render_liveness(summary)
+    assert "  attack accepted jittered_photo/blink: p0/a.png" in text
     assert "attack (PAI species)/challenge   presented not acq. accepted   APCER 95% upper" in text
     assert "jittered_photo/blink                     3        0        3  1.0000    1.0000" in text
     assert "still_photo/head_turn                    3        3        0     n/a       n/a" in text
