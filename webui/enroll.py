@@ -20,11 +20,10 @@ from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, 
 from webui.residents import load
 
 bp = Blueprint("enroll", __name__)
-GATE_CAMERA_FRAMES = 8
 
 
 def can_use_gate_camera() -> bool:
-    return callable(getattr(runtime(), "camera_frames", None))
+    return callable(getattr(runtime(), "enrollment_burst", None))
 
 
 @bp.get("/residents/<code>/face")
@@ -111,9 +110,9 @@ def check(code: str):
     return jsonify(accepted=feedback.accepted, reasons=feedback.reasons, figures=feedback.figures)
 
 
-def _finish(resident, frames):
+def _finish(resident, frames, challenge: str = "none"):
     try:
-        outcome = face.enroll(db(), resident, frames, actor())
+        outcome = face.enroll(db(), resident, frames, actor(), challenge)
         if outcome.ok:
             db().commit()
         else:
@@ -148,13 +147,15 @@ def gate_camera(code: str):
     resident, refused = _require_consent(code)
     if refused:
         return refused
-    grab = getattr(runtime(), "camera_frames", None)
+    grab = getattr(runtime(), "enrollment_burst", None)
     if not callable(grab):
         flash("No gate camera is available on this controller: use the webcam or upload photos.", "error")
         return redirect(url_for("enroll.capture", code=code))
     try:
-        frames = list(grab(GATE_CAMERA_FRAMES))
+        burst = grab()
     except (FaceUnavailable, GateError, TimeoutError) as err:
         flash(f"The gate camera cannot be used: {err}. Use the webcam or upload photos.", "error")
         return redirect(url_for("enroll.capture", code=code))
-    return _finish(resident, frames)
+    # The gate's camera is the one source the controller sees live, so only its burst can be asked
+    # to blink or turn; uploads and webcam stills are vouched for by the operator (docs/face.md).
+    return _finish(resident, list(burst.frames), burst.liveness)

@@ -67,15 +67,18 @@ def check_frame(data: bytes) -> FrameFeedback:
             probe.discard()
 
 
-def enroll(session: Session, resident: Resident, frames: list[Any], operator: str) -> EnrollOutcome:
+def enroll(session: Session, resident: Resident, frames: list[Any], operator: str,
+           challenge: str = "none") -> EnrollOutcome:
+    """`challenge` is the liveness mode a gate-camera burst must pass; uploads come with "none"."""
     if not frames:
         raise ImageRejected("No picture was sent: choose photos or capture frames from the webcam.")
-    if len(frames) > MAX_FRAMES:
+    # The cap is on what a person uploads; a camera burst is as long as its challenge needs.
+    if challenge == "none" and len(frames) > MAX_FRAMES:
         raise ImageRejected(f"At most {MAX_FRAMES} pictures per enrollment; {len(frames)} were sent.")
     service = face_service()
     service.uploads.check(frames)
     with service.uploads.slot():
-        result = service.enroll(session, resident, frames, operator)
+        result = service.enroll(session, resident, frames, operator, challenge)
     return _outcome(result)
 
 

@@ -58,6 +58,48 @@ def eval_faces(directory: Path, threshold: float, enroll_photos: int, rotate: bo
         click.echo(f"  error {probe} vs {who}: {distance:.3f}")
 
 
+@eval_group.command("liveness")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--frames", type=click.IntRange(4, 30), default=15, show_default=True,
+              help="Frames per burst (the gate takes 15 for a challenge).")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the jitter, so a run repeats.")
+@click.option("--bursts", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Genuine bursts for BPCER: BURSTS/<blink|head_turn>/<burst>/<frames in name order>.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def eval_liveness(directory: Path, frames: int, seed: int, bursts: Path | None, as_json: bool) -> None:
+    """Hold every photo in DIRECTORY up to a simulated gate camera, still and in a trembling hand, and
+    count how many the blink and head-turn challenges accept (APCER, ISO/IEC 30107-3)."""
+    from gate.bench.liveness import evaluate
+    from gate.face.engine import FaceEngine
+
+    summary = evaluate(FaceEngine(), directory, frames, seed, bursts).summary()
+    click.echo(json.dumps(summary) if as_json else render_liveness(summary))
+
+
+def render_liveness(summary: dict) -> str:
+    """The plain-text table of `gate eval liveness`."""
+    head = f"{'presented':>9} {'not acq.':>8} {'accepted':>8} {{rate:>7}} {'95% upper':>9}"
+    lines = [f"{summary['photos']} photos, {summary['frames_per_burst']} frames per burst, seed {summary['seed']}",
+             f"{'attack (PAI species)/challenge':32} " + head.format(rate="APCER")]
+    lines += [_rate_row(key, row) for key, row in summary["apcer"].items()]
+    if summary["bpcer"]:
+        lines.append(f"{'bona fide/challenge':32} " + head.format(rate="BPCER"))
+        lines += [_rate_row(key, row) for key, row in summary["bpcer"].items()]
+    else:
+        lines.append("BPCER: not measured (no genuine bursts; pass --bursts with recordings of real people)")
+    lines += [f"  attack accepted {item}" for item in summary["accepted_attacks"]]
+    lines += [f"  bona fide refused {item}" for item in summary["refused_bona_fide"]]
+    lines += [f"  not used {photo}: {reason}" for photo, reason in summary["unreadable"].items()]
+    return "\n".join(lines)
+
+
+def _rate_row(key: str, row: dict) -> str:
+    rate = "n/a" if row["rate"] is None else f"{row['rate']:.4f}"
+    upper = "n/a" if row["upper_95"] is None else f"{row['upper_95']:.4f}"
+    return (f"{key:32} {row['presented']:>9} {row['not_acquired']:>8} {row['accepted']:>8} "
+            f"{rate:>7} {upper:>9}")
+
+
 @click.command("face")
 @click.option("--rounds", type=click.IntRange(5, 1000), default=40, show_default=True)
 @click.option("--photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

@@ -15,12 +15,15 @@ from itertools import combinations
 
 import numpy as np
 
+from gate.face import liveness
 from gate.face.engine import FaceEngine
 from gate.face.probe import Frame, Probe
 from gate.face.quality import DEFAULT_POLICY, QualityPolicy
 
 TOO_FEW = "not enough good pictures: {accepted} accepted, {needed} needed"
 NOT_SAME_PERSON = "the pictures do not look like the same person: enroll again with only that person in view"
+NOT_LIVE = ("the {mode} check was not passed ({reason}): a photo or a screen held up to the camera cannot "
+            "enroll; ask the resident to face the camera and capture again")
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,25 @@ class EnrollmentResult:
         return sum(f.accepted for f in self.frames)
 
 
-def enroll(engine: FaceEngine, frames: Sequence[Frame],
-           policy: EnrollmentPolicy = DEFAULT_ENROLLMENT) -> EnrollmentResult:
+def enroll(engine: FaceEngine, frames: Sequence[Frame], policy: EnrollmentPolicy = DEFAULT_ENROLLMENT,
+           challenge: liveness.LivenessMode | str = liveness.LivenessMode.OFF) -> EnrollmentResult:
+    """`challenge` is for a burst from a camera (frames in order); uploaded photos come with OFF.
+
+    With a challenge the burst is tracked like a verification burst (the same face, in one place),
+    and the challenge is judged before any encoding is computed."""
     if not frames:
         return EnrollmentResult(False, _empty(), [], [TOO_FEW.format(accepted=0, needed=policy.min_accepted)])
-    probe = Probe(engine, frames, policy.quality, check_eyes=True, track=False, mirror=True, coarse_first=False)
+    mode = liveness.LivenessMode(challenge)
+    probe = Probe(engine, frames, policy.quality, check_eyes=True, track=mode is not liveness.LivenessMode.OFF,
+                  mirror=True, coarse_first=False)
     try:
+        live = liveness.check(mode, probe.faces)
+        if not live.passed:
+            reports = [FrameReport(f.index, False, list(f.reasons), f.figures.as_dict() if f.figures else None)
+                       for f in probe.faces]
+            return EnrollmentResult(False, _empty(), reports,
+                                    [NOT_LIVE.format(mode=mode.value.replace("_", " "), reason=live.reason)],
+                                    _liveness_figures(live))
         chosen = probe.ranked()[: policy.max_encodings]
         chosen_ids = {f.index for f in chosen}
         reports = []
@@ -85,10 +101,15 @@ def enroll(engine: FaceEngine, frames: Sequence[Frame],
         "spread": round(spread, 3),
         **{f"mean_{k}": round(float(np.mean([f.figures.as_dict()[k] for f in chosen if f.figures])), 3)
            for k in ("face_px", "sharpness", "brightness", "yaw_ratio", "eye_ratio")},
+        **_liveness_figures(live),
     }
     if spread > policy.max_spread:
         return EnrollmentResult(False, _empty(), reports, [NOT_SAME_PERSON], figures)
     return EnrollmentResult(True, matrix, reports, [], figures)
+
+
+def _liveness_figures(live: liveness.LivenessResult) -> dict[str, float]:
+    return {f"liveness_{name}": value for name, value in live.figures.items()}
 
 
 def _empty() -> np.ndarray:

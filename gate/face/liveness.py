@@ -58,6 +58,17 @@ class LivenessPolicy:
 
 DEFAULT_LIVENESS = LivenessPolicy()
 
+#: Enrollment at a camera is checked even where the gate itself runs without a challenge: a template
+#: made from a held-up photo would let that photo's owner be impersonated at every gate, and one
+#: blink at enrollment costs the resident nothing.
+ENROLLMENT_FLOOR = LivenessMode.BLINK
+
+
+def for_enrollment(gate_mode: LivenessMode | str) -> LivenessMode:
+    """The challenge for enrollment at a gate's camera: that gate's own, or a blink if it has none."""
+    mode = LivenessMode(gate_mode)
+    return ENROLLMENT_FLOOR if mode is LivenessMode.OFF else mode
+
 
 @dataclass(frozen=True)
 class LivenessResult:

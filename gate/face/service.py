@@ -80,21 +80,26 @@ class FaceService:
         """The service with the installation's template store and its [face] upload budget."""
         return cls(context.store, engine, uploads=Uploads(context.settings.face.max_upload_megapixels))
 
-    def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str) -> EnrollmentOutcome:
+    def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str,
+               challenge: str = "none") -> EnrollmentOutcome:
         """Raises ConsentError (before any frame is read) without a current consent; FaceUnavailable
-        when the model cannot load. Quality failures come back as ok=False with reasons."""
+        when the model cannot load. Quality and liveness failures come back as ok=False with reasons.
+
+        `challenge` is the liveness mode for a camera burst (liveness.for_enrollment); uploaded
+        photos are enrolled with "none", and the audit entry says which it was."""
         _require_consent(session, resident)
+        mode = liveness.LivenessMode(challenge)
         if len(frames) > MAX_ENROLLMENT_FRAMES:
             raise ImageRejected(f"At most {MAX_ENROLLMENT_FRAMES} pictures per enrollment; {len(frames)} were sent.")
         self.engine.load()
-        result = enroll(self.engine, frames, self.enrollment)
+        result = enroll(self.engine, frames, self.enrollment, mode)
         if not result.ok:
             return EnrollmentOutcome(False, result.reasons, result.quality, result.frames)
         version = self.engine.model_version
         template_id = self.store.save(session, resident, result.encodings, version)
         audit.record(session, operator, "face.enroll", f"resident:{resident.id}",
                      vectors=int(result.encodings.shape[0]), model_version=version,
-                     pictures_refused=len(result.frames) - result.accepted)
+                     pictures_refused=len(result.frames) - result.accepted, liveness=mode.value)
         return EnrollmentOutcome(True, [], result.quality, result.frames, template_id, version)
 
     def verify(self, session: Session, resident: Resident, frames: Sequence[Frame],

@@ -11,6 +11,7 @@ import concurrent.futures
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,11 +19,20 @@ from gate.core import machine as m
 from gate.core.decision import FaceOutcome
 from gate.core.policy import GatePolicy
 from gate.face.errors import FaceUnavailable
+from gate.face.liveness import for_enrollment
 from gate.service import kiosk_text
-from gate.service.face_check import FaceCheck
+from gate.service.face_check import LIVENESS_BURST, FaceCheck
 
 #: How long the operator UI waits for enrollment frames before giving up.
 FRAMES_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class EnrollmentBurst:
+    """Frames in the order taken, and the liveness challenge they must pass (never "none")."""
+
+    frames: list[np.ndarray]
+    liveness: str
 
 
 class FaceRunner:
@@ -68,6 +78,13 @@ class FaceRunner:
         face = self.face
         assert face is not None
         return self._executor.submit(face.capture, n).result(timeout=FRAMES_TIMEOUT)
+
+    def enrollment_burst(self, policy: GatePolicy | None) -> EnrollmentBurst:
+        """A burst for enrollment at the gate camera, long enough for the gate's challenge (a blink
+        if the gate has none, or if its policy cannot be read). The operator, standing beside the
+        resident, asks for the blink or turn (the capture page says which); no direction is drawn."""
+        mode = for_enrollment(policy.liveness if policy is not None else "none")
+        return EnrollmentBurst(self.frames(LIVENESS_BURST), mode.value)
 
     def check_key(self) -> None:
         """The periodic key-file check, on the face worker (it reads a file: not on the loop)."""

@@ -40,7 +40,7 @@ from gate.service.door_grant import DoorGrant
 from gate.service.door_watch import DoorWatch
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
-from gate.service.face_runner import FaceRunner
+from gate.service.face_runner import EnrollmentBurst, FaceRunner
 from gate.service.keypad import Keypad
 from gate.service.purger import Purger
 from gate.service.status import Snapshot
@@ -186,6 +186,10 @@ class GateRuntime:
     def camera_frames(self, n: int) -> list[np.ndarray]:
         """Frames for enrollment at the gate camera. Runs on the face worker, not the caller's thread."""
         return self.faces.frames(n)
+
+    def enrollment_burst(self) -> EnrollmentBurst:
+        """Frames for enrollment at the gate camera with the liveness challenge they must pass."""
+        return self.faces.enrollment_burst(self.decider.policy)
 
     def set_camera(self, on: bool) -> None:
         """The camera indicator: called by whoever opens the gate camera (face worker only)."""

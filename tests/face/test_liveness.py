@@ -110,3 +110,32 @@ def test_off_passes_and_unknown_mode_is_an_error():
 def test_blink_through_sensor_noise_passes(engine, door):
     frames = [held_photo(frame, 1, seed)[0] for seed, frame in enumerate(blink_burst(engine, door["leslie"]))]
     assert check(LivenessMode.BLINK, faces_of(engine, frames)).passed
+
+
+# -- enrollment from a camera burst (S4) ----------------------------------------------------------
+
+@pytest.mark.parametrize("mode", [LivenessMode.BLINK, LivenessMode.HEAD_TURN])
+def test_enrollment_with_a_challenge_refuses_a_held_photo(engine, door, mode):
+    result = enroll(engine, held_photo(door["obama"], count=10), challenge=mode)
+    assert not result.ok and result.encodings.shape == (0, 128)
+    assert result.reasons[0].startswith(f"the {mode.value.replace('_', ' ')} check was not passed (")
+    assert "a photo or a screen held up to the camera cannot enroll" in result.reasons[0]
+
+
+def test_enrollment_with_a_blink_challenge_takes_a_burst_that_blinks(engine, door):
+    result = enroll(engine, blink_burst(engine, door["obama"]), challenge=LivenessMode.BLINK)
+    assert result.ok and result.encodings.shape[0] >= 1
+    assert result.quality["liveness_drop"] > 0.3
+
+
+def test_uploaded_photos_are_enrolled_without_a_challenge(engine, door):
+    assert enroll(engine, [door["obama"]] * 3).ok  # the operator's path: photos, not a burst
+
+
+def test_camera_enrollment_is_never_without_a_challenge():
+    from gate.face.liveness import for_enrollment
+
+    assert for_enrollment("none") is LivenessMode.BLINK
+    assert for_enrollment("head_turn") is LivenessMode.HEAD_TURN
+    with pytest.raises(ValueError):
+        for_enrollment("smile")

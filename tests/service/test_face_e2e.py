@@ -246,3 +246,22 @@ def test_no_consent_refusal_is_in_the_event_table(gate_factory, tmp_path: Path) 
     with gate.ctx.sessions() as session:
         row = session.scalars(select(AccessEvent).where(AccessEvent.method == "face")).one()
     assert row.reason == "no_consent" and not row.granted
+
+
+def test_enrollment_at_the_gate_camera_refuses_a_held_up_photo(gate_factory, photos: Path, engine: FaceEngine) -> None:
+    """The simulated camera shows one still photo: the burst is the same frame over and over, and the
+    gate (liveness "none") still asks enrollment for a blink, which a photo cannot give (S4)."""
+    from gate.face.service import FaceService
+
+    gate = gate_factory(face_engine=engine)
+    with gate.ctx.transaction() as session:
+        consent.grant_consent(session, residents.get_resident(session, CODE), operator="test", retention_days=365)
+    gate.rig.show_photo(read_image_file(photos / "obama" / "obama2.jpg"), "obama2")
+    burst = gate.runtime.enrollment_burst()
+    assert burst.liveness == "blink"
+    with gate.ctx.transaction() as session:
+        outcome = FaceService(gate.ctx.store, engine).enroll(session, residents.get_resident(session, CODE),
+                                                             burst.frames, "clerk", challenge=burst.liveness)
+        assert not outcome.ok and outcome.template_id is None
+        assert outcome.reasons[0].startswith("the blink check was not passed (no blink seen")
+        assert gate.ctx.store.load(session, residents.get_resident(session, CODE)) is None

@@ -99,3 +99,29 @@ def test_enrollment_frames_are_taken_on_the_face_worker_with_the_indicator_on(
     assert opened_on and opened_on[0].startswith("face")
     assert True in indicator and not runner.camera_on
 
+
+
+@pytest.mark.parametrize(("policy", "expected"), [(FACE_POLICY, "head_turn"), (None, "blink"),
+                                                  (GatePolicy(gate_id=1, name="main", methods=frozenset({Method.CARD}),
+                                                              liveness="none"), "blink")])
+def test_an_enrollment_burst_is_long_enough_for_a_challenge_and_never_without_one(
+        runner_with_camera: tuple[FaceRunner, PushedFeeds, list[str]], policy: GatePolicy | None,
+        expected: str) -> None:
+    from gate.service.face_check import LIVENESS_BURST
+
+    runner, feeds, _ = runner_with_camera
+    feed = feeds.feed("gate")
+    stop = threading.Event()
+
+    def world() -> None:
+        while not stop.wait(1 / 60):
+            feed.push(np.zeros((48, 64, 3), dtype=np.uint8))
+
+    pusher = threading.Thread(target=world, daemon=True)
+    pusher.start()
+    try:
+        burst = runner.enrollment_burst(policy)
+    finally:
+        stop.set()
+        pusher.join(5)
+    assert burst.liveness == expected and len(burst.frames) == LIVENESS_BURST

@@ -250,15 +250,15 @@ def test_live_frame_check_gives_quality_feedback(face_app, auth, gctx, faces) ->
         assert session.scalar(select(func.count(Consent.id))) == 1
 
 
-@pytest.mark.faces
-def test_gate_camera_frames_from_the_runtime(gctx, face_engine, faces) -> None:
-    from gate.face.images import read_image_file
+def _gate_camera_client(gctx, face_engine, frames: list):
+    """The app with a runtime whose gate camera delivers `frames` (a gate with liveness off: blink)."""
+    from gate.service.face_runner import EnrollmentBurst
     from tests.webui.conftest import AuthActions
     from webui import create_app
 
     class Runtime:
-        def camera_frames(self, n: int) -> list:
-            return [read_image_file(faces / "special" / "obama" / "obama-480p.jpg")]
+        def enrollment_burst(self) -> EnrollmentBurst:
+            return EnrollmentBurst(frames, "blink")
 
     app = create_app(gctx, config={"TESTING": True}, gate_runtime=Runtime())
     app.extensions["face_engine"] = face_engine
@@ -266,9 +266,44 @@ def test_gate_camera_frames_from_the_runtime(gctx, face_engine, faces) -> None:
     add_resident(gctx, "A101")
     grant(gctx, "A101")
     auth.login("clerk", OperatorRole.OPERATOR)
-    assert "Capture from the gate camera" in auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
+    return auth
+
+
+@pytest.fixture(scope="module")
+def door_frame(face_engine, faces):
+    from gate.face.images import read_image_file
+    from tests.face.synth import framed
+
+    return framed(face_engine, read_image_file(faces / "special" / "obama" / "obama-720p.jpg"))
+
+
+@pytest.mark.faces
+def test_gate_camera_burst_that_blinks_is_enrolled(gctx, face_engine, door_frame) -> None:
+    from tests.face.synth import blink_burst
+
+    auth = _gate_camera_client(gctx, face_engine, blink_burst(face_engine, door_frame))
+    page = auth.client.get("/residents/A101/face/capture").get_data(as_text=True)
+    assert "Capture from the gate camera" in page and "blink once" in page
     response = auth.post("/residents/A101/face/gate-camera", {})
     assert response.status_code == 200 and "template was created" in response.get_data(as_text=True)
+    with gctx.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "face.enroll")).one()
+        assert '"liveness": "blink"' in entry.details
+
+
+@pytest.mark.faces
+def test_gate_camera_refuses_a_photo_held_up_to_it(gctx, face_engine, door_frame) -> None:
+    from tests.face.synth import held_photo
+
+    auth = _gate_camera_client(gctx, face_engine, held_photo(door_frame, count=15))
+    auth.client.get("/residents/A101/face/capture")
+    response = auth.post("/residents/A101/face/gate-camera", {})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "template was created" not in page
+    assert "the blink check was not passed" in page
+    assert "a photo or a screen held up to the camera cannot enroll" in page
+    with gctx.sessions() as session:
+        assert session.scalar(select(func.count(FaceTemplate.id))) == 0
 
 
 # -- uploads within a memory budget ---------------------------------------------------------------
