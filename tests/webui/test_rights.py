@@ -35,6 +35,9 @@ def test_delete_face_in_one_step_with_receipt(client, auth, gctx) -> None:
     assert stored.face_pseudonym is None and stored.consents[0].withdrawn_at is not None
     assert stored.consents[0].withdrawn_by == "clerk" and [c.uid for c in stored.cards] == ["777"]
     receipt = client.get(response.headers["Location"]).get_data(as_text=True)
+    # The deletion is in the ledger beside the key file (R4, R7), under its receipt number.
+    (entry,) = gctx.ledger.entries()
+    assert entry.receipts == (int(response.headers["Location"].rsplit("/", 1)[1]),) and entry.consents
     assert "Face data deleted" in receipt and "Ada Lovelace (A101)" in receipt and "clerk" in receipt
     assert "crypto-shredded" in receipt and "keep working" in receipt
     # Deleting again has nothing to delete and says so.
