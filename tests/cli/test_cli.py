@@ -177,3 +177,16 @@ def test_assess_refuses_what_the_web_ui_refuses(gate_cli, tmp_path, change, mess
     assert result.exit_code != 0 and message in result.stderr, result.output + result.stderr
     assert "Traceback" not in result.output + result.stderr
     assert "assessment=no" in gate_cli.ok("gates", "list")
+
+
+def test_privacy_record_as_json_and_text(gate_cli, data_dir):
+    """U2: the record of processing on demand, as JSON for the regulator and as text for a person."""
+    import json
+
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice Wang")
+    record = json.loads(gate_cli.ok("privacy", "record", "--json"))
+    assert record["counts"]["residents_active"] == 1
+    assert record["storage"]["master_key_file"] == str(data_dir / "keys" / "master.key")
+    assert record["storage"]["database_backend"] == "sqlite" and record["recipients"] == []
+    text = gate_cli.ok("privacy", "record")
+    assert "storage:" in text and "master key file:" in text and "recipients:\n  none" in text
