@@ -82,7 +82,7 @@ def login():
             flash("Too many sign-in attempts from this address; wait a minute.", "error")
             return render_template("auth/login.html", username=username), 429
         result = operator_service.authenticate(db(), ctx().hasher, username, request.form.get("password", ""),
-                                               now=now())
+                                               now=now(), address=address)
         db().commit()  # failure counters and lockouts are kept even when the sign-in fails
         if not result.ok:
             flash(result.message, "error")

@@ -7,7 +7,8 @@ import json
 from flask import Blueprint, Response, render_template
 
 from gate.store.dashboard import privacy_report
-from webui.base import READ_EVENT_ROLES, ctx, db, now, roles_required
+from gate.store.processing_record import processing_record
+from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, ctx, db, now, roles_required
 
 bp = Blueprint("dashboard", __name__)
 
@@ -30,3 +31,17 @@ def report_json():
     body = json.dumps(privacy_report(db(), ctx().settings, now()).as_dict(), ensure_ascii=False, indent=2)
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": 'attachment; filename="privacy-report.json"'})
+
+
+@bp.get("/privacy/record")
+@roles_required(*AUDIT_ROLES)
+def record_page():
+    return render_template("privacy_record.html", record=processing_record(db(), ctx().settings, now()))
+
+
+@bp.get("/privacy/record.json")
+@roles_required(*AUDIT_ROLES)
+def record_json():
+    body = json.dumps(processing_record(db(), ctx().settings, now()).as_dict(), ensure_ascii=False, indent=2)
+    return Response(body, mimetype="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="record-of-processing.json"'})

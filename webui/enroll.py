@@ -13,6 +13,7 @@ from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.images import UploadsBusy
 from gate.store import consent as consent_service
+from gate.store import gates as gate_service
 from gate.store import notices, rights
 from gate.store.models import ResidentStatus
 from webui import face
@@ -20,6 +21,12 @@ from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, 
 from webui.residents import load
 
 bp = Blueprint("enroll", __name__)
+
+
+@bp.context_processor
+def _filing_warning() -> dict[str, object]:
+    """CAC 2025 rules (U3): whoever enrolls one more face sees that the site nears the filing threshold."""
+    return {"filing_warning": gate_service.filing_warning(db(), ctx().settings)}
 
 
 def can_use_gate_camera() -> bool:

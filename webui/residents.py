@@ -6,6 +6,7 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from gate.errors import GateError, NotFoundError
 from gate.store import consent as consent_service
+from gate.store import data_access
 from gate.store import residents as resident_service
 from gate.store.models import Resident
 from gate.store.resident_edit import generate_pin, update_resident
@@ -62,6 +63,8 @@ def new():
 @roles_required(*RESIDENT_ROLES)
 def show(code: str):
     resident = load(code)
+    data_access.record_view(db(), resident, actor=actor(), what="resident page")
+    db().commit()
     return render_template("residents/show.html", resident=resident,
                            consent=consent_service.current_consent(db(), resident),
                            has_template=ctx().store.has_template(db(), resident),
@@ -84,6 +87,8 @@ def edit(code: str):
         except GateError as err:
             fail(err)
             return render_template("residents/form.html", resident=load(code), form=form), 400
+    data_access.record_view(db(), resident, actor=actor(), what="edit form")
+    db().commit()
     return render_template("residents/form.html", resident=resident, form={
         "name": resident.name, "unit": resident.unit, "is_minor": resident.is_minor,
         "guardian_name": resident.guardian_name or "", "group_name": resident.group_name or ""})

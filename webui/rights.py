@@ -69,9 +69,10 @@ def receipt(number: int):
     return render_template("rights/receipt.html", receipt=found, person=person, fresh=False)
 
 
-def _export(code: str) -> dict[str, object]:
+def _export(code: str, form: str) -> dict[str, object]:
     resident = load(code)
-    data = rights_service.export_resident(db(), resident, ctx().store, actor=actor(), now=now())
+    data = rights_service.export_resident(db(), resident, ctx().store, actor=actor(), form=form,
+                                          site_days=ctx().settings.template_retention_days, now=now())
     db().commit()
     return data
 
@@ -79,12 +80,12 @@ def _export(code: str) -> dict[str, object]:
 @bp.get("/residents/<code>/export")
 @roles_required(*RESIDENT_ROLES)
 def export_page(code: str):
-    return render_template("rights/export.html", data=_export(code), code=code)
+    return render_template("rights/export.html", data=_export(code, "page"), code=code)
 
 
 @bp.get("/residents/<code>/export.json")
 @roles_required(*RESIDENT_ROLES)
 def export_json(code: str):
-    body = rights_service.export_json(_export(code))
+    body = rights_service.export_json(_export(code, "json"))
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f'attachment; filename="resident-{code}.json"'})

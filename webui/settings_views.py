@@ -13,9 +13,8 @@ from sqlalchemy import select
 from gate import site_config
 from gate.core.policy import LIVENESS_MODES, Method
 from gate.errors import GateError, NotFoundError, PolicyError
-from gate.store import assessments as site_admin
+from gate.store import assessments, notices, retention
 from gate.store import gates as gate_service
-from gate.store import notices, retention
 from gate.store.models import Gate, Notice
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
 
@@ -116,9 +115,9 @@ def assess(name: str) -> ResponseReturnValue:
             assessed_on = date.fromisoformat(request.form.get("assessed_on", ""))
         except ValueError as err:
             raise PolicyError("Give the assessment date as YYYY-MM-DD.") from err
-        site_admin.record_assessment_document(db(), gate, assessed_on=assessed_on,
-                                              approver=request.form.get("approver", ""),
-                                              document=upload.read() if upload else b"", actor=actor())
+        assessments.record_assessment(db(), gate, assessed_on=assessed_on, approver=request.form.get("approver", ""),
+                                      document=upload.read() if upload else b"", actor=actor(),
+                                      site_timezone=ctx().settings.site.timezone, now=now())
         db().commit()
         flash(f"Impact assessment recorded for {name}; face can now be enabled there.", "ok")
     except GateError as err:

@@ -23,7 +23,7 @@ from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
-from gate.store import consent, gates, residents
+from gate.store import assessments, consent, gates, residents
 
 CARD, CODE, PIN = "188:24910", "1001", "482915"
 WAIT = 30.0
@@ -140,7 +140,8 @@ def _face(ctx: GateContext, rig: SimRig, runtime: GateRuntime, faces_dir: Path, 
     doc.write_text("benchmark")
     with ctx.transaction() as session:
         gate = gates.get_gate(session, "main")
-        gates.record_assessment(session, gate, assessed_on=date.today(), approver="bench", document=doc, actor="bench")
+        assessments.record_assessment(session, gate, assessed_on=date.today(), approver="bench",
+                                      document=doc.read_bytes(), actor="bench", site_timezone="UTC")
         gates.set_gate(session, gate, actor="bench", methods="card,pin,face,card+face")
         resident = residents.get_resident(session, CODE)
         consent.grant_consent(session, resident, operator="bench", retention_days=30)

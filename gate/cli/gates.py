@@ -10,7 +10,7 @@ import click
 
 from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.errors import PolicyError
-from gate.store import gates
+from gate.store import assessments, gates
 
 
 @click.group("gates")
@@ -82,9 +82,12 @@ def gates_assess(env: Env, name: str, assessed_on: str, approver: str, document:
         day = date.fromisoformat(assessed_on)
     except ValueError as err:
         raise PolicyError(f"--date must be YYYY-MM-DD, got {assessed_on!r}.") from err
-    with env.context().transaction() as session:
-        assessment = gates.record_assessment(session, gates.get_gate(session, name), assessed_on=day,
-                                             approver=approver, document=document, actor=CLI_ACTOR)
+    content = assessments.read_document(document)
+    ctx = env.context()
+    with ctx.transaction() as session:
+        assessment = assessments.record_assessment(session, gates.get_gate(session, name), assessed_on=day,
+                                                   approver=approver, document=content, actor=CLI_ACTOR,
+                                                   site_timezone=ctx.settings.site.timezone, now=ctx.clock())
         digest = assessment.document_sha256
     click.echo(f"impact assessment recorded for gate {name} (document sha256 {digest})")
 

@@ -1,7 +1,9 @@
-"""Retention and accountability: `gate purge`, `gate retention-schedule`, `gate audit verify`."""
+"""Retention and accountability: `gate purge`, `gate retention-schedule`, `gate audit verify`,
+`gate privacy record`."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -69,4 +71,37 @@ def audit_verify(env: Env) -> None:
     click.echo(f"audit log intact: {report.entries} entries, head {report.head}")
 
 
-COMMANDS = [purge, retention_schedule, audit_group]
+@click.group("privacy")
+def privacy_group() -> None:
+    """Accountability records for the regulator and the impact assessment."""
+
+
+@privacy_group.command("record")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+@pass_env
+def privacy_record(env: Env, as_json: bool) -> None:
+    """The record of processing (PIPL 54-56): purposes, data, storage, recipients, security, retention, counts."""
+    from gate.store.processing_record import processing_record
+
+    ctx = env.context()
+    with ctx.sessions() as session:
+        record = processing_record(session, ctx.settings, ctx.clock()).as_dict()
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    for heading, value in record.items():
+        click.echo(f"{heading.replace('_', ' ')}:")
+        for line in _lines(value):
+            click.echo(f"  {line}")
+
+
+def _lines(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [f"{k.replace('_', ' ')}: {v if v not in (None, '') else '-'}" for k, v in value.items()]
+    if isinstance(value, list):
+        return [", ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+                for item in value] or ["none"]
+    return [str(value)]
+
+
+COMMANDS = [purge, retention_schedule, audit_group, privacy_group]

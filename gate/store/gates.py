@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date
-from pathlib import Path
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -14,7 +10,7 @@ from gate.config import FACE_FILING_THRESHOLD, Settings
 from gate.core.policy import LIVENESS_MODES, GatePolicy, format_methods, parse_methods, validate_methods
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.store import audit
-from gate.store.models import Gate, ImpactAssessment, Resident
+from gate.store.models import Gate, Resident
 
 DEFAULT_METHODS = "card,pin"
 
@@ -66,23 +62,6 @@ def set_gate(session: Session, gate: Gate, *, actor: str, methods: str | None = 
     audit.record(session, actor, "gate.set", f"gate:{gate.name}", methods=gate.methods, liveness=gate.liveness,
                  threshold=gate.face_threshold, pulse_ms=gate.pulse_ms)
     return gate
-
-
-def record_assessment(session: Session, gate: Gate, *, assessed_on: date, approver: str, document: Path,
-                      actor: str) -> ImpactAssessment:
-    if not approver.strip():
-        raise PolicyError("An impact assessment needs the name of its approver.")
-    try:
-        digest = hashlib.sha256(document.read_bytes()).hexdigest()
-    except OSError as err:
-        raise PolicyError(f"Cannot read the assessment document {document}: {err.strerror}.") from err
-    assessment = ImpactAssessment(gate_id=gate.id, assessed_on=assessed_on, approver=approver.strip(),
-                                  document_sha256=digest, created_at=utcnow())
-    session.add(assessment)
-    session.flush()
-    audit.record(session, actor, "gate.assess", f"gate:{gate.name}", document_sha256=digest,
-                 approver=approver.strip(), assessed_on=assessed_on.isoformat())
-    return assessment
 
 
 def policy_of(gate: Gate, settings: Settings) -> GatePolicy:

@@ -92,6 +92,8 @@ class Resident(Base):
     group_name: Mapped[str | None] = mapped_column(String(64))
     # The one link from identity to face data. NULL means: no face template.
     face_pseudonym: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Keys the card pseudonyms in the audit log; deleted with the record, so they no longer lead to a card.
+    audit_salt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     moved_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -221,20 +221,27 @@ FAILED = ("Wrong username or password, or the account is locked after repeated f
           "check them, wait a few minutes, or ask an admin.")
 
 
+def _failed(session: Session, username: str, address: str, reason: str, now: datetime) -> LoginResult:
+    """Audited (PIPL 51: who tried, when, from where), never with the password; the answer stays `FAILED`."""
+    audit.record(session, "anonymous", "operator.login_failed", f"operator:{username}", now=now, reason=reason,
+                 address=address)
+    return LoginResult(None, FAILED)
+
+
 def authenticate(session: Session, hasher: PasswordHasher, username: str, password: str, *,
-                 now: datetime | None = None) -> LoginResult:
-    """Check a login; counts failures and locks the account. The caller commits.
+                 now: datetime | None = None, address: str = "") -> LoginResult:
+    """Check a login; counts failures, locks the account and audits every failure. The caller commits.
 
     Every path costs one argon2 verification and ends in the same `FAILED` answer."""
     now = now or utcnow()
     operator = session.scalar(select(Operator).where(Operator.username == username))
     if operator is None:
         passwords.verify(hasher, _dummy_hash(hasher), password)
-        return LoginResult(None, FAILED)
+        return _failed(session, username, address, "unknown username", now)
     if operator.locked_until is not None and now < operator.locked_until:
         # Verified anyway: answering a locked account faster than a wrong password would tell it exists.
         passwords.verify(hasher, operator.password_hash, password)
-        return LoginResult(None, FAILED)
+        return _failed(session, username, address, "account locked", now)
     if not passwords.verify(hasher, operator.password_hash, password):
         operator.failed_logins += 1
         if operator.failed_logins >= MAX_FAILURES:
@@ -243,9 +250,9 @@ def authenticate(session: Session, hasher: PasswordHasher, username: str, passwo
             operator.locked_until = now + delay
             audit.record(session, "system", "operator.locked", f"operator:{operator.username}",
                          failures=operator.failed_logins, seconds=int(delay.total_seconds()))
-        return LoginResult(None, FAILED)
+        return _failed(session, username, address, "wrong password", now)
     if not operator.active:
-        return LoginResult(None, FAILED)
+        return _failed(session, username, address, "account disabled", now)
     if hasher.check_needs_rehash(operator.password_hash):
         operator.password_hash = hasher.hash(password)
     operator.failed_logins = 0

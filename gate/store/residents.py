@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -78,6 +81,16 @@ def remove_resident(session: Session, resident: Resident, store: TemplateStore, 
     return counts
 
 
+def card_reference(resident: Resident, uid: str) -> str:
+    """What the audit log says instead of a card number (PIPL 51: only pseudonyms once the person is gone).
+
+    A keyed hash under the resident's own salt: while the record exists an operator holding the card can
+    recompute it; once the record (and the salt with it) is deleted, nobody can tie it to a card again."""
+    if resident.audit_salt is None:
+        resident.audit_salt = secrets.token_hex(32)
+    return hmac.new(bytes.fromhex(resident.audit_salt), uid.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def add_card(session: Session, resident: Resident, raw_number: str, *, actor: str, label: str = "",
              now: datetime | None = None) -> Card:
     uid = normalize_card(raw_number)
@@ -87,7 +100,7 @@ def add_card(session: Session, resident: Resident, raw_number: str, *, actor: st
     card = Card(uid=uid, resident_id=resident.id, label=label, created_at=now or utcnow())
     session.add(card)
     session.flush()
-    audit.record(session, actor, "card.add", f"resident:{resident.id}", card=uid)
+    audit.record(session, actor, "card.add", f"resident:{resident.id}", card_ref=card_reference(resident, uid))
     return card
 
 
@@ -96,9 +109,9 @@ def remove_card(session: Session, raw_number: str, *, actor: str) -> None:
     card = session.scalar(select(Card).where(Card.uid == uid))
     if card is None:
         raise NotFoundError(f"No card {uid} is registered.")
-    resident_id = card.resident_id
+    resident = card.resident
     session.delete(card)
-    audit.record(session, actor, "card.remove", f"resident:{resident_id}", card=uid)
+    audit.record(session, actor, "card.remove", f"resident:{resident.id}", card_ref=card_reference(resident, uid))
 
 
 def set_pin(session: Session, resident: Resident, pin: str, hasher: PasswordHasher, *, actor: str,
@@ -126,5 +139,5 @@ def list_residents(session: Session, search: str = "") -> list[Resident]:
     return list(session.scalars(query))
 
 
-__all__ = ["Consent", "add_card", "add_resident", "find_by_card", "get_resident", "list_residents",
+__all__ = ["Consent", "add_card", "add_resident", "card_reference", "find_by_card", "get_resident", "list_residents",
            "move_out", "remove_card", "remove_resident", "set_pin"]

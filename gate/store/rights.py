@@ -15,16 +15,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
+from gate.core.retention import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import NotFoundError
 from gate.store import consent as consent_service
 from gate.store import notices, residents, shredding
 from gate.store.face_templates import TemplateStore
-from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident
+from gate.store.models import AccessEvent, AuditEntry, Consent, FaceTemplate, Gate, Resident, ResidentStatus
+from gate.store.retention import retention_deadline
 
 RETAINED_FACTS = (
-    "The audit log keeps one entry per action on this record: when, which operator, the action, the "
-    "internal record number and counts, and for card changes the card number. It holds no name, PIN, "
-    "photo or face template. "
+    "The audit log keeps one entry per action on this record (including each time an operator viewed or "
+    "exported it): when, which operator, the action, the internal record number and counts. Card changes "
+    "are logged with a pseudonym of the card number, a keyed hash whose key was deleted with the record, so "
+    "it no longer leads to the card. It holds no name, card number, PIN, photo or face template. "
     "It is kept because the operator must be able to prove that deletion and consent were handled "
     "lawfully (PIPL art. 51, 54) and cannot be edited without the change being detected.",
     "Access events keep the date, gate, method and outcome; the link to the person is removed "
@@ -43,10 +46,43 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str,
-                    events_limit: int = 10_000, now: datetime | None = None) -> dict[str, object]:
-    """Everything held about one resident as plain data. Records an audit entry for the export."""
+#: The forms an export is delivered in; the audit entry names which one.
+EXPORT_FORMATS = ("page", "json")
+
+
+def _deletion(session: Session, resident: Resident, template: FaceTemplate, site_days: int,
+              now: datetime) -> dict[str, object]:
+    """When the face data will be gone at the latest (PIPL 45 with 19): the date and the rule behind it."""
+    consent = consent_service.current_consent(session, resident)
+    if resident.status is ResidentStatus.MOVED_OUT or consent is None:
+        why = "you moved out" if resident.status is ResidentStatus.MOVED_OUT else "there is no current consent"
+        return {"deletion_deadline": _iso(now),
+                "deletion_rule": f"Due now because {why}: deleted by the next purge, which runs daily."}
+    deadline = retention_deadline(template, consent, site_days)
+    days = min(consent.retention_days, site_days, MAX_TEMPLATE_RETENTION_DAYS)
+    return {
+        "deletion_deadline": _iso(deadline),
+        "consent_granted_at": _iso(consent.granted_at),
+        "retention_days_after_last_use": days,
+        "deletion_rule": (
+            f"Deleted {days} days after its last use (the shortest of your consent's {consent.retention_days} "
+            f"days, this site's {site_days} days and the legal cap of {MAX_TEMPLATE_RETENTION_DAYS} days), "
+            f"and never later than {MAX_TEMPLATE_RETENTION_DAYS} days after your consent; at once if you "
+            "withdraw consent, move out or ask for deletion. Each use at a gate moves the date on, up to that "
+            "cap."),
+    }
+
+
+def export_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str, site_days: int,
+                    form: str = "json", events_limit: int = 10_000,
+                    now: datetime | None = None) -> dict[str, object]:
+    """Everything held about one resident as plain data. Records an audit entry for the export (who, when,
+    whose, in which form)."""
     from gate.store import audit
+
+    if form not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export form {form!r}: one of {', '.join(EXPORT_FORMATS)}")
+    now = now or utcnow()
 
     consents = list(session.scalars(select(Consent).where(Consent.resident_id == resident.id).order_by(Consent.id)))
     face: dict[str, object] | None = None
@@ -60,6 +96,7 @@ def export_resident(session: Session, resident: Resident, store: TemplateStore, 
                 "model_version": template.model_version,
                 "created_at": _iso(template.created_at),
                 "last_used_at": _iso(template.last_used_at),
+                **_deletion(session, resident, template, site_days, now),
             }
     event_rows = session.execute(
         select(AccessEvent, Gate.name).outerjoin(Gate, Gate.id == AccessEvent.gate_id)
@@ -67,7 +104,7 @@ def export_resident(session: Session, resident: Resident, store: TemplateStore, 
         .order_by(AccessEvent.at.desc(), AccessEvent.id.desc()).limit(events_limit)
     ).all()
     data: dict[str, object] = {
-        "exported_at": _iso(now or utcnow()),
+        "exported_at": _iso(now),
         "resident": {
             "code": resident.code, "name": resident.name, "unit": resident.unit, "status": resident.status.value,
             "is_minor": resident.is_minor, "guardian_name": resident.guardian_name, "group": resident.group_name,
@@ -87,7 +124,8 @@ def export_resident(session: Session, resident: Resident, store: TemplateStore, 
                            "reason": e.reason} for e, gate_name in event_rows],
         "access_events_truncated": len(event_rows) >= events_limit,
     }
-    audit.record(session, actor, "rights.export", f"resident:{resident.id}", events=len(event_rows))
+    audit.record(session, actor, "rights.export", f"resident:{resident.id}", form=form, events=len(event_rows),
+                 consents=len(consents), cards=len(resident.cards))
     return data
 
 

@@ -8,7 +8,7 @@ from gate.clock import utcnow
 from gate.context import GateContext
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import FaceOutcome, Reason
-from gate.store import gates, residents
+from gate.store import assessments, gates, residents
 from gate.store.models import AccessEvent
 from tests.store.helpers import resident_with_template
 
@@ -68,8 +68,8 @@ def _enable_face(ctx, tmp_path):
         gate = gates.get_gate(session, "main")
         from datetime import date
 
-        gates.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO", document=document,
-                                actor="t")
+        assessments.record_assessment(session, gate, assessed_on=date(2026, 11, 1), approver="DPO",
+                                      document=document.read_bytes(), actor="t", site_timezone="UTC")
         gates.set_gate(session, gate, actor="t", methods="card,pin,face,card+face")
 
 

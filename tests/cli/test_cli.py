@@ -159,3 +159,34 @@ def test_purge_dry_run_lists_and_deletes_nothing(gate_cli, data_dir):
     assert "face=yes" in gate_cli.ok("resident", "list")
     assert "expired=1" in gate_cli.ok("purge")
     assert "face=no" in gate_cli.ok("resident", "list")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"--approver": " "}, "needs the name of its approver"),
+    ({"--date": "2999-01-01"}, "is in the future"),
+    ({"--document": "EMPTY"}, "Attach the signed assessment document"),
+    ({"--document": "MISSING"}, "Cannot read the assessment document"),
+])
+def test_assess_refuses_what_the_web_ui_refuses(gate_cli, tmp_path, change, message):
+    """U1: the CLI runs the same checks as the settings page (it once took an empty, future-dated record)."""
+    (tmp_path / "dpia.pdf").write_bytes(b"%PDF assessment")
+    (tmp_path / "EMPTY").write_bytes(b"")
+    options = {"--date": "2026-11-01", "--approver": "DPO Li", "--document": str(tmp_path / "dpia.pdf")}
+    options |= {k: str(tmp_path / v) if k == "--document" else v for k, v in change.items()}
+    result = gate_cli("gates", "assess", "main", *[part for pair in options.items() for part in pair])
+    assert result.exit_code != 0 and message in result.stderr, result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    assert "assessment=no" in gate_cli.ok("gates", "list")
+
+
+def test_privacy_record_as_json_and_text(gate_cli, data_dir):
+    """U2: the record of processing on demand, as JSON for the regulator and as text for a person."""
+    import json
+
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice Wang")
+    record = json.loads(gate_cli.ok("privacy", "record", "--json"))
+    assert record["counts"]["residents_active"] == 1
+    assert record["storage"]["master_key_file"] == str(data_dir / "keys" / "master.key")
+    assert record["storage"]["database_backend"] == "sqlite" and record["recipients"] == []
+    text = gate_cli.ok("privacy", "record")
+    assert "storage:" in text and "master key file:" in text and "recipients:\n  none" in text

@@ -14,7 +14,7 @@ from gate.install import initialise
 from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
-from gate.store import gates, residents
+from gate.store import assessments, gates, residents
 
 CARD = "188:24910"
 CODE = "1001"
@@ -129,7 +129,8 @@ def record_face_allowed(ctx: GateContext, tmp_path: Path, methods: str = "card,p
     doc.write_text("impact assessment")
     with ctx.transaction() as session:
         g = gates.get_gate(session, "main")
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="test")
+        assessments.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO",
+                                      document=doc.read_bytes(), actor="test", site_timezone="UTC")
         gates.set_gate(session, g, actor="test", methods=methods)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.store import gates
+from gate.store import assessments, gates
 from tests.service.conftest import CODE, PIN, Gate
 from webui.server import make_app
 
@@ -120,7 +120,8 @@ def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, serve
     doc.write_text("assessment")
     with gate.ctx.transaction() as session:
         g = gates.get_gate(session, "main")
-        gates.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="t")
+        assessments.record_assessment(session, g, assessed_on=date(2026, 1, 1), approver="DPO",
+                                      document=doc.read_bytes(), actor="t", site_timezone="UTC")
         gates.set_gate(session, g, actor="t", methods="card,pin,face")
     gate.runtime.reload_policy()
     page.goto(served + "/kiosk/")

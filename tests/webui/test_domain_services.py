@@ -70,7 +70,7 @@ def test_export_and_delete_resident(any_ctx) -> None:
                                 granted=True, reason="granted"))
     with any_ctx.transaction() as session:
         resident = residents.get_resident(session, "P1")
-        data = rights.export_resident(session, resident, any_ctx.store, actor="t")
+        data = rights.export_resident(session, resident, any_ctx.store, actor="t", site_days=365)
         assert data["face"]["held"] and data["cards"][0]["number"] == "4242" and len(data["access_events"]) == 1
         assert "ciphertext" not in rights.export_json(data)
         report = privacy_report(session, any_ctx.settings)

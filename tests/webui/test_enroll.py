@@ -415,3 +415,30 @@ def test_a_12_mp_phone_photo_is_shrunk_and_still_enrolls(face_app, auth, gctx, f
     assert "template was created" in page
     with gctx.sessions() as session:
         assert session.scalar(select(func.count(FaceTemplate.id))) == 1
+
+
+def test_enrollment_pages_warn_near_the_filing_threshold(data_dir, auth) -> None:
+    """U3: at [site] face_filing_warn_at people with face data, every wizard step shows the CAC warning."""
+    from gate.context import GateContext
+    from tests.webui.helpers import store_template
+    from webui import create_app
+
+    config = data_dir / "gate.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "# face_filing_warn_at = 90000", "face_filing_warn_at = 2"), encoding="utf-8")
+    context = GateContext.open(data_dir)
+    try:
+        auth.client, auth.context = create_app(context, config={"TESTING": True}).test_client(), context
+        for code in ("A101", "A102", "A103"):
+            add_resident(context, code)
+            grant(context, code)
+        auth.login("clerk", OperatorRole.OPERATOR)
+        store_template(context, "A101")
+        below = auth.client.get("/residents/A103/face/capture").get_data(as_text=True)
+        assert "filing-warning" not in below
+        store_template(context, "A102")
+        for step in ("", "/consent", "/capture"):
+            page = auth.client.get(f"/residents/A103/face{step}").get_data(as_text=True)
+            assert "2 people have face data; at 100000 the site must file" in page, step
+    finally:
+        context.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -62,7 +63,8 @@ def test_delete_resident_keeps_only_the_audit_facts(client, auth, gctx) -> None:
         assert session.scalar(select(func.count(AccessEvent.id))) == 3
         details = " ".join(e.details + e.subject for e in session.scalars(select(AuditEntry)))
     assert "Ada" not in details and "Lovelace" not in details and "1-01" not in details
-    assert "card number" in page  # the receipt says card changes keep their number in the audit log
+    assert "777" not in details  # card changes were logged as a keyed pseudonym, not the number
+    assert "pseudonym of the card number" in page and "viewed or exported" in page
     number = re.search(r"Deletion receipt no\. (\d+)", page).group(1)
     reprint = client.get(f"/receipts/{number}").get_data(as_text=True)
     assert "Resident record deleted" in reprint and "Ada" not in reprint and "no longer held" in reprint
@@ -103,3 +105,44 @@ def test_auditor_cannot_delete_or_export(client, auth, gctx) -> None:
     assert client.get("/residents/A101/export.json").status_code == 403
     assert auth.post("/residents/A101/face/delete", {"confirm": "yes"}).status_code == 403
     assert resident(gctx, "A101").face_pseudonym is not None
+
+
+def test_views_exports_and_failed_sign_ins_are_in_the_audit_log(client, auth, gctx) -> None:
+    """U4: who saw whose data, when and in which form; who tried to sign in, from where, never the password."""
+    resident_id = _setup(gctx)
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert client.get("/residents/A101").status_code == 200
+    assert client.get("/residents/A101/edit").status_code == 200
+    client.get("/residents/A101/export")
+    client.get("/residents/A101/export.json")
+    auth.logout()
+    auth.login("clerk", OperatorRole.OPERATOR, password="not-the-passphrase")
+    client.post("/login", data={"username": "ghost", "password": "another-guess", "csrf_token": auth.token("/login")})
+    with gctx.sessions() as session:
+        rows = [(e.actor, e.action, e.subject, json.loads(e.details)) for e in session.scalars(
+            select(AuditEntry).where(AuditEntry.action.in_(
+                ["resident.view", "rights.export", "operator.login_failed"])).order_by(AuditEntry.id))]
+        log = " ".join(e.details for e in session.scalars(select(AuditEntry)))
+    subject = f"resident:{resident_id}"
+    assert [(a, action, s) for a, action, s, _ in rows] == [
+        ("clerk", "resident.view", subject), ("clerk", "resident.view", subject),
+        ("clerk", "rights.export", subject), ("clerk", "rights.export", subject),
+        ("anonymous", "operator.login_failed", "operator:clerk"),
+        ("anonymous", "operator.login_failed", "operator:ghost")]
+    assert [d.get("what") or d.get("form") for _, _, _, d in rows[:4]] == ["resident page", "edit form", "page",
+                                                                            "json"]
+    assert rows[4][3] == {"address": "127.0.0.1", "reason": "wrong password"}
+    assert "not-the-passphrase" not in log and "another-guess" not in log
+
+
+def test_export_page_states_the_face_deletion_deadline(client, auth, gctx) -> None:
+    """P1: the copy given to the resident says by when their face data will be gone, and why then."""
+    _setup(gctx)  # consent for 365 days; the site's default is longer
+    auth.login("clerk", OperatorRole.OPERATOR)
+    with gctx.sessions() as session:
+        template = session.scalar(select(FaceTemplate))
+        expected = (max(template.created_at, template.last_used_at) + timedelta(days=365)).isoformat()
+    data = json.loads(client.get("/residents/A101/export.json").get_data(as_text=True))
+    assert data["face"]["deletion_deadline"] == expected
+    page = client.get("/residents/A101/export").get_data(as_text=True)
+    assert f"Deleted at the latest on {expected}" in page and "legal cap of 1095 days" in page

@@ -176,3 +176,19 @@ def test_admin_rotates_the_master_key_in_the_background(client, app, auth, gctx)
         assert np.array_equal(gctx.store.load(session, get_resident(session, "K1")).encodings, before)
     page = client.get("/settings").get_data(as_text=True)
     assert "Last rotation: master key is now" in page
+
+
+def test_record_of_processing_page_and_json(client, auth, gctx) -> None:
+    """U2: auditors and admins get the record of processing; operators do not."""
+    add_resident(gctx, "A101")
+    auth.login("aud", OperatorRole.AUDITOR)
+    page = client.get("/privacy/record").get_data(as_text=True)
+    assert "Record of processing" in page and "sqlite" in page and str(gctx.settings.key_file) in page
+    assert "None: no event is sent outside this system." in page
+    assert "Record of processing" in client.get("/").get_data(as_text=True)
+    data = json.loads(client.get("/privacy/record.json").get_data(as_text=True))
+    assert data["counts"]["residents_active"] == 1 and data["storage"]["database_backend"] == "sqlite"
+    auth.logout()
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert client.get("/privacy/record").status_code == 403
+    assert "Record of processing" not in client.get("/").get_data(as_text=True)
