@@ -18,6 +18,7 @@ from gate.service.face_check import FaceCheck
 from gate.service.journal import Journal, journal_path
 from gate.service.purger import DAY_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
+from gate.service.self_service import SelfService
 from gate.service.simrig import SimRig
 from gate.store.db import make_engine, make_session_factory
 
@@ -99,10 +100,12 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     # purge may take longer.
     purger = Purger(ctx.sessions, lambda: ctx.settings.template_retention_days, ctx.clock,
                     interval_seconds=purge_interval_seconds)
+    self_service = (SelfService(name, access, ctx.store, events.database, ctx.clock)
+                    if ctx.settings.privacy.kiosk_self_service else None)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
-                          purger=purger)
+                          purger=purger, self_service=self_service)
     runtime_box.append(runtime)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:
