@@ -27,6 +27,7 @@ from gate.core import lockout
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Evidence, FaceOutcome, Locks, Reason, decide
 from gate.core.policy import GatePolicy, Method
+from gate.core.selfservice import holds_face_data, identify
 from gate.secrets import passwords
 from gate.store import consent
 from gate.store.db import transaction
@@ -40,6 +41,15 @@ class Outcome:
     resident_id: int | None
     event_id: int | None
     gate_id: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who asked at the kiosk: `refusal` None means `resident_id` is identified."""
+
+    resident_id: int | None
+    refusal: Decision | None
+    has_face_data: bool = False
 
 
 def face_method(claim: Claim) -> Method:
@@ -87,22 +97,58 @@ class EvidencePipeline:
         decision = decide(policy, method, subject, Evidence(pin_matches=pin_matches, face=face), locks)
 
         if pin_matches is not None:  # only a PIN that was tested counts, so a wait or a lock adds nothing
-            success = pin_matches and decision.granted
-            gate_state = lockout.after_pin_attempt(gate_state, success=success, is_gate_keypad=True, now=now,
-                                                   resident=self.resident_rules, gate=self.gate_rules)
-            directory.store_lock_state(gate_scope, gate_state)
-            if resident_scope is not None:
-                resident_state = lockout.after_pin_attempt(
-                    resident_state, success=success, is_gate_keypad=False, now=now,
-                    resident=self.resident_rules, gate=self.gate_rules)
-                directory.store_lock_state(resident_scope, resident_state)
-                if decision.reason is Reason.WRONG_PIN:
-                    decision = self._pin_feedback(decision, resident_state, gate_state, now)
+            decision = self._count_pin(directory, decision, pin_matches and decision.granted, gate_scope,
+                                       gate_state, resident_scope, resident_state, now)
         if decision.granted and entry is not None:
             directory.granted(entry, now)
         resident_id = subject.resident_id if subject is not None else None
         event_id = directory.record(method, resident_id, decision, now)
         return Outcome(decision, resident_id, event_id, policy.gate_id)
+
+    def identify(self, directory: Directory, claim: Claim, pin: str, now: datetime) -> Identity:
+        """The kiosk's "My face data": card or resident code + PIN, whatever ways in the gate accepts.
+
+        The PIN is tested and counted exactly as at the gate (the same two counters), so the kiosk is
+        no side door for guessing PINs. No access event is written and no grant is booked: this is
+        not a way in.
+        """
+        entry = directory.resident(claim, now)
+        subject = entry.subject if entry is not None else None
+        gate_scope = lockout.gate_scope(directory.policy.gate_id)
+        resident_scope = lockout.resident_scope(subject.resident_id) if subject is not None else None
+        gate_state = directory.lock_state(gate_scope)
+        resident_state = directory.lock_state(resident_scope) if resident_scope else lockout.LockoutState()
+        locks = Locks(resident_locked_seconds=resident_state.seconds_left(now),
+                      gate_wait_seconds=gate_state.seconds_left(now))
+        pin_matches: bool | None = None
+        if not locks.gate_wait_seconds and not locks.resident_locked_seconds:
+            stored = entry.pin_hash if entry is not None and entry.pin_hash is not None else self._dummy_hash
+            pin_matches = passwords.verify(self.hasher, stored, pin) and entry is not None
+        refusal = identify(subject, claim.kind is ClaimKind.CARD, pin_matches, locks)
+        if pin_matches is not None:
+            verdict = refusal or Decision(True, Reason.GRANTED)  # the counters' view: was the PIN right
+            verdict = self._count_pin(directory, verdict, refusal is None, gate_scope, gate_state, resident_scope,
+                                      resident_state, now)
+            refusal = None if verdict.granted else verdict
+        if refusal is not None or subject is None:
+            return Identity(None, refusal)
+        return Identity(subject.resident_id, None, holds_face_data(subject))
+
+    def _count_pin(self, directory: Directory, decision: Decision, success: bool, gate_scope: str,
+                   gate_state: lockout.LockoutState, resident_scope: str | None,
+                   resident_state: lockout.LockoutState, now: datetime) -> Decision:
+        """Count one tested PIN on both counters; a wrong one gets the tries-left / wait feedback."""
+        gate_state = lockout.after_pin_attempt(gate_state, success=success, is_gate_keypad=True, now=now,
+                                               resident=self.resident_rules, gate=self.gate_rules)
+        directory.store_lock_state(gate_scope, gate_state)
+        if resident_scope is not None:
+            resident_state = lockout.after_pin_attempt(
+                resident_state, success=success, is_gate_keypad=False, now=now,
+                resident=self.resident_rules, gate=self.gate_rules)
+            directory.store_lock_state(resident_scope, resident_state)
+            if decision.reason is Reason.WRONG_PIN:
+                decision = self._pin_feedback(decision, resident_state, gate_state, now)
+        return decision
 
     def _pin_feedback(self, decision: Decision, resident: lockout.LockoutState, gate: lockout.LockoutState,
                       now: datetime) -> Decision:
@@ -170,6 +216,13 @@ class AccessService:
             directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
             return self.pipeline.precheck(directory, claim, self.clock(), face_failures)
 
+    def identify(self, gate_name: str, claim: Claim, pin: str) -> Identity:
+        """The kiosk's self-service identification (card or code + PIN), counted by the PIN lock-outs."""
+        now = self.clock()
+        with transaction(self.sessions) as session:
+            directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
+            return self.pipeline.identify(directory, claim, pin, now)
+
     def face_declined(self, claim: Claim) -> bool:
         """The claimed resident refused or withdrew face consent and gave none since (A3)."""
         with self.sessions() as session:
@@ -181,5 +234,5 @@ class AccessService:
             return policy_of(get_gate(session, gate_name), self.settings)
 
 
-__all__ = ["AccessService", "Claim", "ClaimKind", "EvidencePipeline", "Outcome", "Reason", "face_method",
+__all__ = ["AccessService", "Claim", "ClaimKind", "EvidencePipeline", "Identity", "Outcome", "Reason", "face_method",
            "resolve_claim"]

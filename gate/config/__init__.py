@@ -40,6 +40,7 @@ from gate.config.sections import (
     GateSection,
     KeysSection,
     MqttSection,
+    PrivacySection,
     RetentionSection,
     SecuritySection,
     SiteSection,
@@ -63,6 +64,7 @@ class Settings:
     mqtt: MqttSection = MqttSection()
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
+    privacy: PrivacySection = PrivacySection()
     relay: RelayConfig | None = None
     reader: ReaderConfig | None = None
 
@@ -208,6 +210,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
                                       section(FaceSection))
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
+    privacy = section(PrivacySection)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -221,7 +224,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, relay=relay, reader=reader,
+        webhook=webhook, site=site, privacy=privacy, relay=relay, reader=reader,
     )
 
 
@@ -255,6 +258,7 @@ __all__ = [
     "KeysSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
     "MqttSection",
+    "PrivacySection",
     "RetentionSection",
     "SECTIONS",
     "SecuritySection",

@@ -36,6 +36,11 @@ forbid_face_for_minors = false
 # timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules use the site's local time
 # face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
 
+[privacy]
+# true: residents may withdraw face consent and delete their face data themselves at the gate's screen
+# ("My face data"), after card or resident code and PIN; card and PIN keep working.
+# kiosk_self_service = false
+
 [web]
 # The operator UI listens on localhost only unless you change this (see README: exposing on a LAN).
 host = "127.0.0.1"

@@ -194,11 +194,20 @@ class SiteSection:
                                        "Warn when this many people have face data (filing is due at 100,000).")
 
 
+@dataclass(frozen=True)
+class PrivacySection:
+    kiosk_self_service: bool = setting(False, FLAG, "Offer \"My face data\" at the gate's screen: a resident who "
+                                                    "identifies with card or resident code and PIN can withdraw "
+                                                    "face consent and delete their face data there, with a receipt "
+                                                    "(PIPL art. 47). Card and PIN keep working.")
+
+
 #: The sections gate parses itself, in the order the documentation lists them.
 SECTIONS: dict[str, type] = {
     "database": DatabaseSection, "keys": KeysSection, "retention": RetentionSection,
     "security": SecuritySection, "web": WebSection, "face": FaceSection, "gate": GateSection,
     "camera": CameraSection, "mqtt": MqttSection, "webhook": WebhookSection, "site": SiteSection,
+    "privacy": PrivacySection,
 }
 #: Parsed by drivers.config (validated here at load).
 DRIVER_SECTIONS = ("relay", "reader")

@@ -19,20 +19,27 @@ from dataclasses import dataclass, replace
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Reason
 from gate.core.policy import NON_FACE, Method
+from gate.core.selfservice import SelfServiceOutcome
 from gate.core.transaction import (
     ArmTimer,
     Cancel,
     CheckFaceOffer,
     Choose,
+    ConfirmDelete,
     Decide,
     Decided,
+    DeleteFaceData,
     Effect,
     EnterCode,
     EnterPin,
     Event,
+    FaceDataDeleted,
     FaceOfferChecked,
     FaceVerified,
     Grant,
+    Identified,
+    Identify,
+    OpenSelfService,
     Passed,
     Phase,
     Precheck,
@@ -48,11 +55,12 @@ from gate.core.transaction import (
 
 __all__ = [
     # the types, from gate.core.transaction
-    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event",
-    "FaceOfferChecked", "FaceVerified", "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse",
-    "Rules", "StartFace", "State", "StopFace", "TimedOut",
+    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "ConfirmDelete", "Decide", "Decided", "DeleteFaceData", "Effect",
+    "EnterCode", "EnterPin", "Event", "FaceDataDeleted", "FaceOfferChecked", "FaceVerified", "Grant", "Identified",
+    "Identify", "OpenSelfService", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules",
+    "SELF_SERVICE_PHASES", "SelfServiceOutcome", "StartFace", "State", "StopFace", "TimedOut",
     # the behaviour
-    "TRANSITIONS", "Action", "Guard", "Transition", "describe", "offered", "step",
+    "TRANSITIONS", "Action", "Guard", "Transition", "describe", "offered", "self_service_offered", "step",
 ]
 
 
@@ -133,6 +141,26 @@ def current_and_cleared(state: State, event: Event, rules: Rules) -> bool:
 
 def current_and_refused(state: State, event: Event, rules: Rules) -> bool:
     return is_current(state, event, rules) and isinstance(event, Prechecked) and event.denial is not None
+
+
+def self_service_enabled(state: State, event: Event, rules: Rules) -> bool:
+    return rules.self_service
+
+
+def identified_with_face_data(state: State, event: Event, rules: Rules) -> bool:
+    return (is_current(state, event, rules) and isinstance(event, Identified) and event.refusal is None
+            and event.resident_id is not None and event.has_face_data)
+
+
+def identified_without_face_data(state: State, event: Event, rules: Rules) -> bool:
+    return (is_current(state, event, rules) and isinstance(event, Identified) and event.refusal is None
+            and event.resident_id is not None and not event.has_face_data)
+
+
+def not_identified(state: State, event: Event, rules: Rules) -> bool:
+    return (is_current(state, event, rules) and isinstance(event, Identified)
+            and not identified_with_face_data(state, event, rules)
+            and not identified_without_face_data(state, event, rules))
 
 
 # -- actions ----------------------------------------------------------------------------------------
@@ -261,6 +289,72 @@ def enter_pin_for_claim(state: State, event: Event, rules: Rules) -> tuple[State
     return new, (ArmTimer(new.token, rules.claim_timeout),)
 
 
+# Self-service ("My face data"). No action here returns Grant: identifying is not a way in.
+def start_self_service(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    new = _new(state, phase=Phase.SELF_CLAIM)
+    return new, _stop(state) + (ArmTimer(new.token, rules.claim_timeout),)
+
+
+def hold_self_claim(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    # The card read here is a claim only: it is not decided, so it never opens the door.
+    if isinstance(event, PresentCard):
+        claim = Claim(ClaimKind.CARD, event.number)
+    else:
+        assert isinstance(event, EnterCode)
+        claim = Claim(ClaimKind.CODE, event.code)
+    new = _new(state, phase=Phase.SELF_PIN, claim=claim)
+    return new, (ArmTimer(new.token, rules.claim_timeout),)
+
+
+def check_identity(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert state.claim is not None and isinstance(event, EnterPin)
+    new = replace(state, phase=Phase.SELF_CHECK)
+    return new, (Identify(state.token, state.claim, event.pin), ArmTimer(state.token, rules.decision_timeout))
+
+
+def offer_deletion(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, Identified)
+    new = replace(state, phase=Phase.SELF_MENU, resident_id=event.resident_id, token=state.token + 1)
+    return new, (ArmTimer(new.token, rules.claim_timeout),)
+
+
+def _self_done(state: State, rules: Rules, outcome: SelfServiceOutcome | None, *, refusal: Decision | None = None,
+               receipt: int | None = None) -> tuple[State, tuple[Effect, ...]]:
+    new = replace(state, phase=Phase.SELF_DONE, self_outcome=outcome, decision=refusal, receipt=receipt,
+                  token=state.token + 1)
+    seconds = rules.receipt_timeout if receipt is not None else rules.refusal_timeout
+    return new, (ArmTimer(new.token, seconds),)
+
+
+def nothing_to_delete(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    return _self_done(state, rules, SelfServiceOutcome.NOTHING_TO_DELETE)
+
+
+def refuse_identity(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, Identified)
+    refusal = event.refusal or Decision(False, Reason.UNKNOWN_RESIDENT)
+    return _self_done(state, rules, None, refusal=refusal)
+
+
+def delete_face_data(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert state.resident_id is not None
+    new = replace(state, phase=Phase.SELF_DELETE)
+    return new, (DeleteFaceData(state.token, state.resident_id), ArmTimer(state.token, rules.decision_timeout))
+
+
+def show_deletion(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, FaceDataDeleted)
+    return _self_done(state, rules, event.outcome, receipt=event.receipt)
+
+
+def identity_unanswered(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    return _self_done(state, rules, SelfServiceOutcome.DATABASE_UNAVAILABLE)
+
+
+def deletion_unanswered(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    return _self_done(state, rules, SelfServiceOutcome.UNCONFIRMED)
+
+
 def to_idle(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
     return State(token=state.token + 1), _stop(state)
 
@@ -271,8 +365,12 @@ def passage_done(state: State, event: Event, rules: Rules) -> tuple[State, tuple
 
 # -- the table --------------------------------------------------------------------------------------
 P = Phase
-_ANY_ACTIVE = frozenset({P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REFUSAL})
-_CARD_READY = frozenset({P.IDLE, P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REFUSAL})
+SELF_SERVICE_PHASES = frozenset(p for p in Phase if p.self_service)
+_ANY_ACTIVE = frozenset({P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REFUSAL}) | SELF_SERVICE_PHASES
+# Every phase but the self-service claim, where the card is the claim of the person asking.
+_CARD_READY = frozenset({P.IDLE, P.CLAIM, P.CHOICE, P.PRECHECK, P.CAPTURE, P.OPEN, P.REFUSAL}) | (
+    SELF_SERVICE_PHASES - {P.SELF_CLAIM})
+_SELF_SERVICE_FROM = frozenset({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL, P.SELF_DONE})
 
 
 def _t(sources: set[Phase] | frozenset[Phase], event: type[Event], guard: Guard, action: Action,
@@ -281,6 +379,19 @@ def _t(sources: set[Phase] | frozenset[Phase], event: type[Event], guard: Guard,
 
 
 TRANSITIONS: tuple[Transition, ...] = (
+    # "My face data": identify by card or resident code, then PIN; withdraw and delete on request.
+    _t({P.SELF_CLAIM}, PresentCard, always, hold_self_claim, P.SELF_PIN),
+    _t({P.SELF_CLAIM}, EnterCode, always, hold_self_claim, P.SELF_PIN),
+    _t(_SELF_SERVICE_FROM, OpenSelfService, self_service_enabled, start_self_service, P.SELF_CLAIM),
+    _t({P.SELF_PIN}, EnterPin, always, check_identity, P.SELF_CHECK),
+    _t({P.SELF_CHECK}, Identified, identified_with_face_data, offer_deletion, P.SELF_MENU),
+    _t({P.SELF_CHECK}, Identified, identified_without_face_data, nothing_to_delete, P.SELF_DONE),
+    _t({P.SELF_CHECK}, Identified, not_identified, refuse_identity, P.SELF_DONE),
+    _t({P.SELF_MENU}, ConfirmDelete, always, delete_face_data, P.SELF_DELETE),
+    _t({P.SELF_DELETE}, FaceDataDeleted, is_current, show_deletion, P.SELF_DONE),
+    _t({P.SELF_CHECK}, TimedOut, is_current, identity_unanswered, P.SELF_DONE),
+    _t({P.SELF_DELETE}, TimedOut, is_current, deletion_unanswered, P.SELF_DONE),
+    _t({P.SELF_CLAIM, P.SELF_PIN, P.SELF_MENU, P.SELF_DONE}, TimedOut, is_current, to_idle, P.IDLE),
     # A card is always read, whatever the screen shows: it starts a new transaction.
     _t({P.CLAIM}, PresentCard, face_intended, precheck_card, P.PRECHECK),
     _t(_CARD_READY, PresentCard, card_alone_accepted, decide_card, P.DECISION),
@@ -330,6 +441,11 @@ def offered(state: State, rules: Rules) -> list[str]:
     if face_ok and ways:
         ways.append("face")
     return ways
+
+
+def self_service_offered(state: State, rules: Rules) -> bool:
+    """Whether the screen shows "My face data": only where the site allows it, and not mid-transaction."""
+    return rules.self_service and state.phase in _SELF_SERVICE_FROM
 
 
 def describe() -> list[dict[str, str]]:

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from gate.core.claims import Claim
 from gate.core.decision import Decision, FaceOutcome
 from gate.core.policy import Method
+from gate.core.selfservice import SelfServiceOutcome
 
 __all__ = [
-    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "Decide", "Decided", "Effect", "EnterCode", "EnterPin", "Event",
-    "FaceOfferChecked", "FaceVerified", "Grant", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse",
-    "Rules", "StartFace", "State", "StopFace", "TimedOut",
+    "ArmTimer", "Cancel", "CheckFaceOffer", "Choose", "ConfirmDelete", "Decide", "Decided", "DeleteFaceData", "Effect",
+    "EnterCode", "EnterPin", "Event", "FaceDataDeleted", "FaceOfferChecked", "FaceVerified", "Grant", "Identified",
+    "Identify", "OpenSelfService", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules",
+    "StartFace", "State", "StopFace", "TimedOut",
 ]
 
 
@@ -31,6 +33,17 @@ class Phase(enum.StrEnum):
     CAPTURE = "capture"        # camera on (indicator shown), face being verified off the event loop
     OPEN = "open"              # granted: door released, waiting for the passage
     REFUSAL = "refusal"        # denied: reason and alternatives on screen
+    # "My face data": a resident's own withdrawal and deletion (P2). Never a way in: no phase here opens.
+    SELF_CLAIM = "self_claim"  # waiting for the card or resident code of the person asking
+    SELF_PIN = "self_pin"      # claim held; waiting for their PIN (a card alone never identifies)
+    SELF_CHECK = "self_check"  # PIN being checked, under the same lock-out counters as at the gate
+    SELF_MENU = "self_menu"    # identified, face data held: "withdraw consent and delete my face data"?
+    SELF_DELETE = "self_delete"  # deletion running
+    SELF_DONE = "self_done"    # the receipt, "nothing to delete", or why not, on screen
+
+    @property
+    def self_service(self) -> bool:
+        return self.value.startswith("self_")
 
 
 # -- events (verbs) ---------------------------------------------------------------------------------
@@ -89,6 +102,33 @@ class FaceOfferChecked(Event):
 
     token: int
     declined: bool
+
+
+@dataclass(frozen=True)
+class OpenSelfService(Event):
+    """The "My face data" button."""
+
+
+@dataclass(frozen=True)
+class ConfirmDelete(Event):
+    """The identified resident pressed "withdraw consent and delete my face data"."""
+
+
+@dataclass(frozen=True)
+class Identified(Event):
+    """The PIN check's answer: `refusal` None means `resident_id` is who they said they are."""
+
+    token: int
+    resident_id: int | None
+    refusal: Decision | None
+    has_face_data: bool = False
+
+
+@dataclass(frozen=True)
+class FaceDataDeleted(Event):
+    token: int
+    outcome: SelfServiceOutcome
+    receipt: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +194,23 @@ class Refuse(Effect):
 
 
 @dataclass(frozen=True)
+class Identify(Effect):
+    """Check a self-service claim's PIN (counted by the PIN lock-outs); answered by `Identified`."""
+
+    token: int
+    claim: Claim
+    pin: str
+
+
+@dataclass(frozen=True)
+class DeleteFaceData(Effect):
+    """Withdraw the identified resident's face consent and shred their template; answered by `FaceDataDeleted`."""
+
+    token: int
+    resident_id: int
+
+
+@dataclass(frozen=True)
 class ArmTimer(Effect):
     token: int
     seconds: float
@@ -171,6 +228,8 @@ class Rules:
     decision_timeout: float = 10.0  # a decision that never comes (database stuck)
     refusal_timeout: float = 8.0    # how long a refusal stays on screen
     passage_timeout: float = 8.0    # "open" on screen; the door controller times the passage itself
+    receipt_timeout: float = 60.0   # a deletion receipt stays on screen long enough to write it down
+    self_service: bool = False      # [privacy] kiosk_self_service: residents may delete their face data here
 
     @property
     def face_allowed(self) -> bool:
@@ -187,6 +246,9 @@ class State:
     decision: Decision | None = None
     method: Method | None = None     # of the last decision
     face_declined: bool = False      # the claimant refused or withdrew face consent: face is not offered
+    resident_id: int | None = None   # self-service: the resident identified by card/code + PIN
+    self_outcome: SelfServiceOutcome | None = None  # self-service: what became of the request
+    receipt: int | None = None       # self-service: the deletion receipt's number
 
     @property
     def camera_on(self) -> bool:

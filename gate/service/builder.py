@@ -18,7 +18,9 @@ from gate.service.face_check import FaceCheck
 from gate.service.journal import Journal, journal_path
 from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
+from gate.service.self_service import SelfService
 from gate.service.simrig import SimRig
+from gate.store import shredding
 from gate.store.db import make_engine, make_session_factory
 
 if TYPE_CHECKING:
@@ -55,8 +57,10 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     events = EventLog(name, ctx.clock, DatabaseHealth(ctx.clock), journal, publishers)
     # Decisions get their own engine with short waits (fast offline); the web UI keeps ctx.engine.
     decision_engine = make_engine(ctx.settings.database_url, decision_path=True)
-    access = AccessService(make_session_factory(decision_engine), ctx.settings, ctx.hasher, ctx.clock,
-                           recorder=events)
+    decision_sessions = make_session_factory(decision_engine)
+    # The kiosk's self-service deletes on these sessions: they write the deletion ledger too.
+    shredding.attach(decision_sessions, ctx.ledger)
+    access = AccessService(decision_sessions, ctx.settings, ctx.hasher, ctx.clock, recorder=events)
     access.rules = SiteRules(timezone)
     zone = ZoneInfo(timezone)
     cache = OfflineCache(ctx.settings, ctx.hasher,
@@ -101,10 +105,12 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.clock,
                     interval_seconds=purge_interval_seconds,
                     follow_up_seconds=min(purge_interval_seconds, follow_up_seconds))
+    self_service = (SelfService(name, access, ctx.store, events.database, ctx.clock)
+                    if ctx.settings.privacy.kiosk_self_service else None)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
-                          purger=purger)
+                          purger=purger, self_service=self_service)
     runtime_box.append(runtime)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:

@@ -43,6 +43,7 @@ from gate.service.face_check import FaceCheck
 from gate.service.face_runner import EnrollmentBurst, FaceRunner
 from gate.service.keypad import Keypad
 from gate.service.purger import Purger
+from gate.service.self_service import SelfService
 from gate.service.status import Snapshot
 from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
 
@@ -63,9 +64,10 @@ class GateRuntime:
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
                  cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS,
-                 purger: Purger | None = None) -> None:
+                 purger: Purger | None = None, self_service: SelfService | None = None) -> None:
         self.gate_name = gate_name
         self.purger = purger
+        self.self_service = self_service  # None: the site does not offer "My face data" at the kiosk
         self.access = access
         self.events = events
         self.database: DatabaseHealth = events.database
@@ -88,7 +90,7 @@ class GateRuntime:
 
         self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
         self._state = m.State()
-        self._rules = m.Rules(methods=frozenset({Method.CARD, Method.PIN}))
+        self._rules = m.Rules(methods=frozenset({Method.CARD, Method.PIN}), self_service=self_service is not None)
         self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
         self._refresh_timer: threading.Timer | None = None
@@ -268,10 +270,12 @@ class GateRuntime:
         typed = self.keypad.press(key)
         if typed is None:
             return
-        self._handle(m.EnterPin(typed) if self._state.phase is m.Phase.CHOICE else m.EnterCode(typed))
+        wants_pin = self._state.phase in (m.Phase.CHOICE, m.Phase.SELF_PIN)
+        self._handle(m.EnterPin(typed) if wants_pin else m.EnterCode(typed))
 
     def _handle(self, event: m.Event) -> None:
-        if isinstance(event, (m.PresentCard, m.EnterCode, m.Choose)) and self._state.phase is m.Phase.IDLE:
+        if (isinstance(event, (m.PresentCard, m.EnterCode, m.Choose, m.OpenSelfService))
+                and self._state.phase is m.Phase.IDLE):
             self._load_policy()  # pick up policy changes made in the UI between transactions
         before = self._state
         after, effects = m.step(before, event, self._rules)
@@ -293,6 +297,12 @@ class GateRuntime:
                 self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
             case m.CheckFaceOffer():
                 self.post(m.FaceOfferChecked(effect.token, self.decider.face_declined(effect)))
+            case m.Identify():
+                assert self.self_service is not None  # the machine emits it only where rules.self_service
+                self.post(self.self_service.identify(effect))
+            case m.DeleteFaceData():
+                assert self.self_service is not None
+                self.post(self.self_service.delete(effect))
             case m.StartFace():
                 self.faces.start(effect, self.decider.policy)
             case m.StopFace():
@@ -342,7 +352,7 @@ class GateRuntime:
     def _load_policy(self) -> None:
         policy = self.decider.load_policy()
         if policy is not None:
-            self._rules = rules_for(policy, self.timeouts)
+            self._rules = rules_for(policy, self.timeouts, self_service=self.self_service is not None)
 
     def _refresh_cache(self) -> None:
         self.decider.refresh_cache()

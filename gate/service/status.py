@@ -14,7 +14,7 @@ from drivers.readers.base import ReaderDevice
 from gate.access.offline import OfflineCache
 from gate.core import machine as m
 from gate.core.policy import Method
-from gate.service import kiosk_text
+from gate.service import kiosk_text, self_service_text
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventEntry, EventLog
 
@@ -122,6 +122,8 @@ class Snapshot:
     alarms: list[str]
     transaction: int
     degraded: list[str] = field(default_factory=list)  # the ways in this gate offers that an alarm affects
+    self_service: bool = False  # the screen offers "My face data" now ([privacy] kiosk_self_service)
+    receipt: int | None = None  # the deletion receipt on screen after a resident's own deletion
 
     def as_dict(self) -> dict[str, object]:
         return {"gate": self.gate, "running": self.running, "phase": self.phase, "offered": list(self.offered),
@@ -129,7 +131,8 @@ class Snapshot:
                 "granted": self.granted, "database": self.database.as_dict(), "door": self.door.as_dict(),
                 "reader": dict(self.reader), "camera": self.camera.as_dict(), "face_model": self.face_model.as_dict(),
                 "last_events": [dict(e) for e in self.last_events], "alarms": list(self.alarms),
-                "transaction": self.transaction, "degraded": list(self.degraded)}
+                "transaction": self.transaction, "degraded": list(self.degraded),
+                "self_service": self.self_service, "receipt": self.receipt}
 
 
 def door_status(door: DoorDevice | None) -> DoorStatus:
@@ -212,7 +215,11 @@ def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, do
     if not database.ok:
         offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
         alarms.add("database_offline")
-    message = kiosk_text.kiosk_message(state.phase, decision, challenge=view.challenge, door_failed=view.door_failed)
+    if state.phase.self_service:
+        message = self_service_text.message(state)
+    else:
+        message = kiosk_text.kiosk_message(state.phase, decision, challenge=view.challenge,
+                                           door_failed=view.door_failed)
     db_status = database_status(database, cache, events.pending_count, view.now)
     return Snapshot(
         gate=view.gate, running=view.running, phase=state.phase.value, offered=offered,
@@ -224,4 +231,7 @@ def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, do
         face_model=face.model_state() if face else FaceModelStatus("disabled"),
         last_events=events.last(20), alarms=sorted(alarms), transaction=state.token,
         degraded=degraded_ways(alarms, view.rules.methods, db_status.decisions_from_cache),
+        # Deleting needs the database: the action is not offered while it is away.
+        self_service=m.self_service_offered(state, view.rules) and database.ok,
+        receipt=state.receipt if state.phase is m.Phase.SELF_DONE else None,
     )

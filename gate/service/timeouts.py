@@ -21,8 +21,9 @@ class Timeouts:
 DEFAULT_TIMEOUTS = Timeouts()
 
 
-def rules_for(policy: GatePolicy, timeouts: Timeouts) -> m.Rules:
-    """The transaction machine's view of the gate: the policy's ways in and the service's timeouts."""
+def rules_for(policy: GatePolicy, timeouts: Timeouts, *, self_service: bool = False) -> m.Rules:
+    """The transaction machine's view of the gate: the policy's ways in, the service's timeouts, and
+    whether the site offers "My face data" at the kiosk."""
     return m.Rules(methods=policy.methods, max_face_attempts=policy.max_face_attempts,
                    claim_timeout=timeouts.claim, face_timeout=timeouts.face, decision_timeout=timeouts.decision,
-                   refusal_timeout=timeouts.refusal, passage_timeout=timeouts.passage)
+                   refusal_timeout=timeouts.refusal, passage_timeout=timeouts.passage, self_service=self_service)

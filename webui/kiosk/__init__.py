@@ -1,4 +1,5 @@
-"""The gate's own screen at /kiosk: the privacy notice in short and the ways in this gate accepts.
+"""The gate's own screen at /kiosk: the privacy notice in short and the ways in this gate accepts, and
+"My face data" (a resident's own withdrawal and deletion) where `[privacy] kiosk_self_service` allows it.
 
 The page polls /kiosk/state and posts what the person taps to /kiosk/action. A post only queues an
 event for the gate service: no decision, camera or database work happens in the request. Posts must
@@ -14,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.core import machine as m
+from gate.service import self_service_text
 from gate.store.notices import current_notice, fields_of
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
@@ -60,7 +62,8 @@ def same_origin_json() -> None:
 def page() -> ResponseReturnValue:
     notice = _notice()
     return render_template("kiosk.html", notice={k: notice.get(k, "") for k in SHORT_FIELDS},
-                           notice_version=notice.get("version"))
+                           notice_version=notice.get("version"), self_service_button=self_service_text.BUTTON,
+                           delete_button=self_service_text.DELETE_BUTTON)
 
 
 @bp.get("/notice")
@@ -73,7 +76,8 @@ def state() -> ResponseReturnValue:
     snap = _runtime().snapshot()
     return jsonify({"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
                     "message": snap.message, "granted": snap.granted, "reason": snap.reason,
-                    "transaction": snap.transaction, "database_ok": snap.database.ok})
+                    "transaction": snap.transaction, "database_ok": snap.database.ok,
+                    "self_service": snap.self_service, "receipt": snap.receipt})
 
 
 def kiosk_client() -> None:
@@ -100,6 +104,10 @@ def action() -> ResponseReturnValue:
         runtime.post(m.EnterPin(value))
     elif kind == "cancel":
         runtime.post(m.Cancel())
+    elif kind == "self_service":  # "My face data"; the machine ignores it where the site does not offer it
+        runtime.post(m.OpenSelfService())
+    elif kind == "delete_face_data":  # only meaningful to an identified resident (the machine's guard)
+        runtime.post(m.ConfirmDelete())
     else:
         return jsonify({"ok": False, "error": "unknown action"}), 400
     return jsonify({"ok": True}), 202

@@ -12,6 +12,9 @@
   const cancel = document.getElementById("cancel");
   const buttons = Array.from(document.querySelectorAll("#ways button"));
   const pad = document.getElementById("pad");
+  const selfService = document.getElementById("self-service");
+  const deleteFace = document.getElementById("delete-face");
+  const receipt = document.getElementById("receipt");
   let lastPhase = null;
 
   function post(action, value) {
@@ -34,13 +37,18 @@
       const fits = s.phase !== "choice" || way === "face";
       b.hidden = !(showWays && fits && s.offered.includes(way));
     });
-    codeForm.hidden = s.phase !== "claim";
-    pinForm.hidden = s.phase !== "choice";
+    // "My face data" reuses the code and PIN fields: a card or resident code, then the PIN.
+    codeForm.hidden = !["claim", "self_claim"].includes(s.phase);
+    pinForm.hidden = !["choice", "self_pin"].includes(s.phase);
+    selfService.hidden = !s.self_service;
+    deleteFace.hidden = s.phase !== "self_menu";
+    receipt.hidden = s.receipt === null || s.receipt === undefined;
+    receipt.textContent = receipt.hidden ? "" : "Receipt number " + s.receipt;
     pad.hidden = codeForm.hidden && pinForm.hidden;
     cancel.hidden = s.phase === "idle";
     if (s.phase !== lastPhase) {
-      if (s.phase === "claim") document.getElementById("code").focus();
-      if (s.phase === "choice") document.getElementById("pin").focus();
+      if (s.phase === "claim" || s.phase === "self_claim") document.getElementById("code").focus();
+      if (s.phase === "choice" || s.phase === "self_pin") document.getElementById("pin").focus();
       lastPhase = s.phase;
     }
   }
@@ -62,6 +70,8 @@
     post("pin", input.value); input.value = "";
   });
   cancel.addEventListener("click", function () { post("cancel"); });
+  selfService.addEventListener("click", function () { post("self_service"); });
+  deleteFace.addEventListener("click", function () { post("delete_face_data"); });
   // The on-screen keypad types into whichever field is shown (a touch screen may have no keyboard).
   pad.querySelectorAll("button").forEach(function (b) {
     b.addEventListener("click", function () {
