@@ -19,6 +19,7 @@ from gate.core import retention
 from gate.errors import ConsentError
 from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
+from gate.store import alternatives
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 
 
@@ -47,6 +48,7 @@ class TemplateStore:
                 f"Resident {resident.code} has no current, separate consent to face processing: "
                 "record consent first (`gate consent grant`). Card and PIN are unaffected."
             )
+        alternatives.require_way_in(session, resident)
         keyring = self.key_file.load()
         self.shred(session, resident)
         now = now or utcnow()

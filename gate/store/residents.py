@@ -13,7 +13,7 @@ from gate.clock import utcnow
 from gate.core.cardnumber import normalize_card
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.secrets import passwords
-from gate.store import audit
+from gate.store import alternatives, audit
 from gate.store.face_templates import TemplateStore
 from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
 
@@ -92,6 +92,9 @@ def remove_card(session: Session, raw_number: str, *, actor: str) -> None:
     card = session.scalar(select(Card).where(Card.uid == uid))
     if card is None:
         raise NotFoundError(f"No card {uid} is registered.")
+    resident = card.resident
+    alternatives.require_way_in_after(session, resident, change=f"Removing card {uid}",
+                                      has_card=len(resident.cards) > 1, has_pin=resident.pin is not None)
     resident_id = card.resident_id
     session.delete(card)
     audit.record(session, actor, "card.remove", f"resident:{resident_id}", card=uid)
@@ -110,6 +113,17 @@ def set_pin(session: Session, resident: Resident, pin: str, hasher: PasswordHash
     audit.record(session, actor, "credential.set", f"resident:{resident.id}", credential="keypad code")
 
 
+def clear_pin(session: Session, resident: Resident, *, actor: str) -> None:
+    """Remove the resident's PIN (lost, or shared); refused while it is their last way in without face."""
+    if resident.pin is None:
+        raise ConflictError(f"Resident {resident.code} has no PIN to clear.")
+    alternatives.require_way_in_after(session, resident, change="Clearing the PIN", has_card=bool(resident.cards),
+                                      has_pin=False)
+    resident.pin = None
+    session.flush()
+    audit.record(session, actor, "credential.clear", f"resident:{resident.id}", credential="keypad code")
+
+
 def find_by_card(session: Session, uid: str) -> Resident | None:
     return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
 
@@ -122,5 +136,5 @@ def list_residents(session: Session, search: str = "") -> list[Resident]:
     return list(session.scalars(query))
 
 
-__all__ = ["Consent", "add_card", "add_resident", "find_by_card", "get_resident", "list_residents",
+__all__ = ["Consent", "add_card", "add_resident", "clear_pin", "find_by_card", "get_resident", "list_residents",
            "move_out", "remove_card", "remove_resident", "set_pin"]
