@@ -12,8 +12,8 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.images import UploadsBusy
-from gate.store import consent as consent_service
 from gate.store import alternatives, notices, rights
+from gate.store import consent as consent_service
 from gate.store.models import ResidentStatus
 from webui import face
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, roles_required, runtime
