@@ -45,7 +45,7 @@ def require_way_in(session: Session, resident: Resident) -> None:
     if gates:
         raise ConsentError(
             f"Resident {resident.code} has no way in without face at {_listed(gates)}: give them a card or a "
-            "PIN that gate accepts first, because face can never be anyone's only way in."
+            "PIN accepted there first, because face can never be anyone's only way in."
         )
 
 
@@ -59,8 +59,7 @@ def require_way_in_after(session: Session, resident: Resident, *, change: str, h
     if gates:
         raise ConflictError(
             f"{change} would leave resident {resident.code} with face as the only way in at {_listed(gates)}: "
-            f"withdraw their face consent first (`gate consent withdraw {resident.code}`), or give them "
-            "another card or a PIN."
+            "withdraw their face consent first, or give them another card or a PIN accepted there."
         )
 
 
