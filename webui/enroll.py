@@ -104,7 +104,7 @@ def check(code: str):
     """One frame in, quality feedback out (JSON). The frame is analysed in memory and dropped."""
     resident, refused = _require_consent(code)
     if refused:
-        return jsonify(error="no current consent"), 409
+        return jsonify(error="face capture is refused for this resident: their page says why"), 409
     upload = request.files.get("frame")
     if upload is None:
         return jsonify(error="send one picture as the multipart field 'frame'"), 400

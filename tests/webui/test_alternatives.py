@@ -47,6 +47,8 @@ def test_capture_is_refused_before_any_frame_when_face_would_be_the_only_way_in(
     auth.login("clerk", OperatorRole.OPERATOR)
     page = client.get("/residents/A101/face/capture")
     assert page.status_code == 302 and page.headers["Location"] == "/residents/A101"
+    checked = auth.post("/residents/A101/face/check", {}, token_from="/residents/A101")
+    assert checked.status_code == 409 and "refused" in checked.get_json()["error"]
     posted = auth.post("/residents/A101/face/enroll", {}, token_from="/residents/A101", follow_redirects=True)
     assert "has no way in without face at main" in posted.get_data(as_text=True)
     with gctx.sessions() as session:
