@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, render_template
 
+from gate.store.alternatives import invalid_policies
 from gate.store.dashboard import privacy_report
 from gate.store.processing_record import processing_record
 from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, ctx, db, now, roles_required
@@ -16,7 +17,8 @@ bp = Blueprint("dashboard", __name__)
 @bp.get("/")
 @roles_required(*READ_EVENT_ROLES)
 def index():
-    return render_template("dashboard.html", report=privacy_report(db(), ctx().settings, now()))
+    return render_template("dashboard.html", report=privacy_report(db(), ctx().settings, now()),
+                           invalid_policies=invalid_policies(db()))
 
 
 @bp.get("/privacy/report")

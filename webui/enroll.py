@@ -12,9 +12,9 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.images import UploadsBusy
+from gate.store import alternatives, notices, rights
 from gate.store import consent as consent_service
 from gate.store import gates as gate_service
-from gate.store import notices, rights
 from gate.store.models import ResidentStatus
 from webui import face
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, roles_required, runtime
@@ -85,6 +85,12 @@ def _require_consent(code: str):
     if resident.status is not ResidentStatus.ACTIVE or consent_service.current_consent(db(), resident) is None:
         flash("Face capture needs a current, separate consent first.", "error")
         return resident, redirect(url_for("enroll.notice", code=code))
+    try:
+        # Checked before any frame is taken, not only when the template is saved (A1).
+        alternatives.require_way_in(db(), resident)
+    except GateError as err:
+        fail(err)
+        return resident, redirect(url_for("residents.show", code=code))
     return resident, None
 
 
@@ -104,7 +110,7 @@ def check(code: str):
     """One frame in, quality feedback out (JSON). The frame is analysed in memory and dropped."""
     resident, refused = _require_consent(code)
     if refused:
-        return jsonify(error="no current consent"), 409
+        return jsonify(error="face capture is refused for this resident: their page says why"), 409
     upload = request.files.get("frame")
     if upload is None:
         return jsonify(error="send one picture as the multipart field 'frame'"), 400

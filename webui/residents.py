@@ -162,6 +162,19 @@ def remove_card(code: str):
     return redirect(url_for("residents.show", code=code))
 
 
+@bp.post("/residents/<code>/pin/clear")
+@roles_required(*RESIDENT_ROLES)
+def clear_pin(code: str):
+    resident = load(code)
+    try:
+        resident_service.clear_pin(db(), resident, actor=actor())
+        db().commit()
+        flash("PIN cleared: the resident code no longer opens with a PIN.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("residents.show", code=code))
+
+
 @bp.post("/residents/<code>/pin")
 @roles_required(*RESIDENT_ROLES)
 def set_pin(code: str):

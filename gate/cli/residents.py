@@ -120,6 +120,16 @@ def pin_set(env: Env, code: str) -> None:
     click.echo(f"PIN set for {code}")
 
 
+@pin_group.command("clear")
+@click.argument("code")
+@pass_env
+def pin_clear(env: Env, code: str) -> None:
+    """Remove a resident's PIN (refused while it is their last way in without face)."""
+    with env.context().transaction() as session:
+        residents.clear_pin(session, residents.get_resident(session, code), actor=CLI_ACTOR)
+    click.echo(f"PIN cleared for {code}")
+
+
 # -- consent ------------------------------------------------------------------------------------------
 
 

@@ -66,6 +66,51 @@ def validate_methods(methods: frozenset[Method]) -> None:
         )
 
 
+#: What a stored policy runs as when its non-face part is empty: the gate's default, card or resident code + PIN.
+FALLBACK_METHODS = frozenset({Method.CARD, Method.PIN})
+
+
+def policy_problem(methods: frozenset[Method]) -> str | None:
+    """Why a policy may not run as it is (the sentence `validate_methods` gives), or None when it may."""
+    try:
+        validate_methods(methods)
+    except PolicyError as err:
+        return str(err)
+    return None
+
+
+def runnable_methods(methods: frozenset[Method]) -> frozenset[Method]:
+    """The part of a stored policy that runs: all of a valid one; of an invalid one (written straight
+    into the database, or saved by an older version) only its non-face part, since dropping face can
+    only take away a way in that must never be the only one; card and PIN when that leaves nothing."""
+    if policy_problem(methods) is None:
+        return methods
+    return (methods & NON_FACE) or FALLBACK_METHODS
+
+
+def read_stored(text: str) -> tuple[frozenset[Method], str | None]:
+    """A gate's stored methods as they will run, and the problem with them (None when they are valid).
+
+    Unlike `parse_methods`, never raises: an unknown name is a problem to report, not a gate that
+    stops deciding, and the known names are kept.
+    """
+    names = [part.strip().lower() for part in text.split(",") if part.strip()]
+    values = {m.value for m in Method}
+    unknown = [name for name in names if name not in values]
+    known = frozenset(Method(name) for name in names if name in values)
+    if unknown:
+        return runnable_methods(known), f"Unknown method {', '.join(map(repr, unknown))} in the stored policy."
+    return runnable_methods(known), policy_problem(known)
+
+
+def has_non_face_way_in(methods: frozenset[Method], *, has_card: bool, has_pin: bool) -> bool:
+    """Whether a resident holding these credentials gets in at a gate with these methods without face:
+    a card the gate accepts on its own (or with a PIN they have), or a PIN with their resident code."""
+    by_card = has_card and (Method.CARD in methods or (Method.CARD_PIN in methods and has_pin))
+    by_pin = has_pin and Method.PIN in methods
+    return by_card or by_pin
+
+
 @dataclass(frozen=True)
 class GatePolicy:
     gate_id: int
@@ -75,6 +120,9 @@ class GatePolicy:
     liveness: str = "none"
     max_pin_failures: int = 5
     max_face_attempts: int = 3
+    #: Why the stored policy could not run as stored (`read_stored`), or None; `methods` is then the part
+    #: that runs, and the gate service raises the `policy_invalid` alarm.
+    invalid: str | None = None
 
     @property
     def face_allowed(self) -> bool:

@@ -48,6 +48,7 @@ from gate.service.status import Snapshot
 from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
 
 log = logging.getLogger("gate.service")
+POLICY_INVALID = "policy_invalid"
 
 __all__ = ["GateRuntime", "Snapshot", "Timeouts"]
 
@@ -353,6 +354,10 @@ class GateRuntime:
         policy = self.decider.load_policy()
         if policy is not None:
             self._rules = rules_for(policy, self.timeouts, self_service=self.self_service is not None)
+            # A stored policy that makes face someone's only way in runs without face; say so (A1).
+            if policy.invalid is not None and POLICY_INVALID not in self._alarms:
+                log.warning("%s: the stored gate policy is invalid: %s", self.gate_name, policy.invalid)
+            self._alarm(POLICY_INVALID, policy.invalid is not None)
 
     def _refresh_cache(self) -> None:
         self.decider.refresh_cache()

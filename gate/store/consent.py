@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
-from gate.store import audit, shredding
+from gate.store import alternatives, audit, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import AuditEntry, Consent, Resident, ResidentStatus
 from gate.store.notices import current_notice
@@ -67,6 +67,7 @@ def grant_consent(
         raise PolicyError(f"Retention must be 1..{MAX_TEMPLATE_RETENTION_DAYS} days, got {retention_days}.")
     if current_consent(session, resident) is not None:
         raise ConflictError(f"Resident {resident.code} already has a current face consent.")
+    alternatives.require_way_in(session, resident)
     notice = current_notice(session)
     if notice is None:
         raise ConsentError("No face notice is published, so consent cannot be informed: publish a notice first.")

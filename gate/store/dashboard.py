@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
-from gate.core.policy import parse_methods
+from gate.core.policy import read_stored
 from gate.store.gates import filing_warning
 from gate.store.models import Consent, FaceTemplate, Gate, Notice, Resident, ResidentStatus, SystemState
 from gate.store.retention import LAST_PURGE_KEY, due_for_deletion
@@ -65,7 +65,7 @@ def privacy_report(session: Session, settings: Settings, now: datetime | None = 
     for _resident, _template, reason in due:
         reasons[reason] = reasons.get(reason, 0) + 1
     gates = list(session.scalars(select(Gate).order_by(Gate.name)))
-    face_gates = [g.name for g in gates if any(m.uses_face for m in parse_methods(g.methods))]
+    face_gates = [g.name for g in gates if any(m.uses_face for m in read_stored(g.methods)[0])]
     unassessed = [g.name for g in gates if g.name in face_gates and not g.assessments]
     current = session.scalar(select(Notice.version).where(Notice.published_at.is_not(None))
                              .order_by(Notice.published_at.desc(), Notice.id.desc()).limit(1))

@@ -19,7 +19,7 @@ from gate.core import retention
 from gate.errors import ConsentError
 from gate.secrets import envelope as crypto
 from gate.secrets.keys import KeyFile
-from gate.store import shredding
+from gate.store import alternatives, shredding
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 
 
@@ -48,6 +48,7 @@ class TemplateStore:
                 f"Resident {resident.code} has no current, separate consent to face processing: "
                 "record consent first (`gate consent grant`). Card and PIN are unaffected."
             )
+        alternatives.require_way_in(session, resident)
         keyring = self.key_file.load()
         self.shred(session, resident)
         now = now or utcnow()

@@ -7,9 +7,16 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
-from gate.core.policy import LIVENESS_MODES, GatePolicy, format_methods, parse_methods, validate_methods
+from gate.core.policy import (
+    LIVENESS_MODES,
+    GatePolicy,
+    format_methods,
+    parse_methods,
+    read_stored,
+    validate_methods,
+)
 from gate.errors import ConflictError, NotFoundError, PolicyError
-from gate.store import audit
+from gate.store import alternatives, audit
 from gate.store.models import Gate, Resident
 
 DEFAULT_METHODS = "card,pin"
@@ -53,6 +60,7 @@ def set_gate(session: Session, gate: Gate, *, actor: str, methods: str | None = 
                          threshold if threshold is not None else gate.face_threshold)
     if pulse_ms is not None and not 100 <= pulse_ms <= 30_000:
         raise PolicyError("A relay pulse is 100 to 30000 ms.")
+    alternatives.require_gate_keeps_alternatives(session, gate.name, parse_methods(new_methods))
     gate.methods = new_methods
     gate.liveness = liveness or gate.liveness
     if threshold is not None:
@@ -65,10 +73,13 @@ def set_gate(session: Session, gate: Gate, *, actor: str, methods: str | None = 
 
 
 def policy_of(gate: Gate, settings: Settings) -> GatePolicy:
+    """The policy as it runs: validated when loaded, not only when saved (A1), so a row written past
+    `set_gate` runs as its non-face part and says why in `invalid`."""
+    methods, problem = read_stored(gate.methods)
     return GatePolicy(
-        gate_id=gate.id, name=gate.name, methods=parse_methods(gate.methods), face_threshold=gate.face_threshold,
+        gate_id=gate.id, name=gate.name, methods=methods, face_threshold=gate.face_threshold,
         liveness=gate.liveness, max_pin_failures=settings.pin_max_failures,
-        max_face_attempts=settings.face_max_attempts,
+        max_face_attempts=settings.face_max_attempts, invalid=problem,
     )
 
 

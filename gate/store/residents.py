@@ -16,7 +16,7 @@ from gate.clock import utcnow
 from gate.core.cardnumber import normalize_card
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.secrets import passwords
-from gate.store import audit, shredding
+from gate.store import alternatives, audit, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
 
@@ -110,6 +110,8 @@ def remove_card(session: Session, raw_number: str, *, actor: str) -> None:
     if card is None:
         raise NotFoundError(f"No card {uid} is registered.")
     resident = card.resident
+    alternatives.require_way_in_after(session, resident, change=f"Removing card {uid}",
+                                      has_card=len(resident.cards) > 1, has_pin=resident.pin is not None)
     session.delete(card)
     audit.record(session, actor, "card.remove", f"resident:{resident.id}", card_ref=card_reference(resident, uid))
 
@@ -127,6 +129,17 @@ def set_pin(session: Session, resident: Resident, pin: str, hasher: PasswordHash
     audit.record(session, actor, "credential.set", f"resident:{resident.id}", credential="keypad code")
 
 
+def clear_pin(session: Session, resident: Resident, *, actor: str) -> None:
+    """Remove the resident's PIN (lost, or shared); refused while it is their last way in without face."""
+    if resident.pin is None:
+        raise ConflictError(f"Resident {resident.code} has no PIN to clear.")
+    alternatives.require_way_in_after(session, resident, change="Clearing the PIN", has_card=bool(resident.cards),
+                                      has_pin=False)
+    resident.pin = None
+    session.flush()
+    audit.record(session, actor, "credential.clear", f"resident:{resident.id}", credential="keypad code")
+
+
 def find_by_card(session: Session, uid: str) -> Resident | None:
     return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
 
@@ -139,5 +152,5 @@ def list_residents(session: Session, search: str = "") -> list[Resident]:
     return list(session.scalars(query))
 
 
-__all__ = ["Consent", "add_card", "add_resident", "card_reference", "find_by_card", "get_resident", "list_residents",
-           "move_out", "remove_card", "remove_resident", "set_pin"]
+__all__ = ["Consent", "add_card", "add_resident", "card_reference", "clear_pin", "find_by_card", "get_resident",
+           "list_residents", "move_out", "remove_card", "remove_resident", "set_pin"]

@@ -190,3 +190,19 @@ def test_privacy_record_as_json_and_text(gate_cli, data_dir):
     assert record["storage"]["database_backend"] == "sqlite" and record["recipients"] == []
     text = gate_cli.ok("privacy", "record")
     assert "storage:" in text and "master key file:" in text and "recipients:\n  none" in text
+
+
+def test_face_is_never_anyones_only_way_in_from_the_cli(gate_cli, tmp_path):
+    document = tmp_path / "dpia.pdf"
+    document.write_bytes(b"%PDF assessment")
+    gate_cli.ok("gates", "assess", "main", "--date", "2026-11-01", "--approver", "DPO Li", "--document", str(document))
+    gate_cli.ok("gates", "set", "main", "--methods", "pin,face")
+    gate_cli.ok("resident", "add", "A1", "--name", "Alice Wang")
+    refused = gate_cli("consent", "grant", "A1", "--operator", "op1")
+    assert refused.exit_code != 0 and "has no way in without face at main" in refused.stderr
+    assert "Traceback" not in refused.output + refused.stderr
+    gate_cli.ok("pin", "set", "A1", input="482915\n")
+    gate_cli.ok("consent", "grant", "A1", "--operator", "op1")
+    gate_cli.ok("card", "add", "A1", "123,45678")
+    assert "PIN cleared for A1" in gate_cli.ok("pin", "clear", "A1")  # no template yet: nothing to protect
+    assert "pin=no" in gate_cli.ok("resident", "list")
