@@ -20,16 +20,19 @@ def purge(env: Env, dry_run: bool) -> None:
     ctx = env.context()
     if dry_run:
         with ctx.sessions() as session:
-            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock())
+            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock(),
+                                             forbid_minors=ctx.settings.forbid_face_for_minors,
+                                             timezone=ctx.settings.site.timezone)
             for resident, template, reason in due:
                 click.echo(f"{resident.code}: {reason} (last used {template.last_used_at:%Y-%m-%d})")
         click.echo(f"{len(due)} face templates due for deletion (dry run: nothing deleted)")
         return
     with ctx.transaction() as session:
         report = retention.purge(session, site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
-                                 now=ctx.clock())
+                                 now=ctx.clock(), forbid_minors=ctx.settings.forbid_face_for_minors,
+                                 timezone=ctx.settings.site.timezone)
     click.echo(f"purged {report.total} face templates: expired={report.expired} moved_out={report.moved_out} "
-               f"no_consent={report.no_consent} orphaned={report.orphaned}")
+               f"no_consent={report.no_consent} minor={report.minor} orphaned={report.orphaned}")
 
 
 @click.command("retention-schedule")

@@ -98,7 +98,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     # The web UI's engine, not the decision engine: its short lock waits are for decisions, and a
     # purge may take longer.
     purger = Purger(ctx.sessions, lambda: ctx.settings.template_retention_days, ctx.clock,
-                    interval_seconds=purge_interval_seconds)
+                    interval_seconds=purge_interval_seconds,
+                    forbid_minors=lambda: ctx.settings.forbid_face_for_minors, timezone=ctx.settings.site.timezone)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,

@@ -29,9 +29,13 @@ RETRY_SECONDS = 600.0
 
 class Purger:
     def __init__(self, sessions: sessionmaker[Session], site_days: Callable[[], int], clock: Clock,
-                 interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS) -> None:
+                 interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS,
+                 forbid_minors: Callable[[], bool] = lambda: False, timezone: str = "UTC") -> None:
         self.sessions = sessions
         self.site_days = site_days
+        # Read at each run: switching [site] forbid_face_for_minors on deletes minors' face data next time.
+        self.forbid_minors = forbid_minors
+        self.timezone = timezone
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.retry_seconds = min(retry_seconds, interval_seconds)
@@ -60,7 +64,8 @@ class Purger:
     def run_once(self) -> retention.PurgeReport | None:
         try:
             with transaction(self.sessions) as session:
-                report = retention.purge(session, site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock())
+                report = retention.purge(session, site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock(),
+                                         forbid_minors=self.forbid_minors(), timezone=self.timezone)
         except SQLAlchemyError as err:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.retry_seconds, err)
             return None
