@@ -1,0 +1,60 @@
+"""C3/N1 at the gate: a lapsed face consent is told in one sentence, before any camera opens; the written
+retention schedule is public beside the notice that links to it (R5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.core import machine as m
+from gate.core.decision import MESSAGES, Reason
+from gate.store import consent, notices, residents
+from tests.conftest import SITE_NOTICE_FIELDS
+from tests.service.conftest import CARD, CODE, Gate, allow_face
+from tests.store.helpers import random_encodings
+from webui.server import make_app
+
+
+def enroll_and_change_the_notice(gate: Gate) -> None:
+    with gate.ctx.transaction() as session:
+        resident = residents.get_resident(session, CODE)
+        consent.grant_consent(session, resident, operator="office", retention_days=365)
+        gate.ctx.store.save(session, resident, random_encodings(), "dlib-test")
+        fields = {**notices.default_fields(), **SITE_NOTICE_FIELDS, "purpose": "Also to count visitors."}
+        notices.create_notice(session, "2", fields, "admin", site_days=gate.ctx.settings.template_retention_days)
+        notices.publish_notice(session, "2", "admin")
+
+
+def test_a_lapsed_consent_is_told_at_the_gate_and_the_camera_stays_off(gate_factory, tmp_path: Path) -> None:
+    gate = gate_factory(face_engine=None)
+    allow_face(gate, tmp_path)
+    enroll_and_change_the_notice(gate)
+    gate.runtime.post(m.Choose("face"))
+    gate.runtime.post(m.EnterCode(CODE))
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.CONSENT_LAPSED.value)
+    assert gate.wait_for(lambda: gate.runtime.snapshot().phase == "refusal")
+    snap = gate.runtime.snapshot()
+    assert snap.message == MESSAGES[Reason.CONSENT_LAPSED]
+    assert snap.message == ("Your face consent must be renewed at the management office; "
+                            "please use your card or PIN.")
+    assert snap.offered == ["card", "pin"] and snap.camera.opens == 0
+    gate.card(CARD)  # the card is unaffected
+    assert gate.wait_for(lambda: gate.last_access().get("reason") == Reason.GRANTED.value)
+
+
+@pytest.fixture
+def client(gate: Gate):
+    app = make_app(gate.ctx, gate.runtime, simulate=False)
+    app.config["TESTING"] = True
+    return app.test_client()
+
+
+def test_the_notice_links_the_written_retention_schedule(client, gate: Gate) -> None:
+    notice_page = client.get("/kiosk/notice").get_data(as_text=True)
+    assert f'href="{notices.RETENTION_SCHEDULE_PATH}"' in notice_page
+    assert notices.RETENTION_SCHEDULE_PATH in notice_page.split("Retention", 1)[1]  # named in the text too
+    schedule = client.get(notices.RETENTION_SCHEDULE_PATH)
+    assert schedule.status_code == 200
+    days = gate.ctx.settings.template_retention_days
+    assert f"not been used at a gate for {days} days" in schedule.get_data(as_text=True)
