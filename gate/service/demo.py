@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gate.context import GateContext
 from gate.store import notices, residents
@@ -29,10 +30,16 @@ def seed_demo(ctx: GateContext) -> list[str]:
             residents.add_card(session, resident, DEMO_CARD, actor="demo", label="demo card")
             residents.set_pin(session, resident, DEMO_PIN, ctx.hasher, actor="demo")
             done.append(f"demo resident {DEMO_CODE}: card {DEMO_CARD}, PIN {DEMO_PIN} (demo data)")
-        if notices.current_notice(session) is None:
-            fields = {**notices.default_fields(), **DEMO_NOTICE_FIELDS}
-            notices.create_notice(session, DEMO_NOTICE_VERSION, fields, "demo",
-                                  site_days=ctx.settings.template_retention_days)
-            notices.publish_notice(session, DEMO_NOTICE_VERSION, "demo")
+        if publish_demo_notice(session, ctx.settings.template_retention_days):
             done.append(f"published demo face notice version {DEMO_NOTICE_VERSION} (demo data)")
     return done
+
+
+def publish_demo_notice(session: Session, site_days: int) -> bool:
+    """Publish the demo notice unless a notice is published already; True if it did (also `gate bench`)."""
+    if notices.current_notice(session) is not None:
+        return False
+    fields = {**notices.default_fields(), **DEMO_NOTICE_FIELDS}
+    notices.create_notice(session, DEMO_NOTICE_VERSION, fields, "demo", site_days=site_days)
+    notices.publish_notice(session, DEMO_NOTICE_VERSION, "demo")
+    return True

@@ -58,3 +58,24 @@ def test_the_notice_links_the_written_retention_schedule(client, gate: Gate) -> 
     assert schedule.status_code == 200
     days = gate.ctx.settings.template_retention_days
     assert f"not been used at a gate for {days} days" in schedule.get_data(as_text=True)
+
+
+def test_the_simulator_demo_publishes_a_complete_notice_so_consent_can_be_tried(tmp_path: Path) -> None:
+    """`make run` starts from `gate init`, which only drafts the notice: the demo fills in and publishes one."""
+    from gate.context import GateContext
+    from gate.install import initialise
+    from gate.service.demo import DEMO_CODE, DEMO_NOTICE_VERSION, seed_demo
+
+    initialise(tmp_path / "data")
+    ctx = GateContext.open(tmp_path / "data")
+    try:
+        assert any(DEMO_NOTICE_VERSION in line for line in seed_demo(ctx))
+        with ctx.transaction() as session:
+            published = notices.current_notice(session)
+            assert published is not None and published.version == DEMO_NOTICE_VERSION
+            assert notices.consent_blocker(published, ctx.settings.template_retention_days) is None
+            consent.grant_consent(session, residents.get_resident(session, DEMO_CODE), operator="demo",
+                                  retention_days=30, site_days=ctx.settings.template_retention_days)
+        assert not any(DEMO_NOTICE_VERSION in line for line in seed_demo(ctx))  # only once
+    finally:
+        ctx.close()
