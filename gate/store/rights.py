@@ -75,6 +75,7 @@ def export_resident(session: Session, resident: Resident, store: TemplateStore, 
         "resident": {
             "code": resident.code, "name": resident.name, "unit": resident.unit, "status": resident.status.value,
             "is_minor": resident.is_minor, "guardian_name": resident.guardian_name, "group": resident.group_name,
+            "birth_date": resident.birth_date.isoformat() if resident.birth_date else None,
             "created_at": _iso(resident.created_at), "moved_out_at": _iso(resident.moved_out_at),
         },
         "cards": [{"number": c.uid, "label": c.label, "added_at": _iso(c.created_at)}

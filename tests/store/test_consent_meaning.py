@@ -237,6 +237,8 @@ def test_under_14_comes_from_the_date_of_birth_in_the_site_local_date(ctx) -> No
     with ctx.transaction() as session:
         kid = residents.add_resident(session, code="K1", name="Kid", birth_date=date(2012, 6, 15), actor="t")
         assert face_standing.is_minor(kid, date(2026, 6, 14)) and not face_standing.is_minor(kid, date(2026, 6, 15))
+        exported = rights.export_resident(session, kid, ctx.store, actor="t")["resident"]
+        assert isinstance(exported, dict) and exported["birth_date"] == "2012-06-15"  # P1: what is held
         with pytest.raises(ConsentError, match="guardian"):
             consent.grant_consent(session, kid, operator="t", retention_days=SITE_DAYS, today=date(2026, 6, 14))
         with pytest.raises(PolicyError, match="cannot be in the future"):
