@@ -79,3 +79,29 @@ def test_the_simulator_demo_publishes_a_complete_notice_so_consent_can_be_tried(
         assert not any(DEMO_NOTICE_VERSION in line for line in seed_demo(ctx))  # only once
     finally:
         ctx.close()
+
+
+def test_switching_on_forbid_face_for_minors_deletes_their_face_data_at_the_service_start(
+        installation, gate_factory) -> None:
+    import dataclasses
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from gate.store import rights
+    from gate.store.models import AuditEntry
+
+    with installation.transaction() as session:
+        kid = residents.add_resident(session, code="K1", name="Kid", birth_date=date(2020, 1, 1), actor="office")
+        consent.grant_consent(session, kid, operator="office", retention_days=365, guardian_name="Parent One")
+        installation.store.save(session, kid, random_encodings(), "dlib-test")
+    installation.settings = dataclasses.replace(
+        installation.settings, site=dataclasses.replace(installation.settings.site, forbid_face_for_minors=True))
+    gate = gate_factory(face_engine=None)
+    assert gate.runtime.purger is not None and gate.runtime.purger.wait_for_runs(1, 20)
+    assert gate.runtime.purger.last_report is not None and gate.runtime.purger.last_report.minor == 1
+    with installation.sessions() as session:
+        assert residents.get_resident(session, "K1").face_pseudonym is None
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "face.delete_minor"))
+        assert entry is not None and entry.actor == "service"
+        assert "under 14" in rights.receipt(session, entry.id).title
