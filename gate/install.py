@@ -1,4 +1,8 @@
-"""`gate init`: a working installation in one step (config, key file, migrated database, notice, gate)."""
+"""`gate init`: a working installation in one step (config, key file, migrated database, draft notice, gate).
+
+The default notice is only a draft: its processor and contact are placeholders no one could contact,
+so it cannot be published (gate.store.notices) and no face consent can be given until an admin fills
+them in. Card and PIN work from the start."""
 
 from __future__ import annotations
 
@@ -42,9 +46,10 @@ def initialise(data_dir: Path) -> list[str]:
         sessions = db.make_session_factory(engine)
         with db.transaction(sessions) as session:
             if session.scalar(select(Notice.id).limit(1)) is None:
-                notice = notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR)
-                notices.publish_notice(session, notice.version, SYSTEM_ACTOR)
-                done.append("published face notice version 1 (edit the contact before enrolling anyone)")
+                notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR,
+                                      site_days=settings.template_retention_days)
+                done.append("drafted face notice version 1: fill in the processor and contact and publish a "
+                            "version (Settings) before anyone can consent to face")
             if session.scalar(select(Gate.id).limit(1)) is None:
                 add_gate(session, "main", DEFAULT_METHODS, actor=SYSTEM_ACTOR)
                 done.append("added gate 'main' accepting card and PIN (face needs an impact assessment first)")

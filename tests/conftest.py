@@ -53,11 +53,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
+#: What a site fills in before publishing: `gate init` only drafts the notice (its contact is a placeholder).
+SITE_NOTICE_FIELDS = {"processor": "Lakeside Gardens Property Management Co., Ltd.",
+                      "contact": "Management office, Building 1; tel. 0571-8800 1234; privacy@lakeside-gardens.cn"}
+
+
+def publish_site_notice(data_dir: Path, version: str = "1") -> None:
+    """Fill in and publish the notice `gate init` drafted (version 1), as an admin does after `gate init`."""
+    from gate.config import load_settings
+    from gate.store import notices
+
+    context = GateContext.open(data_dir)
+    try:
+        with context.transaction() as session:
+            if notices.current_notice(session) is None:
+                notices.create_notice(session, version, {**notices.default_fields(), **SITE_NOTICE_FIELDS}, "test",
+                                      site_days=load_settings(data_dir).template_retention_days)
+                notices.publish_notice(session, version, "test")
+    finally:
+        context.close()
+
+
 def make_installation(data_dir: Path, database_url: str | None = None) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     if database_url:
         (data_dir / "gate.toml").write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
     initialise(data_dir)
+    publish_site_notice(data_dir)
     return data_dir
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -11,6 +11,7 @@ from flask import Flask, abort, current_app, flash, g, redirect, render_template
 from sqlalchemy.orm import Session
 
 from gate.context import GateContext
+from gate.store import face_standing
 from gate.store import operators as operator_service
 from gate.store.models import Operator, OperatorRole
 
@@ -54,6 +55,11 @@ def db() -> Session:
 
 def now() -> datetime:
     return ctx().clock()
+
+
+def today() -> date:
+    """The site's local date ([site] timezone): minors turn 14 at local midnight."""
+    return face_standing.site_today(now(), ctx().settings.site.timezone)
 
 
 def operator() -> Operator:

@@ -12,12 +12,12 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from gate.errors import GateError
 from gate.face.errors import FaceUnavailable, ImageRejected
 from gate.face.images import UploadsBusy
-from gate.store import alternatives, notices, rights
+from gate.store import alternatives, face_standing, notices, rights
 from gate.store import consent as consent_service
 from gate.store import gates as gate_service
 from gate.store.models import ResidentStatus
 from webui import face
-from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, roles_required, runtime
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, render_error, roles_required, runtime, today
 from webui.residents import load
 
 bp = Blueprint("enroll", __name__)
@@ -39,9 +39,12 @@ def notice(code: str):
     resident = load(code)
     current = notices.current_notice(db())
     consent = consent_service.current_consent(db(), resident)
+    lapse = face_standing.lapse_for(db(), resident, consent, today()) if consent is not None else None
+    blocker = notices.consent_blocker(current, ctx().settings.template_retention_days) if current else None
     return render_template("enroll/notice.html", resident=resident, notice=current,
                            fields=notices.fields_of(current) if current else {}, labels=notices.REQUIRED_FIELDS,
-                           consent=consent)
+                           consent=consent, lapse=face_standing.LAPSE_TEXT[lapse] if lapse else None,
+                           blocker=blocker, minor=face_standing.is_minor(resident, today()))
 
 
 @bp.route("/residents/<code>/face/consent", methods=["GET", "POST"])
@@ -67,22 +70,32 @@ def consent(code: str):
         except ValueError:
             days = -1
         try:
-            consent_service.grant_consent(
+            given = consent_service.grant_consent(
                 db(), resident, operator=actor(), retention_days=days,
                 guardian_name=request.form.get("guardian_name", "").strip()[:200] or None,
-                forbid_minors=settings.forbid_face_for_minors, now=now())
+                forbid_minors=settings.forbid_face_for_minors, now=now(),
+                site_days=settings.template_retention_days, today=today())
+            has_face = resident.face_pseudonym is not None
+            number = rights.consent_receipt_number(db(), resident)
             db().commit()
         except GateError as err:
             fail(err)
-            return render_template("enroll/consent.html", resident=load(code), notice=current, settings=settings), 400
-        flash("Consent recorded. Now capture the face.", "ok")
-        return redirect(url_for("enroll.capture", code=code))
-    return render_template("enroll/consent.html", resident=resident, notice=current, settings=settings)
+            return render_template("enroll/consent.html", resident=load(code), notice=current, settings=settings,
+                                   minor=face_standing.is_minor(resident, today())), 400
+        if has_face:
+            flash(f"Consent renewed against notice version {given.notice.version}: face works again with the "
+                  "kept template. Print the receipt for the resident.", "ok")
+        else:
+            flash("Consent recorded. Print the receipt for the resident, then capture the face.", "ok")
+        return redirect(url_for("rights.receipt", number=number))
+    return render_template("enroll/consent.html", resident=resident, notice=current, settings=settings,
+                           minor=face_standing.is_minor(resident, today()))
 
 
 def _require_consent(code: str):
     resident = load(code)
-    if resident.status is not ResidentStatus.ACTIVE or consent_service.current_consent(db(), resident) is None:
+    consent = consent_service.current_consent(db(), resident)
+    if resident.status is not ResidentStatus.ACTIVE or consent is None:
         flash("Face capture needs a current, separate consent first.", "error")
         return resident, redirect(url_for("enroll.notice", code=code))
     try:
@@ -91,6 +104,9 @@ def _require_consent(code: str):
     except GateError as err:
         fail(err)
         return resident, redirect(url_for("residents.show", code=code))
+    if face_standing.lapse_for(db(), resident, consent, today()) is not None:
+        flash("This resident's face consent has lapsed: record a new consent before capturing.", "error")
+        return resident, redirect(url_for("enroll.notice", code=code))
     return resident, None
 
 

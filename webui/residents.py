@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 
 from gate.errors import GateError, NotFoundError
 from gate.store import consent as consent_service
-from gate.store import data_access
+from gate.store import data_access, face_standing
 from gate.store import residents as resident_service
 from gate.store.models import Resident
 from gate.store.resident_edit import generate_pin, update_resident
-from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime, today
 
 bp = Blueprint("residents", __name__)
 CARD_CAPTURE_SECONDS = 10.0
@@ -27,16 +27,19 @@ def can_capture_card() -> bool:
     return callable(getattr(runtime(), "capture_card", None))
 
 
-def _form_bool(name: str) -> bool:
-    return request.form.get(name) in ("1", "on", "yes", "true")
-
-
 @bp.get("/residents")
 @roles_required(*RESIDENT_ROLES)
 def index():
     search = request.args.get("q", "")[:100]
     return render_template("residents/index.html", residents=resident_service.list_residents(db(), search),
                            q=search)
+
+
+@bp.get("/residents/renewals")
+@roles_required(*RESIDENT_ROLES)
+def renewals():
+    """Who must renew face consent at the office: face is not used for them until they do."""
+    return render_template("residents/renewals.html", renewals=face_standing.needing_renewal(db(), today()))
 
 
 @bp.route("/residents/new", methods=["GET", "POST"])
@@ -48,7 +51,8 @@ def new():
             resident = resident_service.add_resident(
                 db(), code=form.get("code", "").strip(), name=form.get("name", "")[:200],
                 unit=form.get("unit", "")[:64],
-                is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name", "").strip()[:200] or None,
+                birth_date=resident_service.parse_birth_date(form.get("birth_date")),
+                guardian_name=form.get("guardian_name", "").strip()[:200] or None,
                 group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
             db().commit()
             flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
@@ -65,8 +69,11 @@ def show(code: str):
     resident = load(code)
     data_access.record_view(db(), resident, actor=actor(), what="resident page")
     db().commit()
-    return render_template("residents/show.html", resident=resident,
-                           consent=consent_service.current_consent(db(), resident),
+    consent = consent_service.current_consent(db(), resident)
+    lapse = face_standing.lapse_for(db(), resident, consent, today()) if consent is not None else None
+    return render_template("residents/show.html", resident=resident, consent=consent,
+                           lapse=face_standing.LAPSE_TEXT[lapse] if lapse else None,
+                           minor=face_standing.is_minor(resident, today()),
                            has_template=ctx().store.has_template(db(), resident),
                            can_capture=can_capture_card())
 
@@ -79,7 +86,8 @@ def edit(code: str):
         form = request.form
         try:
             changed = update_resident(db(), resident, name=form.get("name", ""), unit=form.get("unit", ""),
-                                      is_minor=_form_bool("is_minor"), guardian_name=form.get("guardian_name"),
+                                      birth_date=resident_service.parse_birth_date(form.get("birth_date")),
+                                      guardian_name=form.get("guardian_name"),
                                       group_name=form.get("group_name"), actor=actor())
             db().commit()
             flash("Saved." if changed else "Nothing changed.", "ok")
@@ -90,7 +98,8 @@ def edit(code: str):
     data_access.record_view(db(), resident, actor=actor(), what="edit form")
     db().commit()
     return render_template("residents/form.html", resident=resident, form={
-        "name": resident.name, "unit": resident.unit, "is_minor": resident.is_minor,
+        "name": resident.name, "unit": resident.unit,
+        "birth_date": resident.birth_date.isoformat() if resident.birth_date else "",
         "guardian_name": resident.guardian_name or "", "group_name": resident.group_name or ""})
 
 

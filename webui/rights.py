@@ -59,14 +59,17 @@ def receipt(number: int):
         found = rights_service.receipt(db(), number)
     except NotFoundError:
         abort(404)
-    person = None
-    if found.action == "consent.withdraw":
+    person = capture_url = None
+    if found.action in rights_service.FACE_RECEIPTS:
         from gate.store.models import Resident
 
         resident_id = int(found.resident_ref.split(":", 1)[1])
         resident = db().get(Resident, resident_id)
         person = f"{resident.name} ({resident.code})" if resident else None
-    return render_template("rights/receipt.html", receipt=found, person=person, fresh=False)
+        if found.action == "consent.grant" and resident is not None and resident.face_pseudonym is None:
+            capture_url = url_for("enroll.capture", code=resident.code)
+    return render_template("rights/receipt.html", receipt=found, person=person, fresh=False,
+                           capture_url=capture_url)
 
 
 def _export(code: str, form: str) -> dict[str, object]:

@@ -135,7 +135,8 @@ def new_notice() -> ResponseReturnValue:
         try:
             if not version:
                 raise PolicyError("Give the new notice a version name, e.g. 2.")
-            notice = notices.create_notice(db(), version, fields, actor())
+            notice = notices.create_notice(db(), version, fields, actor(),
+                                           site_days=ctx().settings.template_retention_days)
             if request.form.get("publish") == "yes":
                 notices.publish_notice(db(), notice.version, actor())
             db().commit()
@@ -145,9 +146,11 @@ def new_notice() -> ResponseReturnValue:
         except GateError as err:
             fail(err)
             return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS,
-                                   version=version), 400
+                                   version=version,
+                                   retention=notices.retention_text(ctx().settings.template_retention_days)), 400
     fields = notices.fields_of(current) if current else notices.default_fields()
-    return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS, version="")
+    return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS, version="",
+                           retention=notices.retention_text(ctx().settings.template_retention_days))
 
 
 @bp.post("/settings/notices/<version>/publish")
@@ -201,8 +204,11 @@ def rotate_keys() -> ResponseReturnValue:
 @bp.post("/settings/purge")
 @roles_required(*SETTINGS_ROLES)
 def purge() -> ResponseReturnValue:
-    report = retention.purge(db(), site_days=ctx().settings.template_retention_days, actor=actor(), now=now())
+    settings = ctx().settings
+    report = retention.purge(db(), site_days=settings.template_retention_days, actor=actor(), now=now(),
+                             forbid_minors=settings.forbid_face_for_minors, timezone=settings.site.timezone)
     db().commit()
     flash(f"Retention purge done: {report.total} template(s) deleted ({report.expired} expired, "
-          f"{report.moved_out} moved out, {report.no_consent} without consent, {report.orphaned} orphaned).", "ok")
+          f"{report.moved_out} moved out, {report.no_consent} without consent, {report.minor} of residents under "
+          f"14, {report.orphaned} orphaned).", "ok")
     return redirect(url_for("settings.index"))

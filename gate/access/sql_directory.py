@@ -17,6 +17,7 @@ from gate.core.decision import Decision, Subject
 from gate.core.lockout import LockoutState
 from gate.core.policy import GatePolicy, Method
 from gate.errors import GateError
+from gate.store import face_standing
 from gate.store.consent import current_consent
 from gate.store.events import EventRow
 from gate.store.gates import get_gate, policy_of
@@ -61,6 +62,8 @@ class SqlDirectory:
         self.recorder = recorder
         self._residents: dict[int, Resident] = {}
         self.site_days = settings.template_retention_days
+        self.forbid_minors = settings.forbid_face_for_minors
+        self.timezone = settings.site.timezone
 
     @property
     def policy(self) -> GatePolicy:
@@ -72,6 +75,9 @@ class SqlDirectory:
             return None
         self._residents[resident.id] = resident
         consent = current_consent(self.session, resident)
+        today = face_standing.site_today(now, self.timezone)
+        if consent is not None and self.forbid_minors and face_standing.is_minor(resident, today):
+            consent = None  # the switch forbids face for them even before the purge deletes the template
         template = self._template(resident)
         subject = Subject(
             resident_id=resident.id,
@@ -79,6 +85,8 @@ class SqlDirectory:
             has_pin=resident.pin is not None,
             has_card=bool(resident.cards),
             has_consent=consent is not None,
+            consent_lapsed=(consent is not None
+                            and face_standing.lapse_for(self.session, resident, consent, today) is not None),
             has_template=template is not None,
             # Checked here, before any camera opens: a template past its deadline is never used, even
             # when the purge has not run yet.

@@ -21,6 +21,7 @@ from gate.context import GateContext
 from gate.core import machine as m
 from gate.install import initialise
 from gate.service.builder import build_runtime
+from gate.service.demo import publish_demo_notice
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
 from gate.store import assessments, consent, gates, residents
@@ -72,6 +73,8 @@ def simulated_gate() -> Iterator[BenchGate]:
         data_dir = Path(tmp) / "data"
         initialise(data_dir)
         ctx = GateContext.open(data_dir)
+        with ctx.transaction() as session:
+            publish_demo_notice(session, ctx.settings.template_retention_days)  # init only drafts one
         rig = SimRig(pulse_ms=100).start()
         runtime = build_runtime(ctx, rig=rig, timeouts=Timeouts(refusal=2, passage=1))
         try:

@@ -101,6 +101,7 @@ def _reset_high_water_mark() -> None:
 
 def _signed_in_client(data_dir: Path) -> tuple[Any, Any]:
     from gate.context import GateContext  # noqa: PLC0415
+    from gate.service.demo import publish_demo_notice  # noqa: PLC0415
     from gate.store import consent, operators, residents  # noqa: PLC0415
     from gate.store.models import OperatorRole  # noqa: PLC0415
     from webui import create_app  # noqa: PLC0415
@@ -111,6 +112,7 @@ def _signed_in_client(data_dir: Path) -> tuple[Any, Any]:
         operators.create_operator(session, ctx.hasher, username="bench", password=password,
                                   role=OperatorRole.OPERATOR, actor="bench")
         resident = residents.add_resident(session, code=CODE, name="Bench Resident", actor="bench")
+        publish_demo_notice(session, ctx.settings.template_retention_days)  # `gate init` only drafts one
         consent.grant_consent(session, resident, operator="bench", retention_days=30)
     client = create_app(ctx).test_client()
 

@@ -61,7 +61,8 @@ def restore_command(env: Env, source: Path, yes: bool) -> None:
         copies.restore(ctx.engine, source)
         db.upgrade(ctx.engine)
         report = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
-                                  now=ctx.clock())
+                                  now=ctx.clock(), forbid_minors=ctx.settings.forbid_face_for_minors,
+                                  timezone=ctx.settings.site.timezone)
         with ctx.transaction() as session:
             audit.record(session, CLI_ACTOR, "backup.restore", source.name, sha256=_sha256(source),
                          ledger_entries=entries, consents_withdrawn=report.ledger.consents,

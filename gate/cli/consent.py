@@ -6,7 +6,8 @@ import click
 
 from gate.cli import Env, pass_env
 from gate.store import consent as consent_service
-from gate.store import residents
+from gate.store import face_standing, residents
+from gate.store.rights import consent_receipt_number
 
 
 @click.group("consent")
@@ -27,9 +28,12 @@ def consent_grant(env: Env, code: str, operator: str, guardian: str | None, rete
         consent = consent_service.grant_consent(
             session, resident, operator=operator, guardian_name=guardian,
             retention_days=retention_days or ctx.settings.template_retention_days,
-            forbid_minors=ctx.settings.forbid_face_for_minors)
+            forbid_minors=ctx.settings.forbid_face_for_minors, now=ctx.clock(),
+            site_days=ctx.settings.template_retention_days,
+            today=face_standing.site_today(ctx.clock(), ctx.settings.site.timezone))
         version = consent.notice.version
-    click.echo(f"face consent recorded for {code} against notice version {version}")
+        number = consent_receipt_number(session, resident)
+    click.echo(f"face consent recorded for {code} against notice version {version} (receipt no. {number})")
 
 
 @consent_group.command("withdraw")

@@ -23,7 +23,9 @@ def purge(env: Env, dry_run: bool) -> None:
     ctx = env.context()
     if dry_run:
         with ctx.sessions() as session:
-            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock())
+            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock(),
+                                             forbid_minors=ctx.settings.forbid_face_for_minors,
+                                             timezone=ctx.settings.site.timezone)
             for resident, template, reason in due:
                 click.echo(f"{resident.code}: {reason} (last used {template.last_used_at:%Y-%m-%d})")
         click.echo(f"{len(due)} face templates due for deletion (dry run: nothing deleted)")
@@ -33,11 +35,12 @@ def purge(env: Env, dry_run: bool) -> None:
         click.echo(f"re-wrapped {done}/{total} data keys", err=True)
 
     result = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR, now=ctx.clock(),
-                              progress=progress)
+                              progress=progress, forbid_minors=ctx.settings.forbid_face_for_minors,
+                              timezone=ctx.settings.site.timezone)
     report = result.purge
     assert report is not None
     click.echo(f"purged {report.total} face templates: expired={report.expired} moved_out={report.moved_out} "
-               f"no_consent={report.no_consent} orphaned={report.orphaned}")
+               f"no_consent={report.no_consent} minor={report.minor} orphaned={report.orphaned}")
     if result.ledger.changed or result.unreadable:
         click.echo(f"deletion ledger re-applied: {result.ledger.changed} changes; "
                    f"{result.unreadable} templates under destroyed master keys deleted")

@@ -27,13 +27,14 @@ def resident_group() -> None:
 @click.argument("code")
 @click.option("--name", required=True)
 @click.option("--unit", default="")
-@click.option("--minor", is_flag=True, help="Under 14: face consent must come from a guardian.")
+@click.option("--birth-date", default=None, help="YYYY-MM-DD; under 14, face consent must come from a guardian.")
 @click.option("--guardian", default=None, help="Guardian's name (for a minor).")
 @pass_env
-def resident_add(env: Env, code: str, name: str, unit: str, minor: bool, guardian: str | None) -> None:
+def resident_add(env: Env, code: str, name: str, unit: str, birth_date: str | None, guardian: str | None) -> None:
     with env.context().transaction() as session:
-        residents.add_resident(session, code=code, name=name, unit=unit, is_minor=minor,
-                               guardian_name=guardian, actor=CLI_ACTOR)
+        residents.add_resident(session, code=code, name=name, unit=unit,
+                               birth_date=residents.parse_birth_date(birth_date), guardian_name=guardian,
+                               actor=CLI_ACTOR)
     click.echo(f"added resident {code}")
 
 

@@ -31,9 +31,10 @@ pin_lockout_base_seconds = 30
 face_max_attempts = 3
 
 [site]
-# Set true to forbid face for residents under 14 altogether (PIPL art. 31 strict reading).
+# Set true to forbid face for residents under 14 altogether (PIPL art. 31 strict reading); the next
+# purge (at start and daily) then deletes their face data.
 forbid_face_for_minors = false
-# timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules use the site's local time
+# timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules and birthdays use local time
 # face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
 
 [privacy]

@@ -187,9 +187,10 @@ class WebhookSection:
 @dataclass(frozen=True)
 class SiteSection:
     timezone: str = setting("UTC", text('an IANA time zone such as "Asia/Shanghai"', is_timezone),
-                            "The site's local time, for schedules and holidays.")
+                            "The site's local time, for schedules, holidays and birthdays (who is under 14).")
     forbid_face_for_minors: bool = setting(False, FLAG, "Forbid face for residents under 14 altogether (PIPL "
-                                                        "art. 31, strict reading).")
+                                                        "art. 31, strict reading): the gate refuses it at once and "
+                                                        "the next purge deletes their face data, with receipts.")
     face_filing_warn_at: int = setting(90_000, whole(1, FACE_FILING_THRESHOLD),
                                        "Warn when this many people have face data (filing is due at 100,000).")
 

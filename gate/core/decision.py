@@ -28,6 +28,7 @@ class Reason(enum.StrEnum):
     WRONG_PIN = "wrong_pin"
     FACE_ATTEMPTS_EXHAUSTED = "face_attempts_exhausted"
     NO_CONSENT = "no_consent"
+    CONSENT_LAPSED = "consent_lapsed"  # given against an older notice, or by a guardian before the 14th birthday
     NO_TEMPLATE = "no_template"
     FACE_EXPIRED = "face_expired"  # the template is past its retention deadline (gate.core.retention)
     FACE_UNAVAILABLE = "face_unavailable"
@@ -53,6 +54,7 @@ MESSAGES = {
         "Face is not set up for you (it needs your consent at the management office). "
         "Please use your card or PIN."
     ),
+    Reason.CONSENT_LAPSED: "Your face consent must be renewed at the management office; please use your card or PIN.",
     Reason.NO_TEMPLATE: "Face is not enrolled for you. Please use your card or PIN.",
     Reason.FACE_EXPIRED: (
         "Your face enrollment has expired; please use your card or PIN and ask the office to renew it."
@@ -81,6 +83,8 @@ class Subject:
     has_pin: bool = False
     has_card: bool = False
     has_consent: bool = False
+    # The consent no longer covers face (gate.store.face_standing): face is not used until it is renewed.
+    consent_lapsed: bool = False
     has_template: bool = False
     template_expired: bool = False  # past its retention deadline: it must not be used, even if it would match
     within_schedule: bool = True
@@ -173,6 +177,8 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
             return deny(Reason.FACE_ATTEMPTS_EXHAUSTED)
         if not subject.has_consent:
             return deny(Reason.NO_CONSENT)
+        if subject.consent_lapsed:
+            return deny(Reason.CONSENT_LAPSED)
         if not subject.has_template:
             return deny(Reason.NO_TEMPLATE)
         if subject.template_expired:

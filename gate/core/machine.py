@@ -434,8 +434,8 @@ def offered(state: State, rules: Rules) -> list[str]:
     if rules.methods & {Method.PIN, Method.CARD_PIN}:
         ways.append("pin")
     face_ok = rules.face_allowed and state.face_failures < rules.max_face_attempts and not state.face_declined
-    if state.decision is not None and state.decision.reason in (Reason.NO_CONSENT, Reason.NO_TEMPLATE,
-                                                                Reason.FACE_EXPIRED,
+    if state.decision is not None and state.decision.reason in (Reason.NO_CONSENT, Reason.CONSENT_LAPSED,
+                                                                Reason.NO_TEMPLATE, Reason.FACE_EXPIRED,
                                                                 Reason.FACE_ATTEMPTS_EXHAUSTED):
         face_ok = False
     if face_ok and ways:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from gate.clock import utcnow
 from gate.config import Settings
 from gate.core.decision import FaceOutcome
 from gate.errors import ConsentError, KeyUnavailableError, TemplateIntegrityError
@@ -25,7 +27,7 @@ from gate.face.images import Uploads
 from gate.face.liveness import LivenessResult
 from gate.face.probe import Frame, Probe
 from gate.face.verify import DEFAULT_MAX_ENCODES, DEFAULT_THRESHOLD, VerificationResult, check_threshold, verify
-from gate.store import audit
+from gate.store import audit, face_standing
 from gate.store.consent import current_consent
 from gate.store.face_templates import TemplateStore
 from gate.store.models import Resident, ResidentStatus
@@ -68,8 +70,10 @@ class HasTemplateStore(Protocol):
 
 class FaceService:
     def __init__(self, store: TemplateStore, engine: FaceEngine | None = None,
-                 enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT, uploads: Uploads | None = None) -> None:
+                 enrollment: EnrollmentPolicy = DEFAULT_ENROLLMENT, uploads: Uploads | None = None,
+                 timezone: str = "UTC") -> None:
         self.store = store
+        self.timezone = timezone  # the site's, for a minor's 14th birthday
         self.engine = engine or FaceEngine()  # models load on first use, not here
         self.enrollment = enrollment
         # One budget per service, and the web app builds one service: the slots are process-wide there.
@@ -78,7 +82,8 @@ class FaceService:
     @classmethod
     def from_context(cls, context: HasTemplateStore, engine: FaceEngine | None = None) -> FaceService:
         """The service with the installation's template store and its [face] upload budget."""
-        return cls(context.store, engine, uploads=Uploads(context.settings.face.max_upload_megapixels))
+        return cls(context.store, engine, uploads=Uploads(context.settings.face.max_upload_megapixels),
+                   timezone=context.settings.site.timezone)
 
     def enroll(self, session: Session, resident: Resident, frames: Sequence[Frame], operator: str,
                challenge: str = "none") -> EnrollmentOutcome:
@@ -87,7 +92,7 @@ class FaceService:
 
         `challenge` is the liveness mode for a camera burst (liveness.for_enrollment); uploaded
         photos are enrolled with "none", and the audit entry says which it was."""
-        _require_consent(session, resident)
+        _require_consent(session, resident, face_standing.site_today(utcnow(), self.timezone))
         mode = liveness.LivenessMode(challenge)
         if len(frames) > MAX_ENROLLMENT_FRAMES:
             raise ImageRejected(f"At most {MAX_ENROLLMENT_FRAMES} pictures per enrollment; {len(frames)} were sent.")
@@ -107,7 +112,7 @@ class FaceService:
                direction: str | None = None, max_encodes: int = DEFAULT_MAX_ENCODES) -> FaceVerdict:
         """1:1: loads `resident`'s template and no other. Every failure of the machinery (model, key,
         template) is UNAVAILABLE, so the gate offers card and PIN; it never raises for those."""
-        _require_consent(session, resident)
+        _require_consent(session, resident, face_standing.site_today(utcnow(), self.timezone))
         threshold = check_threshold(DEFAULT_THRESHOLD if gate_threshold is None else gate_threshold)
         mode = liveness.LivenessMode(liveness_mode)
         if len(frames) > MAX_PROBE_FRAMES:
@@ -137,11 +142,16 @@ class FaceService:
         return FaceVerdict(outcome, result.reasons, result, live)
 
 
-def _require_consent(session: Session, resident: Resident) -> None:
+def _require_consent(session: Session, resident: Resident, today: date) -> None:
     if resident.status is not ResidentStatus.ACTIVE:
         raise ConsentError(f"Resident {resident.code} has moved out: no face processing.")
-    if current_consent(session, resident) is None:
+    consent = current_consent(session, resident)
+    if consent is None:
         raise ConsentError(
             f"Resident {resident.code} has no current, separate consent to face processing: "
             "record consent first. Card and PIN are unaffected."
         )
+    lapse = face_standing.lapse_for(session, resident, consent, today)
+    if lapse is not None:
+        raise ConsentError(f"Resident {resident.code}'s face consent has lapsed ({face_standing.LAPSE_TEXT[lapse]}): "
+                           "record a new consent first. Card and PIN are unaffected.")

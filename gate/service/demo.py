@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from gate.context import GateContext
-from gate.store import residents
+from gate.store import notices, residents
 from gate.store.models import Resident
 
 DEMO_CODE = "1001"
 DEMO_CARD = "188:24910"
 DEMO_PIN = "482915"
 DEMO_NAME = "Demo Resident (DEMO DATA - simulator only)"
+DEMO_NOTICE_VERSION = "demo-1"
+#: `gate init` only drafts the notice (its contact is a placeholder). The simulator publishes one that
+#: reads like a real site's, labelled as demo, so the whole consent journey can be tried.
+DEMO_NOTICE_FIELDS = {
+    "processor": "Demo Property Management Co., Ltd. (DEMO DATA - simulator only), operator of this gate",
+    "contact": "Demo management office, Building 1 ground floor; tel. 010-0000 0000; privacy@demo-property.test",
+}
 
 
 def seed_demo(ctx: GateContext) -> list[str]:
@@ -22,4 +30,16 @@ def seed_demo(ctx: GateContext) -> list[str]:
             residents.add_card(session, resident, DEMO_CARD, actor="demo", label="demo card")
             residents.set_pin(session, resident, DEMO_PIN, ctx.hasher, actor="demo")
             done.append(f"demo resident {DEMO_CODE}: card {DEMO_CARD}, PIN {DEMO_PIN} (demo data)")
+        if publish_demo_notice(session, ctx.settings.template_retention_days):
+            done.append(f"published demo face notice version {DEMO_NOTICE_VERSION} (demo data)")
     return done
+
+
+def publish_demo_notice(session: Session, site_days: int) -> bool:
+    """Publish the demo notice unless a notice is published already; True if it did (also `gate bench`)."""
+    if notices.current_notice(session) is not None:
+        return False
+    fields = {**notices.default_fields(), **DEMO_NOTICE_FIELDS}
+    notices.create_notice(session, DEMO_NOTICE_VERSION, fields, "demo", site_days=site_days)
+    notices.publish_notice(session, DEMO_NOTICE_VERSION, "demo")
+    return True

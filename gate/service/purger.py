@@ -35,9 +35,13 @@ FOLLOW_UP_SECONDS = 300.0
 class Purger:
     def __init__(self, upkeep: Upkeep, site_days: Callable[[], int], clock: Clock,
                  interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS,
-                 follow_up_seconds: float = FOLLOW_UP_SECONDS) -> None:
+                 follow_up_seconds: float = FOLLOW_UP_SECONDS,
+                 forbid_minors: Callable[[], bool] = lambda: False, timezone: str = "UTC") -> None:
         self.upkeep = upkeep
         self.site_days = site_days
+        # Read at each run: switching [site] forbid_face_for_minors on deletes minors' face data next time.
+        self.forbid_minors = forbid_minors
+        self.timezone = timezone
         self.clock = clock
         self.interval_seconds = interval_seconds
         self.retry_seconds = min(retry_seconds, interval_seconds)
@@ -67,7 +71,8 @@ class Purger:
 
     def run_once(self) -> UpkeepReport | None:
         try:
-            report = self.upkeep.run(site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock())
+            report = self.upkeep.run(site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock(),
+                                     forbid_minors=self.forbid_minors(), timezone=self.timezone)
         except (SQLAlchemyError, GateError) as err:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.retry_seconds, err)
             return None

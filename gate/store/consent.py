@@ -6,7 +6,7 @@ so refusing or withdrawing changes nothing but the face credential.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
-from gate.store import alternatives, audit, shredding
+from gate.store import alternatives, audit, face_standing, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import AuditEntry, Consent, Resident, ResidentStatus
-from gate.store.notices import current_notice
+from gate.store.notices import consent_blocker, current_notice
 
 FACE_PURPOSE = "Verify the resident 1:1 at this site's gates"
 
@@ -52,10 +52,20 @@ def grant_consent(
     session: Session, resident: Resident, *, operator: str, retention_days: int,
     guardian_name: str | None = None, purpose: str = FACE_PURPOSE,
     forbid_minors: bool = False, now: datetime | None = None,
+    site_days: int | None = None, today: date | None = None,
 ) -> Consent:
+    """Record consent against the current notice. `today` is the site's local date (minors; default the
+    UTC date); `site_days` ([retention] template_days) makes a notice that contradicts it refuse consent.
+
+    A current consent that has lapsed (gate.store.face_standing) is renewed: it is closed and the new
+    one, against the current notice, takes its place; the template is kept.
+    """
+    now = now or utcnow()
+    today = today or now.date()
     if resident.status is not ResidentStatus.ACTIVE:
         raise ConsentError(f"Resident {resident.code} has moved out; face consent cannot be recorded.")
-    if resident.is_minor:
+    minor = face_standing.is_minor(resident, today)
+    if minor:
         if forbid_minors:
             raise ConsentError("This site does not allow face for residents under 14. Card and PIN work as usual.")
         if not (guardian_name or "").strip():
@@ -65,21 +75,28 @@ def grant_consent(
             )
     if not 1 <= retention_days <= MAX_TEMPLATE_RETENTION_DAYS:
         raise PolicyError(f"Retention must be 1..{MAX_TEMPLATE_RETENTION_DAYS} days, got {retention_days}.")
-    if current_consent(session, resident) is not None:
-        raise ConflictError(f"Resident {resident.code} already has a current face consent.")
-    alternatives.require_way_in(session, resident)
     notice = current_notice(session)
     if notice is None:
         raise ConsentError("No face notice is published, so consent cannot be informed: publish a notice first.")
+    blocker = consent_blocker(notice, site_days)
+    if blocker is not None:
+        raise ConsentError(blocker)
+    alternatives.require_way_in(session, resident)
+    previous = current_consent(session, resident)
+    if previous is not None:
+        if face_standing.lapse_of(previous, resident, notice, today) is None:
+            raise ConflictError(f"Resident {resident.code} already has a current face consent.")
+        previous.withdrawn_at, previous.withdrawn_by = now, operator
     consent = Consent(
         resident_id=resident.id, notice_id=notice.id, purpose=purpose, retention_days=retention_days,
-        operator=operator, granted_at=now or utcnow(),
-        guardian_name=(guardian_name or None) if resident.is_minor else None,
+        operator=operator, granted_at=now,
+        guardian_name=(guardian_name or None) if minor else None,
     )
     session.add(consent)
     session.flush()
     audit.record(session, operator, "consent.grant", f"resident:{resident.id}", notice=notice.version,
-                 guardian=bool(consent.guardian_name), retention_days=retention_days)
+                 guardian=bool(consent.guardian_name), retention_days=retention_days,
+                 renews=previous.notice.version if previous is not None else None)
     return consent
 
 
@@ -94,5 +111,6 @@ def withdraw_consent(session: Session, resident: Resident, store: TemplateStore,
         consent.withdrawn_at = now or utcnow()
         consent.withdrawn_by = operator
         shredding.note_consents(session, [consent])
-    audit.record(session, operator, "consent.withdraw", f"resident:{resident.id}", templates_destroyed=destroyed)
+    audit.record(session, operator, "consent.withdraw", f"resident:{resident.id}", templates_destroyed=destroyed,
+                 notice=consent.notice.version if consent is not None else None)
     return destroyed

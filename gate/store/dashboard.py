@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
 from gate.core.policy import read_stored
+from gate.store import face_standing
 from gate.store.gates import filing_warning
 from gate.store.models import Consent, FaceTemplate, Gate, Notice, Resident, ResidentStatus, SystemState
 from gate.store.retention import LAST_PURGE_KEY, due_for_deletion
@@ -28,6 +29,7 @@ class PrivacyReport:
     templates_stored: int
     consents_current_by_notice: dict[str, int]
     consents_withdrawn: int
+    consents_needing_renewal: int  # lapsed for face (gate.store.face_standing): face unused until renewed
     templates_due_for_deletion: int
     due_by_reason: dict[str, int]
     retention_days: int
@@ -54,13 +56,15 @@ def privacy_report(session: Session, settings: Settings, now: datetime | None = 
     active = count(select(func.count(Resident.id)).where(Resident.status == ResidentStatus.ACTIVE))
     moved = count(select(func.count(Resident.id)).where(Resident.status == ResidentStatus.MOVED_OUT))
     with_face = count(select(func.count(Resident.id)).where(Resident.face_pseudonym.is_not(None)))
-    minors = count(select(func.count(Resident.id)).where(Resident.face_pseudonym.is_not(None),
-                                                         Resident.is_minor.is_(True)))
+    today = face_standing.site_today(now, settings.site.timezone)
+    minors = sum(1 for resident in session.scalars(select(Resident).where(Resident.face_pseudonym.is_not(None)))
+                 if face_standing.is_minor(resident, today))
     by_notice = {version: n for version, n in session.execute(
         select(Notice.version, func.count(Consent.id)).join(Consent, Consent.notice_id == Notice.id)
         .where(Consent.withdrawn_at.is_(None)).group_by(Notice.version).order_by(Notice.version))}
     withdrawn = count(select(func.count(Consent.id)).where(Consent.withdrawn_at.is_not(None)))
-    due = due_for_deletion(session, settings.template_retention_days, now)
+    due = due_for_deletion(session, settings.template_retention_days, now,
+                           forbid_minors=settings.forbid_face_for_minors, timezone=settings.site.timezone)
     reasons: dict[str, int] = {}
     for _resident, _template, reason in due:
         reasons[reason] = reasons.get(reason, 0) + 1
@@ -74,6 +78,7 @@ def privacy_report(session: Session, settings: Settings, now: datetime | None = 
         residents_with_face=with_face, face_share_percent=round(100.0 * with_face / active, 1) if active else 0.0,
         minors_with_face=minors, templates_stored=count(select(func.count(FaceTemplate.id))),
         consents_current_by_notice=by_notice, consents_withdrawn=withdrawn,
+        consents_needing_renewal=len(face_standing.needing_renewal(session, today)),
         templates_due_for_deletion=len(due), due_by_reason=reasons, retention_days=settings.template_retention_days,
         last_purge=_state(session, LAST_PURGE_KEY), last_key_rotation=_state(session, LAST_ROTATION_KEY),
         gates_with_face=face_gates, gates_without_assessment_using_face=unassessed, current_notice=current,

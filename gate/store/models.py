@@ -87,6 +87,9 @@ class Resident(Base):
     status: Mapped[ResidentStatus] = mapped_column(
         Enum(ResidentStatus, native_enum=False, length=16, values_callable=_enum_values), default=ResidentStatus.ACTIVE
     )
+    # The date of birth decides "under 14" on the site's local date (gate.store.face_standing). The old
+    # manual flag is kept and read only for residents without a date of birth (0006).
+    birth_date: Mapped[date | None] = mapped_column(Date, default=None)
     is_minor: Mapped[bool] = mapped_column(Boolean, default=False)
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     group_name: Mapped[str | None] = mapped_column(String(64))
@@ -198,6 +201,12 @@ class Notice(Base):
     text: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # SHA-256 of the canonical material fields (gate.store.notices.MATERIAL_FIELDS): a consent lapses for
+    # face when the current notice's differs from the one it was given against (0006 fills old rows).
+    material_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The [retention] template_days its retention text was generated from; NULL for notices written
+    # by hand before 0006, which therefore cannot take new consents.
+    retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class Consent(Base):

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
@@ -30,17 +30,35 @@ def get_resident(session: Session, code: str) -> Resident:
     return resident
 
 
-def add_resident(session: Session, *, code: str, name: str, unit: str = "", is_minor: bool = False,
+def parse_birth_date(text: str | None) -> date | None:
+    """A form's or command line's date of birth ("" for none)."""
+    if not (text or "").strip():
+        return None
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise PolicyError(f"Give the date of birth as YYYY-MM-DD, e.g. 2015-03-20 (got {text!r}).") from None
+
+
+def check_birth_date(birth_date: date | None, now: datetime) -> None:
+    if birth_date is not None and birth_date > now.date():
+        raise PolicyError(f"A date of birth cannot be in the future ({birth_date.isoformat()}).")
+
+
+def add_resident(session: Session, *, code: str, name: str, unit: str = "", birth_date: date | None = None,
                  guardian_name: str | None = None, group_name: str | None = None, actor: str,
                  now: datetime | None = None) -> Resident:
+    """`birth_date` decides "under 14" (guardian consent, gate.store.face_standing); it is optional."""
+    now = now or utcnow()
+    check_birth_date(birth_date, now)
     if not CODE_PATTERN.fullmatch(code):
         raise PolicyError("A resident code is 1-32 letters, digits, '-' or '_', starting with a letter or digit.")
     if not name.strip():
         raise PolicyError("A resident needs a name.")
     if session.scalar(select(Resident.id).where(Resident.code == code)) is not None:
         raise ConflictError(f"A resident with code {code!r} already exists.")
-    resident = Resident(code=code, name=name.strip(), unit=unit.strip(), is_minor=is_minor,
-                        guardian_name=(guardian_name or None), group_name=group_name, created_at=now or utcnow())
+    resident = Resident(code=code, name=name.strip(), unit=unit.strip(), birth_date=birth_date, is_minor=False,
+                        guardian_name=(guardian_name or None), group_name=group_name, created_at=now)
     session.add(resident)
     session.flush()
     audit.record(session, actor, "resident.add", f"resident:{resident.id}")

@@ -1,4 +1,5 @@
-"""The purge: delete face data past its retention, of moved-out residents, and orphans.
+"""The purge: delete face data past its retention, of moved-out residents, of minors where the site
+forbids face for them, and orphans.
 
 The gate service runs it at start and daily (gate.service.purger); `gate purge` runs it by hand.
 Idempotent; never touches cards or PINs. Orphans are template rows no resident links to, e.g. from an
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.core import retention as rules
-from gate.store import audit
+from gate.store import audit, face_standing
 from gate.store.consent import current_consent
 from gate.store.face_templates import shred_templates
 from gate.store.models import Consent, FaceTemplate, Resident, ResidentStatus, SystemState
@@ -30,10 +31,11 @@ class PurgeReport:
     moved_out: int = 0
     no_consent: int = 0
     orphaned: int = 0
+    minor: int = 0  # [site] forbid_face_for_minors: under 14 on the site's local date
 
     @property
     def total(self) -> int:
-        return self.expired + self.moved_out + self.no_consent + self.orphaned
+        return self.expired + self.moved_out + self.no_consent + self.orphaned + self.minor
 
 
 def retention_deadline(template: FaceTemplate, consent: Consent, site_days: int) -> datetime:
@@ -46,8 +48,10 @@ def template_is_expired(template: FaceTemplate, consent: Consent, site_days: int
     return now >= retention_deadline(template, consent, site_days)
 
 
-def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tuple[Resident, FaceTemplate, str]]:
+def due_for_deletion(session: Session, site_days: int, now: datetime, *, forbid_minors: bool = False,
+                     timezone: str = "UTC") -> list[tuple[Resident, FaceTemplate, str]]:
     """Every template that `purge` would delete now, with the reason."""
+    today = face_standing.site_today(now, timezone)
     due: list[tuple[Resident, FaceTemplate, str]] = []
     rows = session.execute(
         select(Resident, FaceTemplate).join(FaceTemplate, FaceTemplate.pseudonym == Resident.face_pseudonym)
@@ -56,6 +60,8 @@ def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tu
         consent = current_consent(session, resident)
         if resident.status is ResidentStatus.MOVED_OUT:
             due.append((resident, template, "moved_out"))
+        elif forbid_minors and face_standing.is_minor(resident, today):
+            due.append((resident, template, "minor"))
         elif consent is None:
             due.append((resident, template, "no_consent"))
         elif template_is_expired(template, consent, site_days, now):
@@ -63,13 +69,17 @@ def due_for_deletion(session: Session, site_days: int, now: datetime) -> list[tu
     return due
 
 
-def purge(session: Session, *, site_days: int, actor: str, now: datetime | None = None) -> PurgeReport:
+def purge(session: Session, *, site_days: int, actor: str, now: datetime | None = None,
+          forbid_minors: bool = False, timezone: str = "UTC") -> PurgeReport:
     now = now or utcnow()
-    counts = {"expired": 0, "moved_out": 0, "no_consent": 0, "orphaned": 0}
-    for resident, template, reason in due_for_deletion(session, site_days, now):
+    counts = {"expired": 0, "moved_out": 0, "no_consent": 0, "orphaned": 0, "minor": 0}
+    for resident, template, reason in due_for_deletion(session, site_days, now, forbid_minors=forbid_minors,
+                                                       timezone=timezone):
         shred_templates(session, [template.id])
         resident.face_pseudonym = None
         counts[reason] += 1
+        if reason == "minor":
+            _close_minor_consent(session, resident, actor, now)
     linked = select(Resident.face_pseudonym).where(Resident.face_pseudonym.is_not(None))
     orphans = list(session.scalars(select(FaceTemplate.id).where(FaceTemplate.pseudonym.not_in(linked))))
     counts["orphaned"] = shred_templates(session, orphans)
@@ -79,6 +89,15 @@ def purge(session: Session, *, site_days: int, actor: str, now: datetime | None 
     session.add(state)
     audit.record(session, actor, "retention.purge", "", now=now, **asdict(report))
     return report
+
+
+def _close_minor_consent(session: Session, resident: Resident, actor: str, now: datetime) -> None:
+    """Face is forbidden for this resident now: the consent cannot stand, and the family gets a deletion
+    receipt (gate.store.rights) as for a withdrawal."""
+    consent = current_consent(session, resident)
+    if consent is not None:
+        consent.withdrawn_at, consent.withdrawn_by = now, actor
+    audit.record(session, actor, "face.delete_minor", f"resident:{resident.id}", now=now, templates_destroyed=1)
 
 
 def schedule_text(site_days: int) -> str:
@@ -92,7 +111,8 @@ def schedule_text(site_days: int) -> str:
         f"kept more than {MAX_TEMPLATE_RETENTION_DAYS} days after the consent it was collected under, however "
         "often it is used. A template past its period is refused at the gate even before it is deleted.",
         "2. A face template is deleted at once when the resident withdraws consent, when the resident moves "
-        "out, and when the resident's record is deleted.",
+        "out, and when the resident's record is deleted. Where the site forbids face for residents under 14 "
+        "([site] forbid_face_for_minors), their face data is deleted by the next purge, with a receipt.",
         "3. Deletion destroys the template's own encryption key together with the template. Copies in older "
         "backups open only with the master key of their time; the master key is rotated after deletions "
         "(`gate keys rotate`), which makes them unreadable, and copies restored from a backup are removed "

@@ -39,7 +39,11 @@ FACE_RETAINED_FACTS = (
     RETAINED_FACTS[0],
 )
 RECEIPT_ACTIONS = {"consent.withdraw": "Face data deleted (consent withdrawn)",
-                   "resident.remove": "Resident record deleted"}
+                   "face.delete_minor": "Face data deleted (this site does not allow face for residents under 14)",
+                   "resident.remove": "Resident record deleted",
+                   "consent.grant": "Face consent given"}
+#: Receipts about one resident's face, which name the person while the record exists.
+FACE_RECEIPTS = ("consent.withdraw", "face.delete_minor", "consent.grant")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -108,6 +112,7 @@ def export_resident(session: Session, resident: Resident, store: TemplateStore, 
         "resident": {
             "code": resident.code, "name": resident.name, "unit": resident.unit, "status": resident.status.value,
             "is_minor": resident.is_minor, "guardian_name": resident.guardian_name, "group": resident.group_name,
+            "birth_date": resident.birth_date.isoformat() if resident.birth_date else None,
             "created_at": _iso(resident.created_at), "moved_out_at": _iso(resident.moved_out_at),
         },
         "cards": [{"number": c.uid, "label": c.label, "added_at": _iso(c.created_at)}
@@ -144,6 +149,7 @@ class Receipt:
     deleted: list[str]
     retained: tuple[str, ...]
     details: dict[str, object] = field(default_factory=dict)
+    recorded: list[str] = field(default_factory=list)  # what a consent receipt attests
 
 
 def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
@@ -153,7 +159,7 @@ def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
                  "(crypto-shredded). Copies in older database backups become unreadable at the next master-key "
                  "rotation, and a restored copy is destroyed by the next purge" if templates
                  else "Face template: none was held")
-    if action == "consent.withdraw":
+    if action in ("consent.withdraw", "face.delete_minor"):
         return [face_line, "Face consent: marked withdrawn; face will not be used at any gate",
                 "Cards and PIN: unchanged, they keep working"]
     return [face_line,
@@ -163,12 +169,29 @@ def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
             "Access events: the link to the person was removed"]
 
 
+def _consent_lines(details: dict[str, object]) -> list[str]:
+    """What the person agreed to, from the audit facts of the grant: enough to prove it later."""
+    lines = [f"Notice version shown: {details.get('notice')}",
+             f"Face template kept at most {details.get('retention_days')} days after its last use at a gate "
+             "(shorter if the site's retention period is shorter), and deleted at once on withdrawal or move-out",
+             "Given by a guardian for a resident under 14" if details.get("guardian")
+             else "Given by the resident themself",
+             "Withdraw at any time at the management office: the face data is then deleted at once",
+             "Cards and PIN: unaffected; they work whether or not face is used"]
+    if details.get("renews"):
+        lines.insert(1, f"Renews the consent given against notice version {details['renews']}")
+    return lines
+
+
 def receipt(session: Session, entry_id: int) -> Receipt:
     entry = session.get(AuditEntry, entry_id)
     if entry is None or entry.action not in RECEIPT_ACTIONS:
-        raise NotFoundError(f"No deletion receipt number {entry_id}.")
+        raise NotFoundError(f"No receipt number {entry_id}.")
     details = json.loads(entry.details or "{}")
-    retained = FACE_RETAINED_FACTS if entry.action == "consent.withdraw" else RETAINED_FACTS
+    if entry.action == "consent.grant":
+        return Receipt(entry.id, entry.action, RECEIPT_ACTIONS[entry.action], entry.at, entry.actor, entry.subject,
+                       [], (), details, _consent_lines(details))
+    retained = FACE_RETAINED_FACTS if entry.action in FACE_RECEIPTS else RETAINED_FACTS
     return Receipt(entry.id, entry.action, RECEIPT_ACTIONS[entry.action], entry.at, entry.actor, entry.subject,
                    _deleted_lines(entry.action, details), retained, details)
 
@@ -188,6 +211,11 @@ def delete_face(session: Session, resident: Resident, store: TemplateStore, *, a
     number = _last_entry_id(session, "consent.withdraw", f"resident:{resident.id}")
     shredding.note_receipt(session, number)
     return number
+
+
+def consent_receipt_number(session: Session, resident: Resident) -> int:
+    """The receipt of the resident's latest consent, printed when it is given."""
+    return _last_entry_id(session, "consent.grant", f"resident:{resident.id}")
 
 
 def delete_resident(session: Session, resident: Resident, store: TemplateStore, *, actor: str) -> int:

@@ -100,7 +100,8 @@ class Upkeep:
         return report
 
     def run(self, *, site_days: int, actor: str, now: datetime | None = None,
-            progress: Callable[[int, int], None] | None = None) -> UpkeepReport:
+            progress: Callable[[int, int], None] | None = None, forbid_minors: bool = False,
+            timezone: str = "UTC") -> UpkeepReport:
         """Everything deletion needs, each step on its own so one failing (a missing key file, a damaged
         ledger) never stops the others: retention is kept whatever else is wrong."""
         problems: list[str] = []
@@ -116,7 +117,8 @@ class Upkeep:
             problems.append(str(err))
         with transaction(self.sessions) as session:
             unreadable = shred_under_retired_keys(session, retired)
-            purge_report = retention.purge(session, site_days=site_days, actor=actor, now=now)
+            purge_report = retention.purge(session, site_days=site_days, actor=actor, now=now,
+                                           forbid_minors=forbid_minors, timezone=timezone)
         rotation_report = None
         try:
             rotation_report = self.follow_up(actor=actor, progress=progress)

@@ -164,3 +164,17 @@ def test_unavailable_face_offers_the_non_face_ways(method: Method) -> None:
 def test_every_reason_has_a_text_and_fits_the_event_column() -> None:
     assert set(MESSAGES) == set(Reason)
     assert all(len(reason.value) <= 32 for reason in Reason)  # access_events.reason is String(32)
+
+
+def test_a_lapsed_consent_refuses_face_before_the_camera_and_leaves_card_and_pin_alone() -> None:
+    """C3/N1: a consent given against an older notice (or by a guardian before 14) does not cover face."""
+    policy = GatePolicy(gate_id=1, name="main", methods=parse_methods("card,pin,face"))
+    lapsed = Subject(resident_id=1, has_pin=True, has_card=True, has_consent=True, has_template=True,
+                     consent_lapsed=True)
+    face = decide(policy, Method.FACE, lapsed, Evidence(face=FaceOutcome.MATCH))
+    assert not face.granted and face.reason is Reason.CONSENT_LAPSED
+    assert face.message == ("Your face consent must be renewed at the management office; "
+                            "please use your card or PIN.")
+    assert face.offer == frozenset({Method.CARD, Method.PIN})
+    assert decide(policy, Method.CARD, lapsed, Evidence()) == Decision(True, Reason.GRANTED)
+    assert decide(policy, Method.PIN, lapsed, Evidence(pin_matches=True)).granted

@@ -15,6 +15,7 @@ from gate.service.builder import build_runtime
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.simrig import SimRig
 from gate.store import assessments, gates, residents
+from tests.conftest import publish_site_notice
 
 CARD = "188:24910"
 CODE = "1001"
@@ -82,6 +83,7 @@ class Gate:
 
 def make_installation(data_dir: Path) -> GateContext:
     initialise(data_dir)
+    publish_site_notice(data_dir)
     ctx = GateContext.open(data_dir)
     with ctx.transaction() as session:
         resident = residents.add_resident(session, code=CODE, name="Test Resident", actor="test")

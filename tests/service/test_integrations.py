@@ -16,6 +16,7 @@ from gate.errors import ConfigError
 from gate.integrations import RESIDENT_FIELDS, notice_names, outgoing, publishers
 from gate.integrations.webhook import WebhookPublisher
 from gate.store import notices
+from tests.conftest import SITE_NOTICE_FIELDS
 from tests.service.conftest import CODE, PIN
 
 
@@ -164,8 +165,8 @@ def _settings_with_webhook(ctx, url: str, include_resident: bool):
 
 def _publish_notice(ctx, version: str, processor: str) -> str:
     with ctx.transaction() as session:
-        fields = {**notices.default_fields(), "processor": processor}
-        notices.create_notice(session, version, fields, actor="test")
+        fields = {**notices.default_fields(), **SITE_NOTICE_FIELDS, "processor": processor}
+        notices.create_notice(session, version, fields, actor="test", site_days=ctx.settings.template_retention_days)
         return notices.publish_notice(session, version, actor="test").text
 
 

@@ -84,7 +84,8 @@ def test_the_service_purges_at_start_and_after_a_day(installation, gate_factory)
     purger = gate.runtime.purger
     assert purger is not None and purger.wait_for_runs(1, 20)
     assert templates(installation) == 0
-    assert service_purges(installation)[0] == {"expired": 1, "moved_out": 0, "no_consent": 0, "orphaned": 0}
+    assert service_purges(installation)[0] == {"expired": 1, "moved_out": 0, "no_consent": 0, "orphaned": 0,
+                                               "minor": 0}
 
     # Enrolled again now; a simulated day within the period deletes nothing, one past it deletes it.
     enroll(installation)

@@ -197,6 +197,9 @@ def test_main_journey(page, gctx, face_engine, faces, shots, sim_gate) -> None:
     page.screenshot(path=str(shots / "face-consent.png"))
     page.check("#face_consent")
     page.click("button[value=grant]")
+    page.wait_for_url("**/receipts/*")  # the consent receipt, printable, then on to the capture
+    assert "Consent receipt no." in page.inner_text("main")
+    page.click("text=Continue: capture the face")
     page.wait_for_url("**/face/capture")
     assert page.is_visible("#webcam-section")  # getUserMedia exists: the webcam panel is offered
     page.click("#webcam-start")

@@ -10,6 +10,7 @@ import struct
 import tempfile
 import zlib
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,11 @@ def test_consent_needs_the_separate_box_ticked(client, auth, gctx) -> None:
     assert unticked.status_code == 400 and "separately" in unticked.get_data(as_text=True)
     ok = auth.post("/residents/A101/face/consent", {"decision": "grant", "notice_version": "1", "face_consent": "yes",
                                                     "retention_days": "200"})
-    assert ok.status_code == 302 and ok.headers["Location"] == "/residents/A101/face/capture"
+    # The consent receipt comes first (C3, PIPL art. 14): what was agreed, printable; then the capture.
+    assert ok.status_code == 302 and ok.headers["Location"].startswith("/receipts/")
+    receipt = client.get(ok.headers["Location"]).get_data(as_text=True)
+    assert "Consent receipt no." in receipt and "Notice version shown: 1" in receipt and "200 days" in receipt
+    assert "Ada Lovelace (A101)" in receipt and 'href="/residents/A101/face/capture"' in receipt
     consent = resident(gctx, "A101").consents[0]
     assert consent.retention_days == 200 and consent.operator == "clerk"
     page = client.get("/residents/A101").get_data(as_text=True)
@@ -66,7 +71,7 @@ def test_stale_notice_version_and_bad_retention_are_refused(client, auth, gctx) 
 
 
 def test_minor_needs_a_guardian(client, auth, gctx) -> None:
-    add_resident(gctx, "K1", "Kid", is_minor=True)
+    add_resident(gctx, "K1", "Kid", birth_date=date(2020, 5, 1))
     auth.login("clerk", OperatorRole.OPERATOR)
     assert "under 14" in client.get("/residents/K1/face/consent").get_data(as_text=True)
     refused = auth.post("/residents/K1/face/consent",

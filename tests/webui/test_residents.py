@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from sqlalchemy import select
 
@@ -18,11 +19,13 @@ def test_add_search_show_and_edit(client, auth, gctx) -> None:
     assert "Grace Hopper" in client.get("/residents?q=hopp").get_data(as_text=True)
     assert "Grace Hopper" not in client.get("/residents?q=zzz").get_data(as_text=True)
     assert auth.post("/residents/new", {"code": "B202", "name": "Dup"}).status_code == 400
-    edited = auth.post("/residents/B202/edit", {"name": "Grace B. Hopper", "unit": "2-03", "is_minor": "1",
-                                                "guardian_name": "Walter"})
+    edited = auth.post("/residents/B202/edit", {"name": "Grace B. Hopper", "unit": "2-03",
+                                                "birth_date": "2016-02-29", "guardian_name": "Walter"})
     assert edited.status_code == 302
     stored = resident(gctx, "B202")
-    assert stored and stored.name == "Grace B. Hopper" and stored.is_minor and stored.guardian_name == "Walter"
+    assert stored and stored.name == "Grace B. Hopper" and stored.guardian_name == "Walter"
+    assert stored.birth_date == date(2016, 2, 29)
+    assert auth.post("/residents/B202/edit", {"name": "Grace B. Hopper", "birth_date": "29/02/2016"}).status_code == 400
     assert client.get("/residents/NOPE").status_code == 404
 
 

@@ -57,7 +57,8 @@ def test_notice_versions(client, auth, gctx) -> None:
     form = client.get("/settings/notices/new").get_data(as_text=True)
     assert "Who processes the face data" in form
     fields = {"processor": "Estate Ltd", "contact": "office", "purpose": "doors", "method": "1:1", "retention": "1y",
-              "necessity_and_impact": "low", "rights": "ask", "alternatives": "card and PIN"}
+              "necessity_and_impact": "low", "rights": "ask", "alternatives": "card and PIN",
+              "recipients": "no one"}
     incomplete = auth.post("/settings/notices/new", {**fields, "rights": "", "version": "2", "publish": "yes"},
                            token_from="/settings/notices/new")
     assert incomplete.status_code == 400 and "cannot be published" in incomplete.get_data(as_text=True)

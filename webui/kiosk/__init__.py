@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gate.core import machine as m
 from gate.service import self_service_text
 from gate.store.notices import current_notice, fields_of
+from gate.store.retention import schedule_text
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/kiosk-static")
@@ -69,6 +70,14 @@ def page() -> ResponseReturnValue:
 @bp.get("/notice")
 def notice_full() -> ResponseReturnValue:
     return render_template("kiosk_notice.html", notice=_notice())
+
+
+@bp.get("/retention")
+def retention_schedule() -> ResponseReturnValue:
+    """The written retention schedule (R5), public like the notice that links to it
+    (gate.store.notices.RETENTION_SCHEDULE_PATH); generated from the configuration, no database needed."""
+    days = current_app.extensions["gate_context"].settings.template_retention_days
+    return render_template("kiosk_retention.html", schedule=schedule_text(days))
 
 
 @bp.get("/state")
