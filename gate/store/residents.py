@@ -130,6 +130,7 @@ def remove_card(session: Session, raw_number: str, *, actor: str) -> None:
     resident = card.resident
     alternatives.require_way_in_after(session, resident, change=f"Removing card {uid}",
                                       has_card=len(resident.cards) > 1, has_pin=resident.pin is not None)
+    resident.cards.remove(card)  # the loaded collection must not keep it for a later cascade
     session.delete(card)
     audit.record(session, actor, "card.remove", f"resident:{resident.id}", card_ref=card_reference(resident, uid))
 

@@ -99,7 +99,8 @@ def test_switching_on_forbid_face_for_minors_deletes_their_face_data_at_the_serv
         installation.settings, site=dataclasses.replace(installation.settings.site, forbid_face_for_minors=True))
     gate = gate_factory(face_engine=None)
     assert gate.runtime.purger is not None and gate.runtime.purger.wait_for_runs(1, 20)
-    assert gate.runtime.purger.last_report is not None and gate.runtime.purger.last_report.minor == 1
+    assert gate.runtime.purger.last_report is not None and gate.runtime.purger.last_report.purge is not None
+    assert gate.runtime.purger.last_report.purge.minor == 1
     with installation.sessions() as session:
         assert residents.get_resident(session, "K1").face_pseudonym is None
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "face.delete_minor"))

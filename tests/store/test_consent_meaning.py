@@ -22,7 +22,7 @@ from gate.core.decision import Reason
 from gate.core.policy import Method
 from gate.errors import ConflictError, ConsentError, PolicyError
 from gate.install import initialise
-from gate.store import consent, face_standing, gates, notices, residents, retention, rights
+from gate.store import assessments, consent, face_standing, gates, notices, residents, retention, rights
 from gate.store.face_standing import Lapse
 from gate.store.models import AuditEntry, Consent, FaceTemplate, Notice
 from tests.conftest import SITE_NOTICE_FIELDS
@@ -54,7 +54,8 @@ def allow_face(ctx: GateContext, tmp_path: Path) -> None:
     doc.write_text("impact assessment")
     with ctx.transaction() as session:
         main = gates.get_gate(session, "main")
-        gates.record_assessment(session, main, assessed_on=date(2026, 1, 1), approver="DPO", document=doc, actor="t")
+        assessments.record_assessment(session, main, assessed_on=date(2026, 1, 1), approver="DPO",
+                                      document=doc.read_bytes(), actor="t", site_timezone="UTC")
         gates.set_gate(session, main, actor="t", methods="card,pin,face")
 
 
@@ -237,7 +238,7 @@ def test_under_14_comes_from_the_date_of_birth_in_the_site_local_date(ctx) -> No
     with ctx.transaction() as session:
         kid = residents.add_resident(session, code="K1", name="Kid", birth_date=date(2012, 6, 15), actor="t")
         assert face_standing.is_minor(kid, date(2026, 6, 14)) and not face_standing.is_minor(kid, date(2026, 6, 15))
-        exported = rights.export_resident(session, kid, ctx.store, actor="t")["resident"]
+        exported = rights.export_resident(session, kid, ctx.store, actor="t", site_days=SITE_DAYS)["resident"]
         assert isinstance(exported, dict) and exported["birth_date"] == "2012-06-15"  # P1: what is held
         with pytest.raises(ConsentError, match="guardian"):
             consent.grant_consent(session, kid, operator="t", retention_days=SITE_DAYS, today=date(2026, 6, 14))
@@ -305,6 +306,7 @@ def test_the_gate_refuses_a_minors_face_as_soon_as_the_switch_is_on(ctx, tmp_pat
     allow_face(ctx, tmp_path)
     with ctx.transaction() as session:
         kid = residents.add_resident(session, code="K1", name="Kid", birth_date=date(2020, 1, 1), actor="t")
+        residents.add_card(session, kid, "77001", actor="t")  # face is never anyone's only way in (A1)
         consent.grant_consent(session, kid, operator="t", retention_days=SITE_DAYS, guardian_name="Parent One")
         ctx.store.save(session, kid, random_encodings(), "dlib-test")
     assert ctx.access().face_precheck("main", Claim(ClaimKind.CODE, "K1")) is None
