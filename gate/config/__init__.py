@@ -39,6 +39,7 @@ from gate.config.sections import (
     FaceSection,
     GateSection,
     KeysSection,
+    MetricsSection,
     MqttSection,
     RetentionSection,
     SecuritySection,
@@ -63,6 +64,7 @@ class Settings:
     mqtt: MqttSection = MqttSection()
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
+    metrics: MetricsSection = MetricsSection()
     relay: RelayConfig | None = None
     reader: ReaderConfig | None = None
 
@@ -208,6 +210,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
                                       section(FaceSection))
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
+    metrics = section(MetricsSection)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -221,7 +224,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, relay=relay, reader=reader,
+        webhook=webhook, site=site, metrics=metrics, relay=relay, reader=reader,
     )
 
 
@@ -254,6 +257,7 @@ __all__ = [
     "GateSection",
     "KeysSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
+    "MetricsSection",
     "MqttSection",
     "RetentionSection",
     "SECTIONS",
