@@ -64,6 +64,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert (settings.webhook.enabled, settings.webhook.url, settings.webhook.timeout_seconds) == (False, "", 5.0)
     assert (settings.site.timezone, settings.site.forbid_face_for_minors, settings.site.face_filing_warn_at) == (
         "UTC", False, 90_000)
+    assert (settings.metrics.enabled, settings.metrics.token_file) == (False, None)
     assert settings.relay is None and settings.reader is None
 
 
@@ -144,6 +145,9 @@ timeout_seconds = 2.5
 timezone = "Asia/Shanghai"
 forbid_face_for_minors = true
 face_filing_warn_at = 50000
+[metrics]
+enabled = true
+token_file = "keys/metrics.token"
 [relay]
 backend = "modbus"
 port = "/dev/ttyUSB0"
@@ -178,6 +182,7 @@ def test_every_section_with_good_values() -> None:
         True, "https://hooks.example/gate", 2.5)
     assert (settings.site.timezone, settings.forbid_face_for_minors, settings.face_filing_warn_at) == (
         "Asia/Shanghai", True, 50_000)
+    assert (settings.metrics.enabled, settings.metrics.token_file) == (True, "keys/metrics.token")
     assert settings.relay is not None and settings.relay.backend == "modbus" and settings.relay.door.pulse_ms == 2000
     assert settings.reader is not None and settings.reader.key == bytes.fromhex(KEY_HEX)
 
@@ -246,6 +251,8 @@ BAD = [
     ("site", "timezone", '"Mars/Olympus"', 'an IANA time zone such as "Asia/Shanghai"'),
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),
+    ("metrics", "enabled", '"yes"', "true or false"),
+    ("metrics", "token_file", '""', "a file path"),
 ]
 
 

@@ -216,13 +216,18 @@ def test_the_token_file_must_be_private_and_long_enough(tmp_path: Path) -> None:
         read_token(write_token(tmp_path / "two", TOKEN + " " + TOKEN), "[metrics]")
 
 
-def test_serve_refuses_a_bad_token_file_before_anything_starts(tmp_path: Path) -> None:
+def test_serve_refuses_a_bad_token_file_before_anything_starts(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.service import builder
+
     data = tmp_path / "data"
     initialise(data)
     config = data / "gate.toml"
     config.write_text(config.read_text().replace("# enabled = false\n# token_file", "enabled = true\ntoken_file", 1))
+    built: list[object] = []
+    monkeypatch.setattr(builder, "build_runtime", lambda *a, **kw: built.append(a) or pytest.fail("runtime built"))
     result = CliRunner().invoke(cli, ["--data-dir", str(data), "serve", "--port", "0"])
-    assert result.exit_code != 0
+    assert result.exit_code != 0 and built == []  # refused before the runtime (and its devices) existed
     assert f"The [metrics] token file {data / 'keys' / 'metrics.token'} does not exist" in result.output
     assert "Traceback" not in result.output and "gate service for gate" not in result.output
 
