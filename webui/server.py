@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from gate.config import WebSection
-from webui import MAX_UPLOAD_BYTES, create_app, health, kiosk, sim
+from webui import MAX_UPLOAD_BYTES, create_app, health, kiosk, metrics, sim
 
 if TYPE_CHECKING:
     from gate.context import GateContext
@@ -30,6 +30,7 @@ def make_app(ctx: GateContext, runtime: GateRuntime, *, simulate: bool) -> Flask
         # JSON-only, same-origin posts with no session: see webui.kiosk.same_origin_json.
         for blueprint in blueprints:
             csrf.exempt(blueprint)
+    metrics.install(app, ctx.settings)  # GET only, for scrapers: no CSRF, no sign-in
     return app
 
 

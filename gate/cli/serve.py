@@ -42,6 +42,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     from gate.service.builder import build_runtime
     from gate.service.demo import seed_demo
     from gate.service.simrig import SimRig
+    from webui.metrics import token_from
     from webui.server import build_web_server
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
@@ -53,6 +54,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     if simulate:
         for line in seed_demo(ctx):
             click.echo(line)
+    token_from(settings)  # a bad [metrics] token file refuses to start: before anything runs
     integrations = publishers_from(ctx)  # may refuse to start: before anything runs
     if simulate:
         rig = SimRig().start()

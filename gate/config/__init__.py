@@ -39,6 +39,7 @@ from gate.config.sections import (
     FaceSection,
     GateSection,
     KeysSection,
+    MetricsSection,
     MqttSection,
     PrivacySection,
     RetentionSection,
@@ -65,6 +66,7 @@ class Settings:
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
     privacy: PrivacySection = PrivacySection()
+    metrics: MetricsSection = MetricsSection()
     relay: RelayConfig | None = None
     reader: ReaderConfig | None = None
 
@@ -211,6 +213,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
     privacy = section(PrivacySection)
+    metrics = section(MetricsSection)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -224,7 +227,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, privacy=privacy, relay=relay, reader=reader,
+        webhook=webhook, site=site, privacy=privacy, metrics=metrics, relay=relay, reader=reader,
     )
 
 
@@ -257,6 +260,7 @@ __all__ = [
     "GateSection",
     "KeysSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
+    "MetricsSection",
     "MqttSection",
     "PrivacySection",
     "RetentionSection",

@@ -83,6 +83,11 @@ port = 8080
 # timeout_seconds = 5
 # include_resident = false      # resident ids leave the site only if the published notice names the host
 
+[metrics]
+# Prometheus metrics at /metrics (docs/metrics.md); off by default.
+# enabled = false
+# token_file = "keys/metrics.token"   # bearer token, mode 0600; without it only this machine may scrape
+
 [face]
 # Face threshold and liveness are set per gate (`gate gates set`).
 # max_upload_megapixels = 12    # bigger uploaded photos are refused before decoding (1..40)

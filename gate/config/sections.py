@@ -185,6 +185,18 @@ class WebhookSection:
 
 
 @dataclass(frozen=True)
+class MetricsSection:
+    """GET /metrics for a Prometheus scraper (docs/metrics.md). The bearer token lives in its own 0600 file,
+    never in gate.toml, which is not kept as a secret (it is backed up, copied and edited freely)."""
+
+    enabled: bool = setting(False, FLAG, "Serve Prometheus metrics at /metrics (counts, latencies, door and device "
+                                         "states; never a resident, card, PIN or name).")
+    token_file: str | None = optional(PATH, "A file (mode 0600, relative to the data folder unless absolute) "
+                                            "holding the bearer token scrapers must send; without it /metrics "
+                                            "answers only requests from this machine.")
+
+
+@dataclass(frozen=True)
 class SiteSection:
     timezone: str = setting("UTC", text('an IANA time zone such as "Asia/Shanghai"', is_timezone),
                             "The site's local time, for schedules, holidays and birthdays (who is under 14).")
@@ -209,6 +221,7 @@ SECTIONS: dict[str, type] = {
     "security": SecuritySection, "web": WebSection, "face": FaceSection, "gate": GateSection,
     "camera": CameraSection, "mqtt": MqttSection, "webhook": WebhookSection, "site": SiteSection,
     "privacy": PrivacySection,
+    "metrics": MetricsSection,
 }
 #: Parsed by drivers.config (validated here at load).
 DRIVER_SECTIONS = ("relay", "reader")

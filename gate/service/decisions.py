@@ -11,6 +11,8 @@ database -- no policy reload, no cache refresh, no decision -- until the backgro
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.access.offline import CacheExpired, OfflineCache
@@ -20,12 +22,14 @@ from gate.core import machine as m
 from gate.core.decision import Decision, decide_unavailable
 from gate.core.policy import NON_FACE, GatePolicy
 from gate.service.event_log import EventLog
+from gate.service.metrics import GateMetrics
 
 
 class Decider:
     def __init__(self, gate_name: str, access: AccessService, events: EventLog, cache: OfflineCache | None,
-                 clock: Clock) -> None:
+                 clock: Clock, metrics: GateMetrics | None = None) -> None:
         self.gate_name = gate_name
+        self.metrics = metrics
         self.access = access
         self.events = events
         self.database = events.database
@@ -83,6 +87,14 @@ class Decider:
         self.events.door(self.access.sessions, self.gate_id, kind, detail)
 
     def decide(self, effect: m.Decide, rules: m.Rules) -> Decision:
+        # A monotonic clock, not `self.clock`: latency must not jump with the wall clock (or a test's).
+        started = time.perf_counter()
+        decision = self._decide(effect, rules)
+        if self.metrics is not None:
+            self.metrics.decision(effect.method, decision, time.perf_counter() - started)
+        return decision
+
+    def _decide(self, effect: m.Decide, rules: m.Rules) -> Decision:
         if not self.database.ok:
             return self._decide_offline(effect, rules)
         try:
@@ -125,6 +137,7 @@ class Decider:
 
     def precheck(self, effect: m.Precheck, rules: m.Rules) -> Decision | None:
         """The denial that ends a face attempt before any camera opens, or None to go on."""
+        started = time.perf_counter()
         method = face_method(effect.claim)
         if not self.database.ok:
             return decide_unavailable(rules.methods, method)
@@ -146,4 +159,6 @@ class Decider:
             self.database.lost(err)
         self.events.remember({"kind": "access", "method": method.value, "granted": False,
                               "reason": denial.reason.value, "camera_opened": False, "event_id": event_id})
+        if self.metrics is not None:  # a refusal recorded like any decision, so it is counted like one
+            self.metrics.decision(method, denial, time.perf_counter() - started)
         return denial

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from gate.face.errors import FaceUnavailable
 from gate.face.liveness import for_enrollment
 from gate.service import kiosk_text
 from gate.service.face_check import LIVENESS_BURST, FaceCheck
+from gate.service.metrics import GateMetrics
 
 #: How long the operator UI waits for enrollment frames before giving up.
 FRAMES_TIMEOUT = 30.0
@@ -36,9 +38,11 @@ class EnrollmentBurst:
 
 
 class FaceRunner:
-    def __init__(self, face: FaceCheck | None, post: Callable[[m.Event], None]) -> None:
+    def __init__(self, face: FaceCheck | None, post: Callable[[m.Event], None],
+                 metrics: GateMetrics | None = None) -> None:
         self.face = face
         self._post = post
+        self._metrics = metrics
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="face")
         self._cancel = threading.Event()
         self._lock = threading.Lock()  # guards the two fields snapshot() reads from web threads
@@ -61,8 +65,14 @@ class FaceRunner:
         with self._lock:
             self._challenge = kiosk_text.challenge_text(policy.liveness, direction)
 
+        metrics = self._metrics
+
         def job() -> None:
-            self._post(m.FaceVerified(effect.token, face.run(effect.claim, policy, cancel, direction)))
+            started = time.perf_counter()
+            outcome = face.run(effect.claim, policy, cancel, direction)
+            if metrics is not None:
+                metrics.face_verification(outcome, time.perf_counter() - started)
+            self._post(m.FaceVerified(effect.token, outcome))
 
         self._executor.submit(job)
 

@@ -42,6 +42,7 @@ from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.face_runner import EnrollmentBurst, FaceRunner
 from gate.service.keypad import Keypad
+from gate.service.metrics import GateMetrics, count_templates
 from gate.service.purger import Purger
 from gate.service.self_service import SelfService
 from gate.service.status import Snapshot
@@ -80,12 +81,14 @@ class GateRuntime:
         self.timeouts = timeouts
         self.clock = clock
         self.cache_refresh_seconds = cache_refresh_seconds
-        self.decider = Decider(gate_name, access, events, cache, clock)
+        # Owned here, not global: two runtimes in one process (tests, benches) never share counts.
+        self.metrics = GateMetrics(gate_name)
+        self.decider = Decider(gate_name, access, events, cache, clock, self.metrics)
         self.extras: dict[str, object] = {}  # simulator handles, for the /sim page
         self.keypad = Keypad(timeouts.claim, lambda: self._queue.put(c.ForgetKeys()))
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
         self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open)
-        self.faces = FaceRunner(face, self.post)
+        self.faces = FaceRunner(face, self.post, self.metrics)
         self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
         self._on_stop: list[Callable[[], None]] = []
 
@@ -100,6 +103,7 @@ class GateRuntime:
         self._card_waiters: list[queue.Queue[str]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._running = False
+        self.metrics.watch(self.snapshot, lambda: count_templates(access.sessions))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> GateRuntime:

@@ -65,6 +65,7 @@ def test_defaults_without_a_file(tmp_path: Path) -> None:
     assert (settings.site.timezone, settings.site.forbid_face_for_minors, settings.site.face_filing_warn_at) == (
         "UTC", False, 90_000)
     assert settings.privacy.kiosk_self_service is False  # P2 self-service is a site's choice, off by default
+    assert (settings.metrics.enabled, settings.metrics.token_file) == (False, None)
     assert settings.relay is None and settings.reader is None
 
 
@@ -147,6 +148,10 @@ forbid_face_for_minors = true
 face_filing_warn_at = 50000
 [privacy]
 kiosk_self_service = true
+
+[metrics]
+enabled = true
+token_file = "keys/metrics.token"
 [relay]
 backend = "modbus"
 port = "/dev/ttyUSB0"
@@ -182,6 +187,7 @@ def test_every_section_with_good_values() -> None:
     assert (settings.site.timezone, settings.forbid_face_for_minors, settings.face_filing_warn_at) == (
         "Asia/Shanghai", True, 50_000)
     assert settings.privacy.kiosk_self_service is True
+    assert (settings.metrics.enabled, settings.metrics.token_file) == (True, "keys/metrics.token")
     assert settings.relay is not None and settings.relay.backend == "modbus" and settings.relay.door.pulse_ms == 2000
     assert settings.reader is not None and settings.reader.key == bytes.fromhex(KEY_HEX)
 
@@ -251,6 +257,8 @@ BAD = [
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),
     ("privacy", "kiosk_self_service", '"yes"', "true or false"),
+    ("metrics", "enabled", '"yes"', "true or false"),
+    ("metrics", "token_file", '""', "a file path"),
 ]
 
 
