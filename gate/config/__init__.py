@@ -38,6 +38,7 @@ from gate.config.sections import (
     DatabaseSection,
     FaceSection,
     GateSection,
+    HomeAssistantSection,
     KeysSection,
     MqttSection,
     RetentionSection,
@@ -61,6 +62,7 @@ class Settings:
     gate: GateSection = GateSection()
     camera: CameraSection = CameraSection()
     mqtt: MqttSection = MqttSection()
+    homeassistant: HomeAssistantSection = HomeAssistantSection()
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
     relay: RelayConfig | None = None
@@ -161,7 +163,8 @@ def _parse_section(cls: type[S], name: str, raw: object, where: str) -> S:
         try:
             values[key] = check(value)
         except BadValue:
-            raise ConfigError(f"{where}: [{name}] {key} must be {check.expected}, got {_shown(value)}.") from None
+            got = "a value not shown here" if check.secret else _shown(value)
+            raise ConfigError(f"{where}: [{name}] {key} must be {check.expected}, got {got}.") from None
     return cls(**values)
 
 
@@ -173,6 +176,14 @@ def _from_environment(environ: Mapping[str, str], variable: str, check: Check[T]
         return check(value)
     except BadValue:
         raise ConfigError(f"{variable} must be {check.expected}, got {_shown(value)}.") from None
+
+
+def _check_broker(mqtt: MqttSection, where: str) -> None:
+    """The [mqtt] keys that only make sense together."""
+    if mqtt.password is not None and mqtt.username is None:
+        raise ConfigError(f"{where}: [mqtt] password is set but username is not; set both or neither.")
+    if mqtt.client_key is not None and mqtt.client_cert is None:
+        raise ConfigError(f"{where}: [mqtt] client_key is set but client_cert is not; set client_cert too.")
 
 
 def parse_settings(text: str, data_dir: Path, *, where: str,
@@ -208,6 +219,8 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
                                       section(FaceSection))
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
+    homeassistant = section(HomeAssistantSection)
+    _check_broker(mqtt, where)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -221,7 +234,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, relay=relay, reader=reader,
+        homeassistant=homeassistant, webhook=webhook, site=site, relay=relay, reader=reader,
     )
 
 
@@ -252,6 +265,7 @@ __all__ = [
     "FACE_FILING_THRESHOLD",
     "FaceSection",
     "GateSection",
+    "HomeAssistantSection",
     "KeysSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
     "MqttSection",
