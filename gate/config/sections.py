@@ -15,8 +15,8 @@ from gate.config.checks import (
     HTTP_URL,
     MQTT_TOPIC,
     PATH,
-    SECRET,
     PORT,
+    SECRET,
     Check,
     is_timezone,
     number,
@@ -229,7 +229,8 @@ class SiteSection:
 SECTIONS: dict[str, type] = {
     "database": DatabaseSection, "keys": KeysSection, "retention": RetentionSection,
     "security": SecuritySection, "web": WebSection, "face": FaceSection, "gate": GateSection,
-    "camera": CameraSection, "mqtt": MqttSection, "homeassistant": HomeAssistantSection, "webhook": WebhookSection, "site": SiteSection,
+    "camera": CameraSection, "mqtt": MqttSection, "homeassistant": HomeAssistantSection,
+    "webhook": WebhookSection, "site": SiteSection,
 }
 #: Parsed by drivers.config (validated here at load).
 DRIVER_SECTIONS = ("relay", "reader")
