@@ -23,7 +23,7 @@ from gate.store.db import transaction
 
 log = logging.getLogger("gate.service")
 
-AUDIT_ACTION = "door_open_remote"
+AUDIT_ACTION = "door.remote_open"
 
 
 class RemoteOpener:
