@@ -63,6 +63,9 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
         runtime.extras["faces_dir"] = str(SHARED_FACES)
     # The door loop runs on its own thread from here on; the web server only posts events to it.
     runtime.start()
+    from gate.service.homeassistant import attach_all
+
+    attach_all(integrations, runtime)  # Home Assistant reads the running gate and may ask it to open once
     try:
         server = build_web_server(ctx, runtime, host=host, port=port, simulate=simulate)
     except BaseException:

@@ -38,6 +38,7 @@ from gate.config.sections import (
     DatabaseSection,
     FaceSection,
     GateSection,
+    HomeAssistantSection,
     KeysSection,
     MetricsSection,
     MqttSection,
@@ -63,6 +64,7 @@ class Settings:
     gate: GateSection = GateSection()
     camera: CameraSection = CameraSection()
     mqtt: MqttSection = MqttSection()
+    homeassistant: HomeAssistantSection = HomeAssistantSection()
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
     privacy: PrivacySection = PrivacySection()
@@ -165,7 +167,8 @@ def _parse_section(cls: type[S], name: str, raw: object, where: str) -> S:
         try:
             values[key] = check(value)
         except BadValue:
-            raise ConfigError(f"{where}: [{name}] {key} must be {check.expected}, got {_shown(value)}.") from None
+            got = "a value not shown here" if check.secret else _shown(value)
+            raise ConfigError(f"{where}: [{name}] {key} must be {check.expected}, got {got}.") from None
     return cls(**values)
 
 
@@ -177,6 +180,14 @@ def _from_environment(environ: Mapping[str, str], variable: str, check: Check[T]
         return check(value)
     except BadValue:
         raise ConfigError(f"{variable} must be {check.expected}, got {_shown(value)}.") from None
+
+
+def _check_broker(mqtt: MqttSection, where: str) -> None:
+    """The [mqtt] keys that only make sense together."""
+    if mqtt.password is not None and mqtt.username is None:
+        raise ConfigError(f"{where}: [mqtt] password is set but username is not; set both or neither.")
+    if mqtt.client_key is not None and mqtt.client_cert is None:
+        raise ConfigError(f"{where}: [mqtt] client_key is set but client_cert is not; set client_cert too.")
 
 
 def parse_settings(text: str, data_dir: Path, *, where: str,
@@ -214,6 +225,8 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
                                          section(WebhookSection), section(SiteSection))
     privacy = section(PrivacySection)
     metrics = section(MetricsSection)
+    homeassistant = section(HomeAssistantSection)
+    _check_broker(mqtt, where)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -227,7 +240,8 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, privacy=privacy, metrics=metrics, relay=relay, reader=reader,
+        homeassistant=homeassistant, webhook=webhook, site=site, privacy=privacy, metrics=metrics, relay=relay,
+        reader=reader,
     )
 
 
@@ -258,6 +272,7 @@ __all__ = [
     "FACE_FILING_THRESHOLD",
     "FaceSection",
     "GateSection",
+    "HomeAssistantSection",
     "KeysSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
     "MetricsSection",

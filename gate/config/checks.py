@@ -28,6 +28,7 @@ class Check(Generic[T]):
     kind: type  # the Python type the value becomes (the web UI's editor converts form text to it)
     expected: str  # completes "[section] key must be ..."
     convert: Callable[[object], T]
+    secret: bool = False  # a refused value is never repeated in the error (a password)
 
     def __call__(self, value: object) -> T:
         return self.convert(value)
@@ -133,6 +134,9 @@ DATABASE_URL = text('a database URL such as "sqlite:////srv/gate/gate.db" or '
                     '"postgresql+psycopg://gate@127.0.0.1:5432/gate"', _is_database_url, max_length=2000)
 PATH = text("a file path")
 HTTP_URL = text("an http:// or https:// URL naming a host", _is_http_url, max_length=2000)
+MQTT_TOPIC = text("an MQTT topic without the wildcards + and #", lambda v: not set(v) & {"+", "#"})
+#: A password: any non-empty text; when refused, the error does not repeat it.
+SECRET = Check(str, "a non-empty text without control characters", text("").convert, secret=True)
 ADDRESSES = Check(tuple, 'a list of IP addresses such as ["127.0.0.1", "::1"]', _addresses)
 HOST_NAMES = Check(tuple, 'a list of host names or IP addresses such as ["gate.example.cn", "192.168.1.20"] '
                           '(".example.cn" allows its subdomains)', _host_names)
@@ -146,3 +150,9 @@ def setting(default: T, check: Check[T], meaning: str) -> T:
 def optional(check: Check[T], meaning: str) -> T | None:
     """A key that is off (None) unless given."""
     return field(default=None, metadata={"check": check, "meaning": meaning})
+
+
+def secret(check: Check[T], meaning: str) -> T | None:
+    """An optional key holding a secret: left out of the section's repr, so a logged settings object
+    never shows it."""
+    return field(default=None, repr=False, metadata={"check": check, "meaning": meaning})

@@ -76,6 +76,21 @@ port = 8080
 # port = 1883
 # topic = "gate/events"         # events go to <topic>/<gate name>
 # include_resident = false      # resident ids leave the site only if the published notice names the host
+# The broker connection (also used by [homeassistant]):
+# username = "gate"             # none: anonymous
+# password = "..."              # needs username; never logged (keep this file readable by the gate only)
+# tls = false                   # true: TLS, the broker's certificate checked (ca_file or the system's CAs)
+# ca_file = "keys/mqtt-ca.pem"  # implies tls = true
+# client_cert = "keys/mqtt-client.pem"   # a client certificate; implies tls = true
+# client_key = "keys/mqtt-client.key"    # its key, unless client_cert holds it
+
+[homeassistant]
+# Home Assistant MQTT discovery on the [mqtt] broker (docs/homeassistant.md).
+# enabled = false
+# discovery_prefix = "homeassistant"
+# topic = "gate/homeassistant"  # availability, state, events, commands under <topic>/<gate name>/
+# commands = false              # accept "open once" (time-stamped, never retained, audited)
+# command_max_age_seconds = 5   # older (or this far ahead) open commands are refused
 
 [webhook]
 # enabled = false

@@ -13,12 +13,15 @@ from gate.config.checks import (
     HOST,
     HOST_NAMES,
     HTTP_URL,
+    MQTT_TOPIC,
     PATH,
     PORT,
+    SECRET,
     Check,
     is_timezone,
     number,
     optional,
+    secret,
     setting,
     text,
     whole,
@@ -166,12 +169,40 @@ class MqttSection:
     enabled: bool = setting(False, FLAG, "Publish gate events to an MQTT broker.")
     host: str = setting("127.0.0.1", HOST, "The broker's host.")
     port: int = setting(1883, PORT, "The broker's port.")
-    topic: str = setting("gate/events", text("an MQTT topic without the wildcards + and #",
-                                             lambda v: not set(v) & {"+", "#"}),
-                         "Events go to <topic>/<gate name>.")
-    include_resident: bool = setting(False, FLAG, "Send the resident's id with each event; gate serve refuses "
-                                                  "to start unless the published face notice names the "
-                                                  "broker's host.")
+    topic: str = setting("gate/events", MQTT_TOPIC, "Events go to <topic>/<gate name>.")
+    include_resident: bool = setting(False, FLAG, "Send the resident's id with each event (also to Home "
+                                                  "Assistant); gate serve refuses to start unless the published "
+                                                  "face notice names the broker's host.")
+    # The broker connection below is shared by the event publisher and [homeassistant].
+    username: str | None = optional(text("a user name"), "User name at the broker; none: anonymous.")
+    password: str | None = secret(SECRET, "Password at the broker (needs username). Never logged nor shown; "
+                                          "keep gate.toml readable by the gate's user only.")
+    tls: bool = setting(False, FLAG, "Connect to the broker over TLS (usually port 8883), checking its "
+                                     "certificate against ca_file or the system's CAs.")
+    ca_file: str | None = optional(PATH, "The CA certificate(s) the broker's certificate must chain to; "
+                                         "setting it implies tls = true. Relative to the data folder.")
+    client_cert: str | None = optional(PATH, "A client certificate to present to the broker (PEM); implies "
+                                             "tls = true. Relative to the data folder.")
+    client_key: str | None = optional(PATH, "The client certificate's private key (PEM), unless client_cert "
+                                            "holds it. Relative to the data folder.")
+
+
+@dataclass(frozen=True)
+class HomeAssistantSection:
+    """Home Assistant MQTT discovery on the [mqtt] broker (docs/homeassistant.md); off by default."""
+
+    enabled: bool = setting(False, FLAG, "Announce the gate to Home Assistant (MQTT discovery on the [mqtt] "
+                                         "broker) and keep its lock, door, fire-alarm, access-event and "
+                                         "diagnostic entities up to date.")
+    discovery_prefix: str = setting("homeassistant", MQTT_TOPIC, "Home Assistant's MQTT discovery prefix.")
+    topic: str = setting("gate/homeassistant", MQTT_TOPIC, "The gate's availability, state, events and "
+                                                           "commands go under <topic>/<gate name>/.")
+    commands: bool = setting(False, FLAG, "Accept \"open once\" from Home Assistant on <topic>/<gate name>/command: "
+                                          "time-stamped JSON only, never a retained message, audited as "
+                                          "homeassistant.")
+    command_max_age_seconds: float = setting(5.0, number(1, 60, "seconds"),
+                                             "An open command whose time stamp is older than this (or this far "
+                                             "ahead of the gate's clock) is refused.")
 
 
 @dataclass(frozen=True)
@@ -219,7 +250,8 @@ class PrivacySection:
 SECTIONS: dict[str, type] = {
     "database": DatabaseSection, "keys": KeysSection, "retention": RetentionSection,
     "security": SecuritySection, "web": WebSection, "face": FaceSection, "gate": GateSection,
-    "camera": CameraSection, "mqtt": MqttSection, "webhook": WebhookSection, "site": SiteSection,
+    "camera": CameraSection, "mqtt": MqttSection, "homeassistant": HomeAssistantSection,
+    "webhook": WebhookSection, "site": SiteSection,
     "privacy": PrivacySection,
     "metrics": MetricsSection,
 }

@@ -1,8 +1,10 @@
-"""Optional integrations: MQTT and a webhook. Both are off unless configured in gate.toml.
+"""Optional integrations: MQTT, Home Assistant (over MQTT) and a webhook. All are off unless configured in
+gate.toml.
 
 What leaves the site (M5, CAC provisions art. 8): events carry no resident identifier unless the site
 turns `include_resident` on for that integration, and then only if the published face notice names
-the recipient (the webhook URL's host or the MQTT broker's host), so residents were told who gets it.
+the recipient (the webhook URL's host or the MQTT broker's host, which Home Assistant's events also
+reach), so residents were told who gets it.
 """
 
 from __future__ import annotations
@@ -48,16 +50,27 @@ def publishers(settings: Settings, notice_text: str | None = None) -> tuple[Any,
     """
     mqtt = settings.mqtt
     webhook = settings.webhook
-    if mqtt.enabled and mqtt.include_resident:
+    homeassistant = settings.homeassistant
+    # Home Assistant's access events go to the same broker and carry the resident id under the same key.
+    if (mqtt.enabled or homeassistant.enabled) and mqtt.include_resident:
         _require_named("mqtt", mqtt.host, notice_text)
     if webhook.enabled and webhook.include_resident:
         _require_named("webhook", urlsplit(webhook.url).hostname or webhook.url, notice_text)
     out: list[Any] = []
+    if mqtt.enabled or homeassistant.enabled:
+        from gate.integrations.mqtt import Broker
+
+        broker = Broker.from_section(mqtt, settings.data_dir)
     if mqtt.enabled:
         from gate.integrations.mqtt import MqttPublisher
 
-        out.append(MqttPublisher(host=mqtt.host, port=mqtt.port, topic=mqtt.topic,
-                                 include_resident=mqtt.include_resident))
+        out.append(MqttPublisher(topic=mqtt.topic, include_resident=mqtt.include_resident, broker=broker))
+    if homeassistant.enabled:
+        from gate.integrations.homeassistant import HomeAssistantBridge
+
+        # Started later, on the running gate (gate.service.homeassistant.attach).
+        out.append(HomeAssistantBridge(broker, settings.gate.name, homeassistant,
+                                       include_resident=mqtt.include_resident))
     if webhook.enabled:
         from gate.integrations.webhook import WebhookPublisher
 

@@ -64,6 +64,14 @@ class DatabaseBack:
     """The background re-probe found the database answering: close the circuit, replay the journal."""
 
 
+@dataclass(frozen=True)
+class RemoteOpen:
+    """Open the door once at a remote's request (Home Assistant): audited as `actor`, one pulse, no retry."""
+
+    actor: str
+    detail: str
+
+
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
 Control = (Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
-           | DatabaseBack)
+           | DatabaseBack | RemoteOpen)

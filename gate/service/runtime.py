@@ -44,6 +44,7 @@ from gate.service.face_runner import EnrollmentBurst, FaceRunner
 from gate.service.keypad import Keypad
 from gate.service.metrics import GateMetrics, count_templates
 from gate.service.purger import Purger
+from gate.service.remote_open import RemoteOpener
 from gate.service.self_service import SelfService
 from gate.service.status import Snapshot
 from gate.service.timeouts import DEFAULT_TIMEOUTS, Timeouts, rules_for
@@ -89,6 +90,7 @@ class GateRuntime:
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
         self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open)
         self.faces = FaceRunner(face, self.post, self.metrics)
+        self.remote = RemoteOpener(gate_name, door, self.decider, access.sessions, clock)
         self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
         self._on_stop: list[Callable[[], None]] = []
 
@@ -169,6 +171,10 @@ class GateRuntime:
     def reload_policy(self) -> None:
         """Pick up a changed gate policy now (it is also reloaded between transactions and on refresh)."""
         self._queue.put(c.ReloadPolicy())
+
+    def open_once(self, actor: str, detail: str) -> None:
+        """A remote's "open" (Home Assistant), from any thread: audited as `actor`, then one pulse (remote_open.py)."""
+        self._queue.put(c.RemoteOpen(actor, detail))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every event posted before this call has been handled (tests, the bench)."""
@@ -264,6 +270,8 @@ class GateRuntime:
                 self.decider.database_back()
                 if self._state.phase is m.Phase.IDLE:
                     self._load_policy()
+            case c.RemoteOpen():
+                self.remote.open(item)
             case c.ReloadPolicy():
                 if self._state.phase is m.Phase.IDLE:
                     self._load_policy()

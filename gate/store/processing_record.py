@@ -83,6 +83,10 @@ def recipients_of(settings: Settings) -> list[Recipient]:
     if settings.mqtt.enabled:
         found.append(Recipient("MQTT broker", f"{settings.mqtt.host}:{settings.mqtt.port}",
                                f"gate events on {settings.mqtt.topic}/<gate>", settings.mqtt.include_resident))
+    if settings.homeassistant.enabled:
+        found.append(Recipient("Home Assistant (MQTT broker)", f"{settings.mqtt.host}:{settings.mqtt.port}",
+                               f"gate state and access decisions on {settings.homeassistant.topic}/<gate>",
+                               settings.mqtt.include_resident))
     if settings.webhook.enabled:
         found.append(Recipient("webhook", urlsplit(settings.webhook.url).netloc.rsplit("@", 1)[-1],
                                "gate events as JSON", settings.webhook.include_resident))

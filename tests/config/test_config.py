@@ -138,6 +138,18 @@ enabled = true
 host = "broker.lan"
 port = 8883
 topic = "site/gates"
+username = "gate"
+password = "s3cret-Pass"
+tls = true
+ca_file = "keys/ca.pem"
+client_cert = "keys/client.pem"
+client_key = "keys/client.key"
+[homeassistant]
+enabled = true
+discovery_prefix = "ha"
+topic = "site/ha"
+commands = true
+command_max_age_seconds = 3
 [webhook]
 enabled = true
 url = "https://hooks.example/gate"
@@ -182,6 +194,12 @@ def test_every_section_with_good_values() -> None:
     assert settings.camera.source == "rtsp://10.0.0.7/stream1"
     assert (settings.mqtt.enabled, settings.mqtt.host, settings.mqtt.port, settings.mqtt.topic) == (
         True, "broker.lan", 8883, "site/gates")
+    mqtt = settings.mqtt
+    assert (mqtt.username, mqtt.password, mqtt.tls, mqtt.ca_file, mqtt.client_cert, mqtt.client_key) == (
+        "gate", "s3cret-Pass", True, "keys/ca.pem", "keys/client.pem", "keys/client.key")
+    ha = settings.homeassistant
+    assert (ha.enabled, ha.discovery_prefix, ha.topic, ha.commands, ha.command_max_age_seconds) == (
+        True, "ha", "site/ha", True, 3.0)
     assert (settings.webhook.enabled, settings.webhook.url, settings.webhook.timeout_seconds) == (
         True, "https://hooks.example/gate", 2.5)
     assert (settings.site.timezone, settings.forbid_face_for_minors, settings.face_filing_warn_at) == (
@@ -248,6 +266,18 @@ BAD = [
     ("mqtt", "port", "0", "a whole number between 1 and 65535"),
     ("mqtt", "topic", '"gate/#"', "an MQTT topic without the wildcards + and #"),
     ("mqtt", "include_resident", '"yes"', "true or false"),
+    ("mqtt", "username", '""', "a user name"),
+    ("mqtt", "password", "1234", "a non-empty text without control characters"),
+    ("mqtt", "tls", '"yes"', "true or false"),
+    ("mqtt", "ca_file", "1", "a file path"),
+    ("mqtt", "client_cert", '""', "a file path"),
+    ("mqtt", "client_key", "[]", "a file path"),
+    ("homeassistant", "enabled", '"yes"', "true or false"),
+    ("homeassistant", "discovery_prefix", '"ha/+"', "an MQTT topic without the wildcards + and #"),
+    ("homeassistant", "topic", '""', "an MQTT topic without the wildcards + and #"),
+    ("homeassistant", "commands", "1", "true or false"),
+    ("homeassistant", "command_max_age_seconds", "61", "a number of seconds between 1 and 60"),
+    ("homeassistant", "command_max_age_seconds", "0.5", "a number of seconds between 1 and 60"),
     ("webhook", "enabled", '"on"', "true or false"),
     ("webhook", "url", '"file:///etc/passwd"', "an http:// or https:// URL naming a host"),
     ("webhook", "url", '"https://"', "an http:// or https:// URL naming a host"),
@@ -278,9 +308,9 @@ def test_every_key_has_a_bad_value_case() -> None:
 
 
 def test_unknown_key_is_refused_naming_the_keys_there_are() -> None:
-    assert refusal('[mqtt]\nhost = "broker"\npassword = "hunter2"\n') == (
-        f"{WHERE}: [mqtt] password is not a known key; the [mqtt] keys are enabled, host, include_resident, port, "
-        "topic.")
+    assert refusal('[mqtt]\nhost = "broker"\npasswd = "hunter2"\n') == (
+        f"{WHERE}: [mqtt] passwd is not a known key; the [mqtt] keys are ca_file, client_cert, client_key, enabled, "
+        "host, include_resident, password, port, tls, topic, username.")
     assert refusal("[face]\nthreshold = 0.5\n") == (
         f"{WHERE}: [face] threshold is not a known key; the [face] keys are max_upload_megapixels.")
     assert "[web] idle_minute is not a known key" in refusal("[web]\nidle_minute = 15\n")
@@ -292,6 +322,32 @@ def test_unknown_section_and_a_section_that_is_not_a_table() -> None:
     assert one_sentence(message)
     assert refusal("web = 8080\n") == f"{WHERE}: [web] must be a table of settings, got 8080."
     assert refusal("[web.extra]\nport = 1\n").startswith(f"{WHERE}: [web] extra is not a known key;")
+
+
+def test_the_mqtt_password_is_never_shown() -> None:
+    """Not in a refusal of the value itself, nor in the settings' repr (which a log line might print)."""
+    message = refusal('[mqtt]\nusername = "gate"\npassword = "hunter2\\u0001"\n')
+    assert message == (f"{WHERE}: [mqtt] password must be a non-empty text without control characters, got a "
+                       "value not shown here.")
+    settings = parse('[mqtt]\nusername = "gate"\npassword = "hunter2"\n')
+    assert settings.mqtt.password == "hunter2"
+    assert "hunter2" not in repr(settings) and "hunter2" not in repr(settings.mqtt)
+
+
+def test_mqtt_keys_that_go_together() -> None:
+    assert refusal('[mqtt]\npassword = "hunter2"\n') == (
+        f"{WHERE}: [mqtt] password is set but username is not; set both or neither.")
+    assert refusal('[mqtt]\nclient_key = "keys/c.key"\n') == (
+        f"{WHERE}: [mqtt] client_key is set but client_cert is not; set client_cert too.")
+    assert parse('[mqtt]\nusername = "gate"\n').mqtt.password is None
+
+
+def test_home_assistant_is_off_by_default() -> None:
+    ha = parse("").homeassistant
+    assert (ha.enabled, ha.commands, ha.discovery_prefix, ha.topic, ha.command_max_age_seconds) == (
+        False, False, "homeassistant", "gate/homeassistant", 5.0)
+    mqtt = parse("").mqtt
+    assert (mqtt.username, mqtt.password, mqtt.tls, mqtt.ca_file, mqtt.client_cert) == (None, None, False, None, None)
 
 
 def test_invalid_toml_names_the_file() -> None:

@@ -46,3 +46,14 @@ def test_sqlite_storage_and_no_recipients_by_default(ctx) -> None:
     assert record["storage"]["database_backend"] == "sqlite" and record["storage"]["database_host"] is None
     assert record["storage"]["database_name"].endswith("gate.db")
     assert record["recipients"] == []
+
+
+def test_home_assistant_is_a_recipient_when_enabled(ctx) -> None:
+    settings = dataclasses.replace(
+        ctx.settings, mqtt=MqttSection(host="ha.estate.lan", port=8883, username="gate", password="hunter2"),
+        homeassistant=dataclasses.replace(ctx.settings.homeassistant, enabled=True))
+    with ctx.sessions() as session:
+        record = processing_record(session, settings).as_dict()
+    assert [(r["kind"], r["host"], r["includes_resident_id"]) for r in record["recipients"]] == [
+        ("Home Assistant (MQTT broker)", "ha.estate.lan:8883", False)]
+    assert "hunter2" not in json.dumps(record)
