@@ -39,6 +39,7 @@ from gate.config.sections import (
     FaceSection,
     GateSection,
     KeysSection,
+    LogSection,
     MqttSection,
     PrivacySection,
     RetentionSection,
@@ -65,6 +66,7 @@ class Settings:
     webhook: WebhookSection = WebhookSection()
     site: SiteSection = SiteSection()
     privacy: PrivacySection = PrivacySection()
+    log: LogSection = LogSection()
     relay: RelayConfig | None = None
     reader: ReaderConfig | None = None
 
@@ -210,7 +212,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
                                       section(FaceSection))
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
-    privacy = section(PrivacySection)
+    privacy, log = section(PrivacySection), section(LogSection)
     if webhook.enabled and not webhook.url:
         raise ConfigError(f"{where}: [webhook] url must be set to an http:// or https:// URL when enabled = true.")
 
@@ -224,7 +226,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        webhook=webhook, site=site, privacy=privacy, relay=relay, reader=reader,
+        webhook=webhook, site=site, privacy=privacy, log=log, relay=relay, reader=reader,
     )
 
 
@@ -256,6 +258,7 @@ __all__ = [
     "FaceSection",
     "GateSection",
     "KeysSection",
+    "LogSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
     "MqttSection",
     "PrivacySection",

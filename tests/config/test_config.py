@@ -147,6 +147,12 @@ forbid_face_for_minors = true
 face_filing_warn_at = 50000
 [privacy]
 kiosk_self_service = true
+[log]
+format = "text"
+file = "logs/gate.log"
+max_bytes = 1048576
+backups = 3
+level = "debug"
 [relay]
 backend = "modbus"
 port = "/dev/ttyUSB0"
@@ -182,6 +188,8 @@ def test_every_section_with_good_values() -> None:
     assert (settings.site.timezone, settings.forbid_face_for_minors, settings.face_filing_warn_at) == (
         "Asia/Shanghai", True, 50_000)
     assert settings.privacy.kiosk_self_service is True
+    assert settings.log == type(settings.log)(format="text", file="logs/gate.log", max_bytes=1_048_576, backups=3,
+                                              level="debug")
     assert settings.relay is not None and settings.relay.backend == "modbus" and settings.relay.door.pulse_ms == 2000
     assert settings.reader is not None and settings.reader.key == bytes.fromhex(KEY_HEX)
 
@@ -251,6 +259,11 @@ BAD = [
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),
     ("privacy", "kiosk_self_service", '"yes"', "true or false"),
+    ("log", "format", '"xml"', '"json" or "text"'),
+    ("log", "file", '""', "a file path"),
+    ("log", "max_bytes", "1000", "a whole number of bytes between 65536 and 1073741824"),
+    ("log", "backups", "0", "a whole number between 1 and 100"),
+    ("log", "level", '"verbose"', '"debug", "info", "warning" or "error"'),
 ]
 
 
