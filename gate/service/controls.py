@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from drivers.readers.base import CardRead, KeyPress, ReaderFault, ReaderStatus
 
 
+@dataclass(frozen=True)
+class Beat:
+    """No event came within the heartbeat interval: the loop turns once anyway (the watchdog's ping)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Sync:
     """Answered once everything queued before it has been handled."""
@@ -65,5 +70,5 @@ class DatabaseBack:
 
 
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
-Control = (Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
+Control = (Beat | Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
            | DatabaseBack)
