@@ -44,6 +44,9 @@ class Directory(Protocol):
         """Bookkeeping after a grant (anti-passback); nothing where it is not kept."""
         ...
 
-    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> int | None:
-        """The event row's id, or None where events are kept elsewhere until the database is back."""
+    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
+               card: str | None = None) -> int | None:
+        """The event row's id, or None where events are kept elsewhere until the database is back.
+
+        `card`: the claimed card, for the log line (masked there), never stored."""
         ...

@@ -89,7 +89,8 @@ class OfflineDirectory:
     def granted(self, entry: Entry, now: datetime) -> None:
         """Anti-passback needs the shared database; offline it is neither checked nor recorded."""
 
-    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> None:
+    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
+               card: str | None = None) -> None:
         """Offline events are kept by the gate service's event log and written when the database is back."""
 
 

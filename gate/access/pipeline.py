@@ -102,7 +102,8 @@ class EvidencePipeline:
         if decision.granted and entry is not None:
             directory.granted(entry, now)
         resident_id = subject.resident_id if subject is not None else None
-        event_id = directory.record(method, resident_id, decision, now)
+        card = claim.value if claim.kind is ClaimKind.CARD else None
+        event_id = directory.record(method, resident_id, decision, now, card)
         return Outcome(decision, resident_id, event_id, policy.gate_id)
 
     def identify(self, directory: Directory, claim: Claim, pin: str, now: datetime) -> Identity:

@@ -120,7 +120,8 @@ class SqlDirectory:
         if self.rules is not None:
             self.rules.after_grant(self.session, self._residents[entry.subject.resident_id], self.gate, now)
 
-    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> int:
+    def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
+               card: str | None = None) -> int:
         return self.recorder.record(self.session, EventRow(
             at=now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value, granted=decision.granted,
-            reason=decision.reason.value, resident_id=resident_id))
+            reason=decision.reason.value, resident_id=resident_id, card=card))

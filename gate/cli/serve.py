@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -41,13 +40,17 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
     from gate.service.demo import seed_demo
+    from gate.service.logs import configure_logging
     from gate.service.simrig import SimRig
+    from gate.service.systemd import Notifier
     from webui.metrics import token_from
     from webui.server import build_web_server
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     ctx = env.context()
     settings = ctx.settings
+    configure_logging(settings.log, settings.data_dir)
+    notifier = Notifier()  # sends nothing unless systemd started us with Type=notify
+    notifier.status("starting: opening the devices")
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
     rig = None
@@ -61,6 +64,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     runtime = build_runtime(ctx, rig=rig, publishers=tuple(p.publish for p in integrations))
     if SHARED_FACES.is_dir():
         runtime.extras["faces_dir"] = str(SHARED_FACES)
+    notifier.attach(runtime)  # the door loop pings systemd's watchdog, so a hung loop is restarted
     # The door loop runs on its own thread from here on; the web server only posts events to it.
     runtime.start()
     from gate.service.homeassistant import attach_all
@@ -87,9 +91,11 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     where = f"http://{server.host}:{server.port}"
     click.echo(f"gate service for gate '{runtime.gate_name}' on {where}  (kiosk {where}/kiosk, health {where}/health"
                + (f", simulator {where}/sim" if simulate else "") + ")")
+    notifier.ready(f"gate '{runtime.gate_name}' serving on {where}")
     try:
         server.run()
     finally:
+        notifier.stopping()
         runtime.stop()
         if rig is not None:
             rig.stop()

@@ -40,6 +40,7 @@ from gate.config.sections import (
     GateSection,
     HomeAssistantSection,
     KeysSection,
+    LogSection,
     MetricsSection,
     MqttSection,
     PrivacySection,
@@ -69,6 +70,7 @@ class Settings:
     site: SiteSection = SiteSection()
     privacy: PrivacySection = PrivacySection()
     metrics: MetricsSection = MetricsSection()
+    log: LogSection = LogSection()
     relay: RelayConfig | None = None
     reader: ReaderConfig | None = None
 
@@ -224,6 +226,7 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     gate, camera, mqtt, webhook, site = (section(GateSection), section(CameraSection), section(MqttSection),
                                          section(WebhookSection), section(SiteSection))
     privacy = section(PrivacySection)
+    log = section(LogSection)
     metrics = section(MetricsSection)
     homeassistant = section(HomeAssistantSection)
     _check_broker(mqtt, where)
@@ -240,8 +243,8 @@ def parse_settings(text: str, data_dir: Path, *, where: str,
     return Settings(
         data_dir=data_dir, database=DatabaseSection(url=url), keys=KeysSection(master_key_file=key_file),
         retention=retention, security=security, web=web, face=face, gate=gate, camera=camera, mqtt=mqtt,
-        homeassistant=homeassistant, webhook=webhook, site=site, privacy=privacy, metrics=metrics, relay=relay,
-        reader=reader,
+        homeassistant=homeassistant, webhook=webhook, site=site, privacy=privacy, metrics=metrics, log=log,
+        relay=relay, reader=reader,
     )
 
 
@@ -274,6 +277,7 @@ __all__ = [
     "GateSection",
     "HomeAssistantSection",
     "KeysSection",
+    "LogSection",
     "MAX_TEMPLATE_RETENTION_DAYS",
     "MetricsSection",
     "MqttSection",

@@ -107,6 +107,13 @@ port = 8080
 # Face threshold and liveness are set per gate (`gate gates set`).
 # max_upload_megapixels = 12    # bigger uploaded photos are refused before decoding (1..40)
 
+[log]
+# format = "json"               # one JSON object per line (docs/operations.md), or "text"
+# file = "logs/gate.log"        # rotated by size; without it: standard output (journald under systemd)
+# max_bytes = 10485760          # with file: rotate at this size
+# backups = 5                   # with file: rotated files kept
+# level = "info"                # debug, info, warning or error
+
 # Devices (see hardware/README.md; `gate sim config` prints a working set):
 # [relay]
 # backend = "modbus"            # modbus, lcus or simulated

@@ -246,6 +246,25 @@ class PrivacySection:
                                                     "(PIPL art. 47). Card and PIN keep working.")
 
 
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class LogSection:
+    format: str = setting("json", text('"json" or "text"', lambda v: v in LOG_FORMATS),
+                          "json: one JSON object per line with a fixed schema (docs/operations.md), for journald "
+                          "and log shippers; text: one readable line per record.")
+    file: str | None = optional(PATH, "Write the log to this file (relative to the data folder unless absolute), "
+                                      "rotated by size; without it the log goes to standard output (journald "
+                                      "under systemd).")
+    max_bytes: int = setting(10_485_760, whole(65_536, 1_073_741_824, "bytes"),
+                             "With file: the size at which the file is rotated.")
+    backups: int = setting(5, whole(1, 100), "With file: how many rotated files are kept (file.1 is the newest).")
+    level: str = setting("info", text('"debug", "info", "warning" or "error"', lambda v: v in LOG_LEVELS),
+                         "The least severe records written.")
+
+
 #: The sections gate parses itself, in the order the documentation lists them.
 SECTIONS: dict[str, type] = {
     "database": DatabaseSection, "keys": KeysSection, "retention": RetentionSection,
@@ -254,6 +273,7 @@ SECTIONS: dict[str, type] = {
     "webhook": WebhookSection, "site": SiteSection,
     "privacy": PrivacySection,
     "metrics": MetricsSection,
+    "log": LogSection,
 }
 #: Parsed by drivers.config (validated here at load).
 DRIVER_SECTIONS = ("relay", "reader")

@@ -136,3 +136,16 @@ def _strip_parity(frame: int, bits: int) -> int:
     if (_ones(frame, odd_span, bits) + trail) % 2 != 1:
         raise CardNumberError(f"{bits}-bit Wiegand frame fails its trailing (odd) parity")
     return (frame >> 1) & ((1 << (bits - 2)) - 1)
+
+
+def mask_card(card: str) -> str:
+    """A card number as logs may show it: at most its last 4 digits, and never more than half of them.
+
+    The one place cards are masked (the log filter in `gate.service.logs` uses it too). Half at most,
+    so a short number, or a PIN-length one, is never nearly all shown.
+    """
+    if card.startswith("****"):
+        return card  # already masked: a second pass must not take more digits away
+    digits = re.sub(r"[^0-9A-Za-z]", "", card)
+    keep = min(4, len(digits) // 2)
+    return "****" + (digits[-keep:] if keep else "")

@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 from drivers.readers.base import CardRead, KeyPress, ReaderFault, ReaderStatus
 
 
+@dataclass(frozen=True)
+class Beat:
+    """No event came within the heartbeat interval: the loop turns once anyway (the watchdog's ping)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Sync:
     """Answered once everything queued before it has been handled."""
@@ -73,5 +78,5 @@ class RemoteOpen:
 
 
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
-Control = (Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh | ReloadPolicy
-           | DatabaseBack | RemoteOpen)
+Control = (Beat | Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh
+           | ReloadPolicy | DatabaseBack | RemoteOpen)

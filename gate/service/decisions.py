@@ -19,6 +19,7 @@ from gate.access.offline import CacheExpired, OfflineCache
 from gate.access.pipeline import AccessService, face_method
 from gate.clock import Clock
 from gate.core import machine as m
+from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, decide_unavailable
 from gate.core.policy import NON_FACE, GatePolicy
 from gate.service.event_log import EventLog
@@ -118,10 +119,10 @@ class Decider:
                 detail = str(expired)
             else:
                 self.events.offline(effect.method, outcome.decision, outcome.resident_id, self.gate_id,
-                                    "decided from the local cache")
+                                    "decided from the local cache", _card(effect.claim))
                 return outcome.decision
         decision = decide_unavailable(rules.methods, effect.method)
-        self.events.offline(effect.method, decision, None, self.gate_id, detail)
+        self.events.offline(effect.method, decision, None, self.gate_id, detail, _card(effect.claim))
         return decision
 
     def face_declined(self, effect: m.CheckFaceOffer) -> bool:
@@ -162,3 +163,8 @@ class Decider:
         if self.metrics is not None:  # a refusal recorded like any decision, so it is counted like one
             self.metrics.decision(method, denial, time.perf_counter() - started)
         return denial
+
+
+def _card(claim: Claim) -> str | None:
+    """The claimed card, for the log line (masked there)."""
+    return claim.value if claim.kind is ClaimKind.CARD else None

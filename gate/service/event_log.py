@@ -13,7 +13,7 @@ import collections
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -76,11 +76,12 @@ class EventLog:
         self.remember({"kind": "door", "event": kind, "detail": detail, "event_id": event_id})
 
     def offline(self, method: Method, decision: Decision, resident_id: int | None, gate_id: int | None,
-                detail: str) -> None:
+                detail: str, card: str | None = None) -> None:
         """A decision taken without the database: on the local journal now, in the table when it is back."""
         row = EventRow(at=self.clock(), gate_id=gate_id, gate_name=self.gate_name, method=method.value,
                        granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, detail=detail)
         self._journal(row)
+        row = replace(row, card=card)  # for the log line only (masked there); never journalled
         events.log_line(row, None, offline=True)
         self.remember({"kind": "access", "method": method.value, "granted": decision.granted,
                        "reason": decision.reason.value, "resident_id": resident_id, "offline": True})

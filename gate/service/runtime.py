@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -106,6 +107,8 @@ class GateRuntime:
         self._unsubscribe: list[Callable[[], None]] = []
         self._running = False
         self.metrics.watch(self.snapshot, lambda: count_templates(access.sessions))
+        self._beats: list[Callable[[], None]] = []
+        self._beat_every: float | None = None  # None: no heartbeat, the loop just waits for events
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> GateRuntime:
@@ -153,6 +156,13 @@ class GateRuntime:
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Run `callback` when the runtime stops (the builder closes the decision engine this way)."""
         self._on_stop.append(callback)
+
+    def heartbeat(self, callback: Callable[[], None], every: float) -> None:
+        """Call `callback` from the loop thread at least every `every` seconds while the loop turns.
+
+        For the systemd watchdog: a loop stuck in one step stops calling it. Register before start()."""
+        self._beats.append(callback)
+        self._beat_every = every if self._beat_every is None else min(every, self._beat_every)
 
     def __enter__(self) -> GateRuntime:
         return self.start()
@@ -222,8 +232,15 @@ class GateRuntime:
         self._queue.put(item)
 
     def _loop(self) -> None:
+        next_beat = 0.0
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=self._beat_every)
+            except queue.Empty:
+                item = c.Beat()
+            if self._beat_every is not None and time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + self._beat_every
+                self._beat()
             if item is None:
                 return
             try:
@@ -233,8 +250,17 @@ class GateRuntime:
             if not self.database.ok:
                 self.reprobe.arm()  # the circuit is open: ask the database again, off the loop
 
+    def _beat(self) -> None:
+        for callback in self._beats:
+            try:
+                callback()
+            except Exception:
+                log.exception("gate loop: heartbeat failed")
+
     def _dispatch(self, item: m.Event | c.Control | ReaderEvent) -> None:
         match item:
+            case c.Beat():
+                pass
             case c.Sync(reply=reply):
                 reply.put(True)
             case c.CaptureCard(waiter=waiter):

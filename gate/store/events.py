@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from gate.core.cardnumber import mask_card
 from gate.store.models import AccessEvent
 
 log = logging.getLogger("gate.events")  # a stable name operators filter on, whatever the module
@@ -29,6 +29,7 @@ class EventRow:
     reason: str
     resident_id: int | None = None
     detail: str = ""
+    card: str | None = None  # the claimed card, for the log line only (masked there); never stored
 
 
 def add_row(session: Session, row: EventRow, journal_id: str | None = None) -> int:
@@ -42,19 +43,24 @@ def add_row(session: Session, row: EventRow, journal_id: str | None = None) -> i
 
 
 def log_line(row: EventRow, event_id: int | None, *, offline: bool = False) -> None:
-    """The JSON line for the log shippers: decisions as "access", door/reader events as "door"."""
+    """The log line for the log shippers: decisions as event "access", door/reader events as "door".
+
+    Its fields go in `extra`, so the JSON formatter (gate.service.logs) writes them as top-level keys
+    and its filter masks the card; `card` is the claimed card, written only masked."""
     at = row.at.isoformat()
     if row.method == "door":
         line: dict[str, object] = {"event": "door", "id": event_id, "at": at, "gate": row.gate_name,
                                    "method": "door", "reason": row.reason, "detail": row.detail}
-    elif offline:
-        line = {"event": "access", "id": None, "offline": True, "at": at, "gate": row.gate_name,
-                "method": row.method, "granted": row.granted, "reason": row.reason,
-                "resident_id": row.resident_id, "detail": row.detail}
+        msg = f"door: {row.reason}"
     else:
         line = {"event": "access", "id": event_id, "at": at, "gate": row.gate_name, "resident_id": row.resident_id,
                 "method": row.method, "granted": row.granted, "reason": row.reason}
-    log.info(json.dumps(line))
+        if offline:
+            line.update(offline=True, detail=row.detail)
+        if row.card is not None:
+            line["card"] = mask_card(row.card)
+        msg = f"{row.method} {'granted' if row.granted else 'refused'}: {row.reason}"
+    log.info(msg, extra=line)
 
 
 class StoreRecorder:

@@ -164,6 +164,13 @@ kiosk_self_service = true
 [metrics]
 enabled = true
 token_file = "keys/metrics.token"
+
+[log]
+format = "text"
+file = "logs/gate.log"
+max_bytes = 1048576
+backups = 3
+level = "debug"
 [relay]
 backend = "modbus"
 port = "/dev/ttyUSB0"
@@ -206,6 +213,8 @@ def test_every_section_with_good_values() -> None:
         "Asia/Shanghai", True, 50_000)
     assert settings.privacy.kiosk_self_service is True
     assert (settings.metrics.enabled, settings.metrics.token_file) == (True, "keys/metrics.token")
+    assert settings.log == type(settings.log)(format="text", file="logs/gate.log", max_bytes=1_048_576, backups=3,
+                                              level="debug")
     assert settings.relay is not None and settings.relay.backend == "modbus" and settings.relay.door.pulse_ms == 2000
     assert settings.reader is not None and settings.reader.key == bytes.fromhex(KEY_HEX)
 
@@ -289,6 +298,11 @@ BAD = [
     ("privacy", "kiosk_self_service", '"yes"', "true or false"),
     ("metrics", "enabled", '"yes"', "true or false"),
     ("metrics", "token_file", '""', "a file path"),
+    ("log", "format", '"xml"', '"json" or "text"'),
+    ("log", "file", '""', "a file path"),
+    ("log", "max_bytes", "1000", "a whole number of bytes between 65536 and 1073741824"),
+    ("log", "backups", "0", "a whole number between 1 and 100"),
+    ("log", "level", '"verbose"', '"debug", "info", "warning" or "error"'),
 ]
 
 
