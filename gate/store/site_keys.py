@@ -248,7 +248,7 @@ def approve(session: Session, gate: str, keyring: Keyring, *, actor: str) -> Gat
     slot.sealed = seal_keyring(gate, slot.public_key, keyring)
     slot.state, slot.approved_at, slot.approved_by = APPROVED, utcnow(), actor
     slot.version += 1
-    audit.record(session, actor, "site_key.approve", f"gate:{gate}", public_key=fingerprint)
+    audit.record(session, actor, "site_key.approve", f"gate:{gate}", fingerprint=fingerprint)
     return slot
 
 
