@@ -5,8 +5,6 @@ own key pair; no key file is ever copied.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,46 +16,16 @@ from gate.errors import KeyUnavailableError
 from gate.secrets.sealing import GateKeyPair
 from gate.store import rotation, site_keys
 from gate.store.models import DataKey, GateKeySlot, Resident
-from tests.conftest import GateCli, _postgres_database, make_installation, publish_site_notice
+from tests.conftest import GateCli, make_installation
 
+from . import site
 from .helpers import resident_with_template
+from .site import Site, write_config
+
+# The shared fixtures of tests/store/site.py, used by name.
+site_url, joined = site.site_url, site.joined
 
 pytestmark = pytest.mark.postgres
-
-
-@dataclass
-class Site:
-    north: GateContext
-    south: GateContext
-    north_dir: Path
-    south_dir: Path
-
-
-@pytest.fixture
-def site_url() -> Iterator[str]:
-    yield from _postgres_database()
-
-
-def _write_config(data_dir: Path, url: str) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    (data_dir / "gate.toml").write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
-
-
-@pytest.fixture
-def joined(tmp_path: Path, site_url: str) -> Iterator[Site]:
-    """north founds the site with the key file `gate init` made; south joins and north approves it."""
-    north_dir = make_installation(tmp_path / "north", site_url)
-    GateCli(north_dir).ok("join", "--first", "--name", "north")
-    south_dir = tmp_path / "south"
-    _write_config(south_dir, site_url)
-    out = GateCli(south_dir).ok("join", "--name", "south")
-    fingerprint = out.split("--fingerprint ")[1].split()[0].rstrip("`")
-    GateCli(north_dir).ok("gates", "approve", "south", "--fingerprint", fingerprint)
-    publish_site_notice(south_dir)
-    north, south = GateContext.open(north_dir), GateContext.open(south_dir)
-    yield Site(north, south, north_dir, south_dir)
-    north.close()
-    south.close()
 
 
 def _template_at(ctx: GateContext, resident_id: int) -> np.ndarray:
@@ -79,7 +47,7 @@ def test_join_asks_approval_and_a_template_enrolled_at_north_opens_at_south(tmp_
     # The key moved into north's slot: no key file remains to be copied, lost or left behind a rotation.
     assert not (north_dir / "keys" / "master.key").exists()
     south_dir = tmp_path / "south"
-    _write_config(south_dir, site_url)
+    write_config(south_dir, site_url)
     GateCli(south_dir).ok("join", "--name", "south")
     assert not (south_dir / "keys" / "master.key").exists()
     assert (south_dir / "keys" / "gate.key").stat().st_mode & 0o777 == 0o600
@@ -104,7 +72,7 @@ def test_a_second_gate_init_refuses_to_make_its_own_key_on_a_site_database(tmp_p
     north_dir = make_installation(tmp_path / "north", site_url)
     GateCli(north_dir).ok("join", "--first", "--name", "north")
     south_dir = tmp_path / "south"
-    _write_config(south_dir, site_url)
+    write_config(south_dir, site_url)
     result = GateCli(south_dir)("init")
     assert result.exit_code != 0
     assert "run `gate join`" in result.output + result.stderr
