@@ -160,3 +160,9 @@ def test_a_garbled_or_revoked_slot_makes_the_key_unavailable_at_that_gate_only(j
     assert np.allclose(_template_at(joined.north, rid), encodings)
     with joined.north.sessions() as session:
         assert [s.gate for s in site_keys.slots(session)] == ["north"]
+
+
+def test_keys_init_refuses_at_a_gate_of_a_site(joined: Site) -> None:
+    result = GateCli(joined.south_dir)("keys", "init")
+    assert result.exit_code != 0 and "joined a site" in result.output + result.stderr
+    assert not (joined.south_dir / "keys" / "master.key").exists()
