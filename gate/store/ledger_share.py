@@ -19,7 +19,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,39 +81,45 @@ class LedgerShare:
 
     def exchange(self) -> ExchangeReport:
         """Publish the lines the table lacks (new deletions; or all of them after a restore replaced the
-        table), and copy the lines this gate lacks. A chain that disagrees is reported, never merged."""
+        table), and copy the lines this gate lacks. A chain that disagrees is reported, never merged.
+        Runs every few minutes: it reads a summary per origin and only the lines that move."""
         chains = self.chains()
         local = {origin: chain.lines() for origin, chain in chains.items()}
+        line = SharedLedgerLine
         with self.sessions() as session:
-            rows = session.execute(select(SharedLedgerLine.origin, SharedLedgerLine.seq, SharedLedgerLine.line)
-                                   .order_by(SharedLedgerLine.origin, SharedLedgerLine.seq)).all()
-        table: dict[str, dict[int, str]] = {}
-        for origin, seq, line in rows:
-            table.setdefault(origin, {})[seq] = line
-        problems: list[str] = []
-        missing: list[dict[str, object]] = []
-        for origin, lines in local.items():
-            published = table.get(origin, {})
-            for entry, line in lines:
-                there = published.get(entry.seq)
-                if there is None:
-                    missing.append({"origin": origin, "seq": entry.seq, "line": line, "recorded_at": utcnow()})
-                elif _hash(there) != entry.hash:
-                    problems.append(f"the shared deletion ledger disagrees with {chains[origin].path} at line "
-                                    f"{entry.seq}; restore the key folder from its backup and check the database")
-                    break
+            summary = {origin: (top, count) for origin, top, count in session.execute(
+                select(line.origin, func.max(line.seq), func.count()).group_by(line.origin))}
+            problems: list[str] = []
+            missing: list[dict[str, object]] = []
+            for origin, lines in local.items():
+                if not lines:
+                    continue
+                top, count = summary.get(origin, (0, 0))
+                common = min(top, lines[-1][0].seq)
+                if common:
+                    there = session.scalar(select(line.line).where(line.origin == origin, line.seq == common))
+                    if there is not None and _hash(there) != lines[common - 1][0].hash:
+                        problems.append(f"the shared deletion ledger disagrees with {chains[origin].path} at line "
+                                        f"{common}; restore the key folder from its backup and check the database")
+                        continue
+                if count == top and lines[-1][0].seq <= top:
+                    continue  # the table has every line of this chain
+                published = set(session.scalars(select(line.seq).where(line.origin == origin)))
+                missing.extend({"origin": origin, "seq": entry.seq, "line": text, "recorded_at": utcnow()}
+                               for entry, text in lines if entry.seq not in published)
+            wanted: dict[str, list[str]] = {}
+            for origin, (top, _count) in summary.items():
+                have = local[origin][-1][0].seq if local.get(origin) else 0
+                if top > have and _ORIGIN.match(origin):
+                    wanted[origin] = list(session.scalars(select(line.line).where(line.origin == origin,
+                                                                                  line.seq > have)
+                                                          .order_by(line.seq)))
         if missing:
             with transaction(self.sessions) as session:
                 _insert_ignoring_duplicates(session, missing)
         pulled = 0
-        for origin, published in table.items():
-            if not _ORIGIN.match(origin):
-                continue
+        for origin, new in wanted.items():
             chain = chains.get(origin) or DeletionLedger(self.folder / f"{origin}.jsonl")
-            have = max((entry.seq for entry, _ in local.get(origin, [])), default=0)
-            new = [published[seq] for seq in sorted(published) if seq > have]
-            if not new:
-                continue
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             try:
                 pulled += chain.extend(new)
