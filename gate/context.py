@@ -14,11 +14,12 @@ from gate.access.pipeline import AccessService
 from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
 from gate.config import Settings, load_settings
-from gate.secrets.keys import KeyFile
+from gate.secrets.keys import KeyStore
 from gate.secrets.ledger import DeletionLedger
 from gate.secrets.passwords import make_hasher
-from gate.store import db, shredding
+from gate.store import db, shredding, site_keys
 from gate.store.face_templates import TemplateStore
+from gate.store.ledger_share import LedgerShare
 from gate.store.upkeep import Upkeep
 
 
@@ -27,7 +28,7 @@ class GateContext:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    key_file: KeyFile
+    key_file: KeyStore
     store: TemplateStore
     hasher: PasswordHasher
     clock: Clock = field(default=utcnow)
@@ -38,8 +39,9 @@ class GateContext:
         engine = db.make_engine(settings.database_url)
         if check_migrated:
             db.require_migrated(engine, data_dir)
-        key_file = KeyFile(settings.key_file)
         sessions = db.make_session_factory(engine)
+        # The local key file, or this gate's slot of the site keyring once it joined a site (docs/keys.md).
+        key_file = site_keys.key_store(settings.key_file, sessions)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
         return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock)
@@ -50,7 +52,7 @@ class GateContext:
 
     def upkeep(self) -> Upkeep:
         """Ledger, purge and the key-rotation follow-up that make deletion hold (gate.store.upkeep)."""
-        return Upkeep(self.sessions, self.engine, self.key_file, self.ledger)
+        return Upkeep(self.sessions, self.engine, self.key_file, self.ledger, LedgerShare(self.ledger, self.sessions))
 
     def access(self, recorder: EventRecorder | None = None) -> AccessService:
         """The access service; `recorder` writes its event rows (the gate service passes its event log)."""

@@ -12,16 +12,18 @@ from pathlib import Path
 from sqlalchemy import select
 
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
+from gate.errors import ConflictError
 from gate.secrets.keys import KeyFile
-from gate.store import db, notices
+from gate.store import db, notices, site_keys
 from gate.store.gates import DEFAULT_METHODS, add_gate
 from gate.store.models import Gate, Notice
 
 SYSTEM_ACTOR = "system"
 
 
-def initialise(data_dir: Path) -> list[str]:
-    """Idempotent: creates what is missing and says what it did."""
+def initialise(data_dir: Path, *, local_key: bool = True) -> list[str]:
+    """Idempotent: creates what is missing and says what it did. `local_key=False` (`gate join`): no
+    master key file, the gate gets the site's key through its slot (docs/keys.md)."""
     done: list[str] = []
     # The folder holds the database, the config (perhaps a database password) and usually the keys:
     # the gate's user only, whatever the umask (`gate` sets 077 itself; a library caller may not).
@@ -33,10 +35,6 @@ def initialise(data_dir: Path) -> list[str]:
             out.write(DEFAULT_CONFIG_TEXT)
         done.append(f"wrote {config}")
     settings = load_settings(data_dir)
-    key_file = KeyFile(settings.key_file)
-    if not key_file.exists():
-        key_file.create()
-        done.append(f"created master key {settings.key_file} (0600; back it up apart from the database)")
     engine = db.make_engine(settings.database_url)
     try:
         before = db.current_revision(engine)
@@ -44,6 +42,16 @@ def initialise(data_dir: Path) -> list[str]:
         if before != db.head_revision():
             done.append(f"migrated the database to {db.head_revision()}")
         sessions = db.make_session_factory(engine)
+        key_file = KeyFile(settings.key_file)
+        joined = site_keys.gate_key_path(settings.key_file).exists()
+        if local_key and not joined and not key_file.exists():
+            with sessions() as session:
+                if site_keys.has_site(session):
+                    # A key of its own would make face fail here for everyone (issue 17, item 3).
+                    raise ConflictError("This database belongs to a site whose gates share one key: run "
+                                        "`gate join` on this gate instead of creating a key of its own.")
+            key_file.create()
+            done.append(f"created master key {settings.key_file} (0600; back it up apart from the database)")
         with db.transaction(sessions) as session:
             if session.scalar(select(Notice.id).limit(1)) is None:
                 notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR,

@@ -11,7 +11,7 @@ import click
 from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.context import GateContext
 from gate.errors import KeyUnavailableError
-from gate.store import audit, db
+from gate.store import audit, db, site_keys
 from gate.store import backup as copies
 
 
@@ -50,16 +50,24 @@ def restore_command(env: Env, source: Path, yes: bool) -> None:
     Stop the gate service first."""
     ctx = GateContext.open(env.data_dir, check_migrated=False)
     try:
-        entries = len(ctx.ledger.entries())  # a damaged ledger stops here, before anything is replaced
+        # Every gate's deletions this gate holds (its own and its copies of the others'): a damaged
+        # ledger stops here, before anything is replaced.
+        entries = len(ctx.upkeep().ledger_entries())
         try:
-            ctx.key_file.load()
+            keyring = ctx.key_file.load()
         except KeyUnavailableError as err:
             raise click.ClickException(f"{err} Restore refuses to run without it.") from err
+        with ctx.sessions() as session:
+            kept_slots = site_keys.snapshot(session)
         if not yes:
             click.confirm(f"Replace the database with {source}? Everything written since that backup is lost",
                           abort=True)
         copies.restore(ctx.engine, source)
         db.upgrade(ctx.engine)
+        if kept_slots:
+            # The site's membership and key are today's, never the backup's (docs/keys.md).
+            with ctx.transaction() as session:
+                site_keys.reinstate(session, kept_slots, keyring)
         report = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
                                   now=ctx.clock(), forbid_minors=ctx.settings.forbid_face_for_minors,
                                   timezone=ctx.settings.site.timezone)

@@ -7,8 +7,9 @@ import click
 from gate import install
 from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.config import load_settings
+from gate.errors import ConflictError
 from gate.secrets.keys import KeyFile
-from gate.store import db, rotation
+from gate.store import db, rotation, site_keys
 
 
 @click.command()
@@ -50,6 +51,9 @@ def keys_group() -> None:
 def keys_init(env: Env) -> None:
     """Create the master key file (refuses to overwrite one)."""
     settings = load_settings(env.data_dir)
+    if site_keys.gate_key_path(settings.key_file).exists():
+        raise ConflictError("This gate has joined a site: its key comes from its slot (docs/keys.md); a key file "
+                            "of its own would not be used.")
     KeyFile(settings.key_file).create()
     click.echo(f"created master key {settings.key_file}")
 

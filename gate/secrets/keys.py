@@ -16,9 +16,10 @@ import os
 import secrets
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from gate.errors import ConflictError, KeyUnavailableError
 
@@ -80,7 +81,49 @@ class Keyring:
         return self.pending or self.current
 
 
+def keyring_to_json(keyring: Keyring) -> dict[str, object]:
+    data: dict[str, object] = {"format": FORMAT, "current": keyring.current.to_json()}
+    if keyring.pending:
+        data["pending"] = keyring.pending.to_json()
+    if keyring.retired:
+        data["retired"] = list(keyring.retired)
+    return data
+
+
+def keyring_from_json(data: object, where: Path) -> Keyring:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise KeyUnavailableError(f"The key file {where} is not a gate key file ({FORMAT}).")
+    pending = data.get("pending")
+    retired = data.get("retired", [])
+    if not isinstance(retired, list):
+        raise KeyUnavailableError(f"The key file {where} is damaged (retired is not a list).")
+    return Keyring(
+        current=MasterKey.from_json(data.get("current"), where),
+        pending=MasterKey.from_json(pending, where) if pending else None,
+        retired=tuple(str(key_id) for key_id in retired),
+    )
+
+
+class KeyStore(Protocol):
+    """Where a gate's keyring lives: the local key file (one gate) or the site's key slots (many gates,
+    gate.store.site_keys). Templates, rotation and upkeep only use this."""
+
+    path: Path
+    #: The alarm raised on /health while the keyring cannot be read.
+    alarm: str
+
+    def exists(self) -> bool: ...
+
+    def load(self) -> Keyring: ...
+
+    def save(self, keyring: Keyring) -> None: ...
+
+    def exclusive(self) -> AbstractContextManager[None]: ...
+
+
 class KeyFile:
+    alarm = "key_file_fault"
+
     def __init__(self, path: Path) -> None:
         self.path = path
 
@@ -117,17 +160,7 @@ class KeyFile:
             raise KeyUnavailableError(
                 f"The key file {self.path} is not a gate key file. Restore it from your key backup."
             ) from err
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise KeyUnavailableError(f"The key file {self.path} is not a gate key file ({FORMAT}).")
-        pending = data.get("pending")
-        retired = data.get("retired", [])
-        if not isinstance(retired, list):
-            raise KeyUnavailableError(f"The key file {self.path} is damaged (retired is not a list).")
-        return Keyring(
-            current=MasterKey.from_json(data.get("current"), self.path),
-            pending=MasterKey.from_json(pending, self.path) if pending else None,
-            retired=tuple(str(key_id) for key_id in retired),
-        )
+        return keyring_from_json(data, self.path)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -153,11 +186,7 @@ class KeyFile:
 
     @staticmethod
     def _write_new(path: Path, keyring: Keyring) -> None:
-        data: dict[str, object] = {"format": FORMAT, "current": keyring.current.to_json()}
-        if keyring.pending:
-            data["pending"] = keyring.pending.to_json()
-        if keyring.retired:
-            data["retired"] = list(keyring.retired)
+        data = keyring_to_json(keyring)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle)

@@ -96,9 +96,41 @@ class DeletionLedger:
     def entries(self) -> list[LedgerEntry]:
         """Every entry, checked: a broken chain is an error, never silently skipped (it would let a
         restore bring someone back)."""
+        return [entry for entry, _ in self._read()]
+
+    def lines(self) -> list[tuple[LedgerEntry, str]]:
+        """Every entry with its line exactly as written (what other gates copy, gate.store.ledger_share)."""
         return list(self._read())
 
-    def _read(self) -> Iterator[LedgerEntry]:
+    def extend(self, lines: list[str]) -> int:
+        """Append lines written elsewhere in this same chain (a copy of another gate's ledger, or this
+        ledger's own lines back from the database after the key folder was restored), verbatim. Each must
+        follow the last one: a line that does not continue the chain is refused, nothing after it written."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            last = self._last(fd)
+            written = 0
+            for line in lines:
+                try:
+                    entry = _parse(line)
+                except (ValueError, KeyError, TypeError, IndexError) as err:
+                    raise KeyUnavailableError(f"A shared ledger line for {self.path} is damaged ({err}).") from err
+                if entry.seq != (last.seq + 1 if last else 1) or entry.prev != (last.hash if last else GENESIS):
+                    raise KeyUnavailableError(
+                        f"A shared ledger line (seq {entry.seq}) does not continue {self.path}: the copies disagree."
+                    )
+                os.write(fd, (line.rstrip("\n") + "\n").encode())
+                last = entry
+                written += 1
+            if written:
+                os.fsync(fd)
+            return written
+        finally:
+            os.close(fd)
+
+    def _read(self) -> Iterator[tuple[LedgerEntry, str]]:
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -122,7 +154,7 @@ class DeletionLedger:
                     "key backup. Nothing was restored or applied."
                 )
             prev = entry.hash
-            yield entry
+            yield entry, line
 
     def _last(self, fd: int) -> LedgerEntry | None:
         """The last line only: appending must not cost a read of years of ledger."""

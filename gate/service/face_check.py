@@ -8,7 +8,9 @@ Faults of the face hardware and secrets are alarms, raised where the fault is se
 it is seen gone: `camera_fault` (the camera does not open or read; cleared by the next good burst),
 `face_model_unavailable` (the model does not load; cleared when it does), `key_file_fault` (the
 master key file missing, unreadable or readable by others when a template is decrypted or the key
-is checked at start and with every cache refresh; cleared by the next good read).
+is checked at start and with every cache refresh; cleared by the next good read); at a gate of a
+site (docs/keys.md) the same fault of its site key slot is `site_key` (revoked, waiting for approval,
+not opening with this gate's key).
 """
 
 from __future__ import annotations
@@ -95,13 +97,18 @@ class FaceCheck:
         except KeyUnavailableError as err:
             self._key_fault(err)
         else:
-            self.on_alarm(KEY_FILE_FAULT, False)
+            self.on_alarm(self._key_alarm, False)
+
+    @property
+    def _key_alarm(self) -> str:
+        """`key_file_fault` for the local key file, `site_key` for a site's key slot."""
+        return getattr(self.store.key_file, "alarm", KEY_FILE_FAULT)
 
     def _key_fault(self, err: KeyUnavailableError) -> None:
         if not self._key_alarm_logged:
             log.warning("key file fault: %s", err)
         self._key_alarm_logged = True
-        self.on_alarm(KEY_FILE_FAULT, True)
+        self.on_alarm(self._key_alarm, True)
 
     def capture(self, count: int) -> list[np.ndarray]:
         """Open the camera, take a burst, close it; a camera that fails raises `camera_fault`, a good
@@ -163,7 +170,7 @@ class FaceCheck:
                 raise
             if resident is None or template is None:
                 return FaceOutcome.UNAVAILABLE
-        self.on_alarm(KEY_FILE_FAULT, False)
+        self.on_alarm(self._key_alarm, False)
         if cancel.is_set():
             return FaceOutcome.UNAVAILABLE
         frames = self.capture(BURST if policy.liveness == "none" else LIVENESS_BURST)

@@ -39,7 +39,7 @@ FACE_BUCKETS = (0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 3.0, 5.0, 10.0, 15.0, 30.0)
 DOOR_STATES = ("locked", "pulsed", "held", "release_pending", "unknown", "error")
 #: Every alarm the runtime raises (docs/service.md, "Alarms"), so each has a series even while clear.
 ALARMS = ("relay_offline", "reader_offline", "database_offline", "camera_fault", "face_model_unavailable",
-          "key_file_fault", "door_held_open", "door_forced", "fire_alarm")
+          "key_file_fault", "site_key", "door_held_open", "door_forced", "fire_alarm")
 
 
 class GateMetrics:

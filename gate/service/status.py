@@ -178,6 +178,7 @@ AFFECTS: dict[str, frozenset[Method]] = {
     "camera_fault": _FACE,
     "face_model_unavailable": _FACE,
     "key_file_fault": _FACE,
+    "site_key": _FACE,
     # The stored policy runs without face (A1): only face ways could be hit, and the gate no longer offers them.
     "policy_invalid": _FACE,
 }

@@ -18,7 +18,7 @@ from gate.clock import utcnow
 from gate.core import retention
 from gate.errors import ConsentError
 from gate.secrets import envelope as crypto
-from gate.secrets.keys import KeyFile
+from gate.secrets.keys import KeyStore
 from gate.store import alternatives, shredding
 from gate.store.models import DataKey, FaceTemplate, Resident, ResidentStatus
 
@@ -33,7 +33,7 @@ class StoredTemplate:
 
 
 class TemplateStore:
-    def __init__(self, key_file: KeyFile) -> None:
+    def __init__(self, key_file: KeyStore) -> None:
         self.key_file = key_file
 
     def save(self, session: Session, resident: Resident, encodings: np.ndarray, model_version: str,

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -300,6 +301,40 @@ class SystemState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
 
+
+
+class GateKeySlot(Base):
+    """One gate's copy of the site keyring, sealed for that gate's public key (gate.store.site_keys).
+
+    A joining gate inserts its public key as "pending" with no copy; approval at a gate that holds the
+    site key writes the copy. `version` changes with every write, so each gate re-reads its copy when
+    (and only when) it changed. Never restored from a backup: it is the site's current membership."""
+
+    __tablename__ = "gate_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    gate: Mapped[str] = mapped_column(String(64), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16))  # pending | approved
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(128))
+
+
+class SharedLedgerLine(Base):
+    """A line of some installation's deletion ledger, verbatim, so every gate can keep a copy of every
+    other gate's deletions (gate.store.ledger_share). Pseudonymous like the ledger itself."""
+
+    __tablename__ = "deletion_ledger"
+    __table_args__ = (UniqueConstraint("origin", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(Integer)
+    line: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # -- time schedules, holidays and anti-passback (the gate service, issue #6) ------------------------

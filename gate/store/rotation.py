@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gate.clock import utcnow
 from gate.secrets import envelope as crypto
-from gate.secrets.keys import KeyFile, Keyring, MasterKey
+from gate.secrets.keys import Keyring, KeyStore, MasterKey
 from gate.store import audit, shredding
 from gate.store.db import transaction
 from gate.store.face_templates import shred_templates
@@ -38,7 +38,7 @@ class RotationReport:
     foreign: int = 0
 
 
-def rotate(sessions: sessionmaker[Session], key_file: KeyFile, *, actor: str,
+def rotate(sessions: sessionmaker[Session], key_file: KeyStore, *, actor: str,
            progress: Callable[[int, int], None] | None = None) -> RotationReport:
     """Re-wrap every data key under a new master key, then destroy the old one (it is only named, as
     retired, in the key file). Deletions committed before the rotation started can then never be
@@ -47,7 +47,7 @@ def rotate(sessions: sessionmaker[Session], key_file: KeyFile, *, actor: str,
         return _rotate(sessions, key_file, actor, progress)
 
 
-def _rotate(sessions: sessionmaker[Session], key_file: KeyFile, actor: str,
+def _rotate(sessions: sessionmaker[Session], key_file: KeyStore, actor: str,
             progress: Callable[[int, int], None] | None) -> RotationReport:
     keyring = key_file.load()
     resumed = keyring.pending is not None

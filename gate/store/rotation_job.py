@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.errors import GateError
-from gate.secrets.keys import KeyFile
+from gate.secrets.keys import KeyStore
 from gate.store import rotation
 
 
@@ -24,7 +24,7 @@ class RotationStatus:
 class KeyRotationJob:
     """At most one rotation at a time per process; the status is a snapshot others may read."""
 
-    def __init__(self, sessions: sessionmaker[Session], key_file: KeyFile) -> None:
+    def __init__(self, sessions: sessionmaker[Session], key_file: KeyStore) -> None:
         self._sessions = sessions
         self._key_file = key_file
         self._lock = threading.Lock()

@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.errors import KeyUnavailableError
-from gate.secrets.keys import KeyFile
-from gate.secrets.ledger import DeletionLedger
+from gate.secrets.keys import KeyStore
+from gate.secrets.ledger import DeletionLedger, LedgerEntry
 from gate.store import audit, retention, rotation, shredding
 from gate.store.db import transaction
 from gate.store.face_templates import shred_templates
+from gate.store.ledger_share import ExchangeReport, LedgerShare
 from gate.store.models import DataKey, FaceTemplate, Resident
 
 log = logging.getLogger("gate.store")
@@ -69,8 +71,23 @@ class UpkeepReport:
 class Upkeep:
     sessions: sessionmaker[Session]
     engine: Engine
-    key_file: KeyFile
+    key_file: KeyStore
     ledger: DeletionLedger
+    #: The site-wide ledger (every gate's deletions, gate.store.ledger_share); None: this ledger only.
+    share: LedgerShare | None = None
+
+    def ledger_entries(self) -> list[LedgerEntry]:
+        return self.share.entries() if self.share is not None else self.ledger.entries()
+
+    def exchange_ledger(self) -> ExchangeReport:
+        """Publish this gate's deletions and copy the other gates'; never stops the rest of the upkeep."""
+        if self.share is None:
+            return ExchangeReport()
+        try:
+            return self.share.exchange()
+        except (SQLAlchemyError, KeyUnavailableError) as err:
+            log.warning("deletion ledger exchange failed: %s", err)
+            return ExchangeReport(problems=(str(err),))
 
     def follow_up_due(self) -> bool:
         with self.sessions() as session:
@@ -78,7 +95,15 @@ class Upkeep:
 
     def follow_up(self, *, actor: str, progress: Callable[[int, int], None] | None = None
                   ) -> rotation.RotationReport | None:
-        """Rotate the master key and vacuum when a deletion asked for it; None when nothing was due."""
+        """Rotate the master key and vacuum when a deletion asked for it; None when nothing was due.
+        Every few minutes, so first the ledger exchange: another gate's deletion, or a restore of an older
+        backup anywhere (the table then lacks lines), is applied here within minutes, not the next day."""
+        exchanged = self.exchange_ledger()
+        if exchanged.pulled or exchanged.pushed:
+            try:
+                self.apply_ledger(actor=actor)
+            except KeyUnavailableError as err:
+                log.error("deletion upkeep: %s", err)
         if not self.follow_up_due():
             return None
         report = rotation.rotate(self.sessions, self.key_file, actor=actor, progress=progress)
@@ -89,7 +114,7 @@ class Upkeep:
         vacuum_face_tables(self.engine)
 
     def apply_ledger(self, *, actor: str) -> shredding.ApplyReport:
-        entries = self.ledger.entries()
+        entries = self.ledger_entries()
         with transaction(self.sessions) as session:
             report = shredding.apply_ledger(session, entries)
             if report.changed:
@@ -104,7 +129,7 @@ class Upkeep:
             timezone: str = "UTC") -> UpkeepReport:
         """Everything deletion needs, each step on its own so one failing (a missing key file, a damaged
         ledger) never stops the others: retention is kept whatever else is wrong."""
-        problems: list[str] = []
+        problems: list[str] = list(self.exchange_ledger().problems)
         ledger_report = shredding.ApplyReport()
         try:
             ledger_report = self.apply_ledger(actor=actor)
