@@ -66,6 +66,7 @@ port = 8080
 # offline_cache_hours = 24
 # cache_refresh_seconds = 60
 # kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
+# max_clock_skew_seconds = 5    # /health raises clock_skew past this offset from the database's clock
 
 [camera]
 # source = "device:0"           # or "rtsp://...", "file:PATH", "folder:PATH"; none: face unavailable

@@ -37,7 +37,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def kiosk_ctx(any_data_dir: Path, clock: MovableClock) -> Iterator[GateContext]:
-    context = GateContext.open(any_data_dir, clock=clock)
+    context = GateContext.open(any_data_dir, clock=clock, shared_clock=lambda _session: clock())  # moves the site's time too
     resident_with_template(context, "A1", card=CARD, pin=PIN)
     with context.transaction() as session:
         plain = residents.add_resident(session, code="B1", name="Bob", actor="test")

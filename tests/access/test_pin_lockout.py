@@ -38,7 +38,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def site(any_data_dir: Path, clock: MovableClock) -> Iterator[GateContext]:
-    context = GateContext.open(any_data_dir, clock=clock)
+    context = GateContext.open(any_data_dir, clock=clock, shared_clock=lambda _session: clock())  # moves the site's time too
     with context.transaction() as session:
         for (code, pin), card in zip((ALICE, BOB, CAROL), ("1:1001", "1:1002", "1:1003"), strict=True):
             resident = residents.add_resident(session, code=code, name=code, actor="test")
