@@ -124,5 +124,5 @@ class SqlDirectory:
 
     def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime) -> int:
         return self.recorder.record(self.session, EventRow(
-            at=self.event_time or now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value, granted=decision.granted,
-            reason=decision.reason.value, resident_id=resident_id))
+            at=self.event_time or now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value,
+            granted=decision.granted, reason=decision.reason.value, resident_id=resident_id))
