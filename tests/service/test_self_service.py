@@ -20,6 +20,7 @@ from gate.store import consent, residents, rights
 from gate.store.models import AuditEntry, Consent, FaceTemplate, Lockout
 from tests.service.conftest import CARD, CODE, PIN, Gate, make_installation
 
+
 def _switch_on(data_dir: Path) -> None:
     """`[privacy] kiosk_self_service` is site-wide: switched on in the database, as `gate site set` does."""
     from gate.clock import utcnow
