@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.access.pipeline import AccessService
 from gate.access.sql_directory import EventRecorder
 from gate.clock import Clock, utcnow
-from gate.config import Settings, load_settings
+from gate.config import Settings, load_settings, sitewide
 from gate.secrets.keys import KeyStore
 from gate.secrets.ledger import DeletionLedger
 from gate.secrets.passwords import make_hasher
-from gate.store import db, shredding, site_keys
+from gate.store import db, shredding, site_clock, site_keys, site_settings
 from gate.store.face_templates import TemplateStore
 from gate.store.ledger_share import LedgerShare
+from gate.store.site_clock import SharedClock
 from gate.store.upkeep import Upkeep
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -32,9 +38,17 @@ class GateContext:
     store: TemplateStore
     hasher: PasswordHasher
     clock: Clock = field(default=utcnow)
+    #: gate.toml as read; `settings` is it with the site-wide keys taken from the database.
+    file_settings: Settings | None = None
+    #: The site settings' version last read (-1: not read yet, e.g. the database was away at start).
+    site_version: int = -1
+    #: Where shared state (lock-outs, anti-passback, retention deadlines) takes its time from; None: the
+    #: database server's clock (gate.store.site_clock), or this gate's clock on SQLite. Tests may inject one.
+    shared_clock: SharedClock | None = None
 
     @classmethod
-    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow) -> GateContext:
+    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow,
+             shared_clock: SharedClock | None = None) -> GateContext:
         settings = load_settings(data_dir)
         engine = db.make_engine(settings.database_url)
         if check_migrated:
@@ -44,7 +58,47 @@ class GateContext:
         key_file = site_keys.key_store(settings.key_file, sessions)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
-        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock)
+        context = cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock,
+                      file_settings=settings, shared_clock=shared_clock)
+        if check_migrated:
+            context.load_site_settings()
+        return context
+
+    def load_site_settings(self) -> None:
+        """Take the site-wide settings from the database (seeding it on first use from gate.toml)."""
+        file_settings = self.file_settings or self.settings
+        try:
+            values, self.site_version = site_settings.load(
+                self.sessions, sitewide.written_in_file(file_settings.data_dir),
+                actor=f"gate:{file_settings.gate.name}"[:64], now=self.clock())
+        except SQLAlchemyError as err:
+            # The database is away: run on gate.toml's values; the site watch loads the database's later.
+            log.warning("site-wide settings not read from the database (%s); using gate.toml's values until "
+                        "it answers", type(err).__name__)
+            return
+        self.settings = sitewide.overlay(file_settings, values)
+
+    def refresh_site_settings(self) -> list[str]:
+        """Re-read the site-wide settings if their version moved; returns the keys whose value changed."""
+        with self.sessions() as session:
+            number = site_settings.version(session)
+            if number == self.site_version:
+                return []
+            values = site_settings.stored(session)
+        before = sitewide.values_of(self.settings)
+        self.settings = sitewide.overlay(self.file_settings or self.settings, values)
+        self.site_version = number
+        after = sitewide.values_of(self.settings)
+        return [name for name in sitewide.SITE_WIDE_KEYS if before[name] != after[name]]
+
+    def site_now(self, session: Session | None = None) -> datetime:
+        """Now, for shared state: the injected shared clock, else the database's time, else this gate's."""
+        if session is None:
+            with self.sessions() as own:
+                return self.site_now(own)
+        if self.shared_clock is not None:
+            return self.shared_clock(session)
+        return site_clock.database_now(session) or self.clock()
 
     @property
     def ledger(self) -> DeletionLedger:
@@ -56,7 +110,8 @@ class GateContext:
 
     def access(self, recorder: EventRecorder | None = None) -> AccessService:
         """The access service; `recorder` writes its event rows (the gate service passes its event log)."""
-        return AccessService(self.sessions, self.settings, self.hasher, self.clock, recorder=recorder)
+        return AccessService(self.sessions, lambda: self.settings, self.hasher, self.clock, recorder=recorder,
+                             shared_clock=self.shared_clock)
 
     def transaction(self) -> AbstractContextManager[Session]:
         return db.transaction(self.sessions)

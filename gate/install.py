@@ -11,10 +11,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
+from gate.clock import utcnow
+from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings, sitewide
 from gate.errors import ConflictError
 from gate.secrets.keys import KeyFile
-from gate.store import db, notices, site_keys
+from gate.store import db, notices, site_keys, site_settings
 from gate.store.gates import DEFAULT_METHODS, add_gate
 from gate.store.models import Gate, Notice
 
@@ -53,9 +54,13 @@ def initialise(data_dir: Path, *, local_key: bool = True) -> list[str]:
             key_file.create()
             done.append(f"created master key {settings.key_file} (0600; back it up apart from the database)")
         with db.transaction(sessions) as session:
+            # The first gate seeds the site-wide settings from its gate.toml; a later gate's are ignored.
+            if site_settings.seed(session, sitewide.written_in_file(data_dir), actor=SYSTEM_ACTOR, now=utcnow()):
+                done.append("stored the site-wide settings in the database (`gate site show`)")
+            site_days = sitewide.overlay(settings, site_settings.stored(session)).template_retention_days
             if session.scalar(select(Notice.id).limit(1)) is None:
                 notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR,
-                                      site_days=settings.template_retention_days)
+                                      site_days=site_days)
                 done.append("drafted face notice version 1: fill in the processor and contact and publish a "
                             "version (Settings) before anyone can consent to face")
             if session.scalar(select(Gate.id).limit(1)) is None:

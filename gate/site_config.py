@@ -1,6 +1,6 @@
 """Changing a few settings in gate.toml from the web UI, keeping the file's comments and layout.
 
-Only a few keys can be set here (retention days, MQTT and webhook options). The edited file goes through
+Only a few keys can be set here (MQTT and webhook options). The edited file goes through
 the same parser as at start-up (gate.config.parse_settings) before it replaces the old one (atomically),
 so the web UI can never write a file the gate would refuse; the change is audited by key name. Changes
 apply when `gate serve` restarts.
@@ -20,8 +20,9 @@ from gate.config import CONFIG_NAME, Check, check_of, parse_settings
 from gate.errors import ConfigError, PolicyError
 from gate.store import audit
 
+#: Per-gate keys only: the site-wide ones ([retention], [security], [site], [privacy]) are edited in the
+#: database (gate.store.site_settings), for every gate at once.
 _EDITABLE_KEYS = {
-    "retention": ("template_days",),
     "mqtt": ("enabled", "host", "port", "topic"),
     "webhook": ("enabled", "url", "timeout_seconds"),
 }

@@ -11,9 +11,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from gate import site_config
+from gate.config import SECTIONS, sitewide
 from gate.core.policy import LIVENESS_MODES, Method
 from gate.errors import GateError, NotFoundError, PolicyError
-from gate.store import assessments, notices, retention
+from gate.store import assessments, notices, retention, site_settings
 from gate.store import gates as gate_service
 from gate.store.models import Gate, Notice
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
@@ -50,7 +51,39 @@ def index() -> ResponseReturnValue:
         methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
         file_values=_file_values(), editable=site_config.EDITABLE,
         notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()),
-        rotation=_rotation_job().status)
+        rotation=_rotation_job().status, site_settings=_site_settings())
+
+
+def _site_settings() -> list[dict[str, object]]:
+    """The site-wide keys as the page shows them: the values in effect (read from the database)."""
+    current = sitewide.values_of(ctx().settings)
+    rows: list[dict[str, object]] = []
+    for name in sitewide.SITE_WIDE_KEYS:
+        section, key = sitewide.split(name)
+        meaning = next(f.metadata["meaning"] for f in dataclasses.fields(SECTIONS[section]) if f.name == key)
+        rows.append({"name": name, "value": current[name], "kind": sitewide.check_for(name).kind.__name__,
+                     "meaning": meaning, "restart": name in sitewide.RESTART_KEYS})
+    return rows
+
+
+@bp.post("/settings/site/<name>")
+@roles_required(*SETTINGS_ROLES)
+def update_site(name: str) -> ResponseReturnValue:
+    """One site-wide setting, for every gate: checked as gate.toml checks it, audited old -> new."""
+    if name not in sitewide.SITE_WIDE_KEYS:
+        abort(404)
+    text = request.form.get("value", "false" if request.form.get("present") else "")[:200]
+    try:
+        value = site_settings.parse_text(name, text)
+        old, new = site_settings.change(db(), name, value, actor=actor(), now=now())
+        db().commit()
+        ctx().refresh_site_settings()  # this gate at once; the others at their next poll
+        later = " It applies at each gate when it restarts." if name in sitewide.RESTART_KEYS else ""
+        flash(f"{name} changed from {old!r} to {new!r} for every gate.{later}", "ok")
+    except GateError as err:
+        db().rollback()
+        fail(err)
+    return redirect(url_for("settings.index") + "#site")
 
 
 @bp.post("/settings/gates")
@@ -205,7 +238,7 @@ def rotate_keys() -> ResponseReturnValue:
 @roles_required(*SETTINGS_ROLES)
 def purge() -> ResponseReturnValue:
     settings = ctx().settings
-    report = retention.purge(db(), site_days=settings.template_retention_days, actor=actor(), now=now(),
+    report = retention.purge(db(), site_days=settings.template_retention_days, actor=actor(), now=ctx().site_now(db()),
                              forbid_minors=settings.forbid_face_for_minors, timezone=settings.site.timezone)
     db().commit()
     flash(f"Retention purge done: {report.total} template(s) deleted ({report.expired} expired, "

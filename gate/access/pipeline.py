@@ -8,6 +8,7 @@ Card and PIN never touch the key file or the face pipeline, so they keep working
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -33,6 +34,10 @@ from gate.store import consent
 from gate.store.db import transaction
 from gate.store.events import StoreRecorder
 from gate.store.gates import get_gate, policy_of
+from gate.store.site_clock import SharedClock, database_now
+
+#: The settings, or where to get the current ones: site-wide keys change while a gate runs.
+SettingsSource = Settings | Callable[[], Settings]
 
 
 @dataclass(frozen=True)
@@ -72,9 +77,14 @@ class EvidencePipeline:
 
     def __init__(self, hasher: PasswordHasher, settings: Settings) -> None:
         self.hasher = hasher
-        self.resident_rules, self.gate_rules = lockout_rules(settings)
+        self.use(settings)
         # An unknown code is checked against this hash, so it takes as long as a known one.
         self._dummy_hash = hasher.hash(passwords.DUMMY_PIN)
+
+    def use(self, settings: Settings) -> None:
+        """Take the lock-out rules of these settings (a site-wide change reaches a running gate here)."""
+        self.resident_rules, self.gate_rules = lockout_rules(settings)
+        self.rules_from = settings
 
     def run(self, directory: Directory, method: Method, claim: Claim, now: datetime, *, pin: str | None = None,
             face: FaceOutcome | None = None, face_failures: int = 0) -> Outcome:
@@ -176,16 +186,38 @@ class EvidencePipeline:
 class AccessService:
     """The pipeline against the database: one transaction per decision, its event row written in it."""
 
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, hasher: PasswordHasher,
+    def __init__(self, sessions: sessionmaker[Session], settings: SettingsSource, hasher: PasswordHasher,
                  clock: Clock = utcnow, rules: SubjectRules | None = None,
-                 recorder: EventRecorder | None = None) -> None:
+                 recorder: EventRecorder | None = None, shared_clock: SharedClock | None = None) -> None:
         self.sessions = sessions
-        self.settings = settings
+        self._settings = settings
         self.hasher = hasher
-        self.clock = clock
+        self.clock = clock  # this gate's clock: the time events show
+        self.shared_clock = shared_clock  # None: the database's (see `shared_now`)
         self.rules = rules
         self.recorder: EventRecorder = recorder if recorder is not None else StoreRecorder()
-        self.pipeline = EvidencePipeline(hasher, settings)
+        self.pipeline = EvidencePipeline(hasher, settings() if callable(settings) else settings)
+
+    @property
+    def settings(self) -> Settings:
+        """The current settings; new site-wide values also renew the pipeline's lock-out rules."""
+        settings = self._settings() if callable(self._settings) else self._settings
+        if settings is not self.pipeline.rules_from:
+            self.pipeline.use(settings)
+        return settings
+
+    def shared_now(self, session: Session) -> datetime:
+        """The time a decision compares shared state with (lock-outs, anti-passback, template deadlines):
+        the database server's, read in the decision's own transaction, so every gate agrees whatever its
+        own clock says (issue 17, finding 5). On SQLite, the database is on this machine: its clock."""
+        if self.shared_clock is not None:
+            return self.shared_clock(session)
+        return database_now(session) or self.clock()
+
+    def _directory(self, session: Session, gate_name: str) -> SqlDirectory:
+        directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
+        directory.event_time = self.clock()  # events show the gate's time; their id gives their order
+        return directory
 
     # -- public entry points ------------------------------------------------------------------------
     def card(self, gate_name: str, raw_card: str) -> Outcome:
@@ -202,10 +234,10 @@ class AccessService:
 
     def decide(self, gate_name: str, method: Method, claim: Claim, *, pin: str | None = None,
                face: FaceOutcome | None = None, face_failures: int = 0) -> Outcome:
-        now = self.clock()
         with transaction(self.sessions) as session:
-            directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
-            return self.pipeline.run(directory, method, claim, now, pin=pin, face=face, face_failures=face_failures)
+            directory = self._directory(session, gate_name)
+            return self.pipeline.run(directory, method, claim, self.shared_now(session), pin=pin, face=face,
+                                     face_failures=face_failures)
 
     def face_precheck(self, gate_name: str, claim: Claim, face_failures: int = 0) -> Decision | None:
         """Before any camera opens: the denial a face attempt would end in regardless of the face, or None.
@@ -214,15 +246,14 @@ class AccessService:
         current consent and a template is refused here and the camera is never opened.
         """
         with self.sessions() as session:
-            directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
-            return self.pipeline.precheck(directory, claim, self.clock(), face_failures)
+            directory = self._directory(session, gate_name)
+            return self.pipeline.precheck(directory, claim, self.shared_now(session), face_failures)
 
     def identify(self, gate_name: str, claim: Claim, pin: str) -> Identity:
         """The kiosk's self-service identification (card or code + PIN), counted by the PIN lock-outs."""
-        now = self.clock()
         with transaction(self.sessions) as session:
-            directory = SqlDirectory(session, gate_name, self.settings, self.rules, self.recorder)
-            return self.pipeline.identify(directory, claim, pin, now)
+            directory = self._directory(session, gate_name)
+            return self.pipeline.identify(directory, claim, pin, self.shared_now(session))
 
     def face_declined(self, claim: Claim) -> bool:
         """The claimed resident refused or withdrew face consent and gave none since (A3)."""

@@ -64,6 +64,8 @@ class SqlDirectory:
         self.site_days = settings.template_retention_days
         self.forbid_minors = settings.forbid_face_for_minors
         self.timezone = settings.site.timezone
+        # The time an event row shows: the gate's own clock when set (decisions use the shared clock).
+        self.event_time: datetime | None = None
 
     @property
     def policy(self) -> GatePolicy:
@@ -123,5 +125,5 @@ class SqlDirectory:
     def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
                card: str | None = None) -> int:
         return self.recorder.record(self.session, EventRow(
-            at=now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value, granted=decision.granted,
-            reason=decision.reason.value, resident_id=resident_id, card=card))
+            at=self.event_time or now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value,
+            granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, card=card))

@@ -61,9 +61,23 @@ def cli(ctx: click.Context, data_dir: str | None) -> None:
 
 def _register() -> None:
     # One module per command group; imported here, not at the top, so `gate --help` stays quick.
-    from gate.cli import admin, backup, bench, consent, face, gates, privacy, residents, serve, setup, sim, site
+    from gate.cli import (
+        admin,
+        backup,
+        bench,
+        consent,
+        face,
+        gates,
+        privacy,
+        residents,
+        serve,
+        setup,
+        sim,
+        site,
+        sitewide,
+    )
 
-    groups = (setup, residents, consent, gates, privacy, backup, serve, site)
+    groups = (setup, residents, consent, gates, privacy, backup, serve, site, sitewide)
     for command in (*(c for g in groups for c in g.COMMANDS), bench.bench, face.eval_group, sim.sim, admin.admin):
         cli.add_command(command)
     bench.bench.add_command(face.bench_face)

@@ -9,7 +9,6 @@ import sys
 import click
 
 from gate.cli import CLI_ACTOR, Env, pass_env
-from gate.config import load_settings
 from gate.store import audit as audit_log
 from gate.store import retention
 
@@ -23,7 +22,8 @@ def purge(env: Env, dry_run: bool) -> None:
     ctx = env.context()
     if dry_run:
         with ctx.sessions() as session:
-            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.clock(),
+            # Deadlines in the database's time: every gate finds the same templates due (issue 17).
+            due = retention.due_for_deletion(session, ctx.settings.template_retention_days, ctx.site_now(session),
                                              forbid_minors=ctx.settings.forbid_face_for_minors,
                                              timezone=ctx.settings.site.timezone)
             for resident, template, reason in due:
@@ -34,7 +34,7 @@ def purge(env: Env, dry_run: bool) -> None:
     def progress(done: int, total: int) -> None:
         click.echo(f"re-wrapped {done}/{total} data keys", err=True)
 
-    result = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR, now=ctx.clock(),
+    result = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR, now=ctx.site_now(),
                               progress=progress, forbid_minors=ctx.settings.forbid_face_for_minors,
                               timezone=ctx.settings.site.timezone)
     report = result.purge
@@ -53,8 +53,8 @@ def purge(env: Env, dry_run: bool) -> None:
 @click.command("retention-schedule")
 @pass_env
 def retention_schedule(env: Env) -> None:
-    """Print the written retention schedule, generated from this site's configuration."""
-    click.echo(retention.schedule_text(load_settings(env.data_dir).template_retention_days))
+    """Print the written retention schedule, generated from this site's settings (the same at every gate)."""
+    click.echo(retention.schedule_text(env.context().settings.template_retention_days))
 
 
 @click.group("audit")

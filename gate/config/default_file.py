@@ -14,26 +14,31 @@ DEFAULT_CONFIG_TEXT = """\
 # Keep the master key on separate storage if you can (e.g. a USB key or a TPM-backed mount).
 master_key_file = "keys/master.key"
 
+# Site-wide settings: [retention], [security], [site] and [privacy] hold one value for every gate of the
+# site, kept in the database. Change them with `gate site set KEY VALUE` (see `gate site show`) or on the
+# Settings page; a value written here only seeds the database the first time, and is ignored afterwards
+# (with a warning). docs/configuration.md lists them.
+
 [retention]
 # Face templates unused for this many days are deleted by `gate purge` (1..1095).
-template_days = 365
+# template_days = 365
 
 [security]
 # Wrong PINs lock only that resident's PIN (cards keep working); at a gate keypad, recent wrong PINs make
 # the keypad wait between PINs. docs/security.md explains the figures.
-pin_max_failures = 5
-pin_lockout_base_seconds = 30
+# pin_max_failures = 5
+# pin_lockout_base_seconds = 30
 # pin_resident_window_hours = 24      # a resident's wrong PINs older than this no longer count
 # pin_gate_free_failures = 3          # wrong PINs at a keypad before it waits between PINs
 # pin_gate_delay_base_seconds = 5     # first wait; doubles with each further wrong PIN
 # pin_gate_delay_max_seconds = 120    # longest wait
 # pin_gate_window_minutes = 15        # a keypad's wrong PINs older than this no longer count
-face_max_attempts = 3
+# face_max_attempts = 3
 
 [site]
 # Set true to forbid face for residents under 14 altogether (PIPL art. 31 strict reading); the next
 # purge (at start and daily) then deletes their face data.
-forbid_face_for_minors = false
+# forbid_face_for_minors = false
 # timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules and birthdays use local time
 # face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
 
@@ -66,6 +71,7 @@ port = 8080
 # offline_cache_hours = 24
 # cache_refresh_seconds = 60
 # kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
+# max_clock_skew_seconds = 5    # /health raises clock_skew past this offset from the database's clock
 
 [camera]
 # source = "device:0"           # or "rtsp://...", "file:PATH", "folder:PATH"; none: face unavailable

@@ -154,6 +154,10 @@ class GateSection:
     kiosk_clients: tuple[str, ...] = setting(DEFAULT_KIOSK_CLIENTS, ADDRESSES,
                                              "Addresses allowed to press the kiosk screen's buttons (the gate's own "
                                              "screen).")
+    max_clock_skew_seconds: float = setting(5.0, number(1, 3600, "seconds"),
+                                            "This gate's clock may differ from the database server's by this "
+                                            "much before /health shows the clock_skew alarm (shared state uses "
+                                            "the database's time; the gate's clock stamps its events).")
 
 
 @dataclass(frozen=True)

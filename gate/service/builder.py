@@ -20,6 +20,7 @@ from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.self_service import SelfService
 from gate.service.simrig import SimRig
+from gate.service.site_watch import watch_site
 from gate.store import shredding
 from gate.store.db import make_engine, make_session_factory
 
@@ -60,7 +61,9 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     decision_sessions = make_session_factory(decision_engine)
     # The kiosk's self-service deletes on these sessions: they write the deletion ledger too.
     shredding.attach(decision_sessions, ctx.ledger)
-    access = AccessService(decision_sessions, ctx.settings, ctx.hasher, ctx.clock, recorder=events)
+    # Read at each decision: a site-wide change made at another gate applies here without a restart.
+    access = AccessService(decision_sessions, lambda: ctx.settings, ctx.hasher, ctx.clock, recorder=events,
+                           shared_clock=ctx.shared_clock)
     access.rules = SiteRules(timezone)
     zone = ZoneInfo(timezone)
     cache = OfflineCache(ctx.settings, ctx.hasher,
@@ -102,7 +105,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
 
     # The web UI's engine, not the decision engine: its short lock waits are for decisions, and a
     # purge may take longer.
-    purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.clock,
+    purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.site_now,
                     interval_seconds=purge_interval_seconds,
                     follow_up_seconds=min(purge_interval_seconds, follow_up_seconds),
                     forbid_minors=lambda: ctx.settings.forbid_face_for_minors, timezone=ctx.settings.site.timezone)
@@ -113,6 +116,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
                           purger=purger, self_service=self_service)
     runtime_box.append(runtime)
+    watch_site(ctx, runtime)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:
         runtime.extras["rig"] = rig

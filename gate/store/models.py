@@ -425,9 +425,30 @@ class OperatorSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+# -- site-wide settings (issue 17): one value for every gate, kept here rather than in each gate.toml ----
+class SiteSetting(Base):
+    """One site-wide key (gate.config.sitewide), its value as JSON, checked as gate.toml would check it."""
+
+    __tablename__ = "site_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # "section.key", e.g. "retention.template_days"
+    value: Mapped[str] = mapped_column(Text)  # JSON: a number, true/false or a string
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    changed_by: Mapped[str] = mapped_column(String(64))
+
+
+class SiteSettingsVersion(Base):
+    """One row: bumped (under its row lock) by every change, so each gate polls one number to see one."""
+
+    __tablename__ = "site_settings_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
 __all__ = [
     "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
     "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "OperatorSession", "Pin", "Resident",
-    "ResidentStatus", "SystemState", "UTCDateTime",
+    "ResidentStatus", "SiteSetting", "SiteSettingsVersion", "SystemState", "UTCDateTime",
     "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]

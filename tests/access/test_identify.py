@@ -37,7 +37,8 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def kiosk_ctx(any_data_dir: Path, clock: MovableClock) -> Iterator[GateContext]:
-    context = GateContext.open(any_data_dir, clock=clock)
+    # The shared clock moves too: lock-outs are timed by the site's (the database's) clock.
+    context = GateContext.open(any_data_dir, clock=clock, shared_clock=lambda _session: clock())
     resident_with_template(context, "A1", card=CARD, pin=PIN)
     with context.transaction() as session:
         plain = residents.add_resident(session, code="B1", name="Bob", actor="test")

@@ -38,7 +38,8 @@ def clock() -> MovableClock:
 
 @pytest.fixture
 def site(any_data_dir: Path, clock: MovableClock) -> Iterator[GateContext]:
-    context = GateContext.open(any_data_dir, clock=clock)
+    # The shared clock moves too: lock-outs are timed by the site's (the database's) clock.
+    context = GateContext.open(any_data_dir, clock=clock, shared_clock=lambda _session: clock())
     with context.transaction() as session:
         for (code, pin), card in zip((ALICE, BOB, CAROL), ("1:1001", "1:1002", "1:1003"), strict=True):
             resident = residents.add_resident(session, code=code, name=code, actor="test")

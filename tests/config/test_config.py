@@ -268,6 +268,7 @@ BAD = [
     ("gate", "kiosk_clients", '"127.0.0.1"', "a list of IP addresses"),
     ("gate", "kiosk_clients", '["screen.local"]', "a list of IP addresses"),
     ("gate", "kiosk_clients", "[]", "a list of IP addresses"),
+    ("gate", "max_clock_skew_seconds", "0", "a number of seconds between 1 and 3600"),
     ("camera", "source", '"webcam"', 'a camera such as "device:0"'),
     ("camera", "source", '"device:front"', 'a camera such as "device:0"'),
     ("mqtt", "enabled", "1", "true or false"),

@@ -20,19 +20,23 @@ from gate.store import consent, residents, rights
 from gate.store.models import AuditEntry, Consent, FaceTemplate, Lockout
 from tests.service.conftest import CARD, CODE, PIN, Gate, make_installation
 
-SELF_SERVICE_ON = "kiosk_self_service = true"
-
 
 def _switch_on(data_dir: Path) -> None:
-    config = data_dir / "gate.toml"
-    text = config.read_text(encoding="utf-8")
-    assert "# kiosk_self_service = false" in text
-    config.write_text(text.replace("# kiosk_self_service = false", SELF_SERVICE_ON), encoding="utf-8")
+    """`[privacy] kiosk_self_service` is site-wide: switched on in the database, as `gate site set` does."""
+    from gate.clock import utcnow
+    from gate.store import site_settings
+
+    ctx = GateContext.open(data_dir)
+    try:
+        with ctx.transaction() as session:
+            site_settings.change(session, "privacy.kiosk_self_service", True, actor="test", now=utcnow())
+    finally:
+        ctx.close()
 
 
 @pytest.fixture
 def installation(tmp_path: Path) -> Iterator[GateContext]:
-    """The service conftest's installation with `[privacy] kiosk_self_service = true` in its gate.toml."""
+    """The service conftest's installation with the site's `[privacy] kiosk_self_service` switched on."""
     first = make_installation(tmp_path / "data")
     first.close()
     _switch_on(tmp_path / "data")

@@ -424,14 +424,16 @@ def test_a_12_mp_phone_photo_is_shrunk_and_still_enrolls(face_app, auth, gctx, f
 
 def test_enrollment_pages_warn_near_the_filing_threshold(data_dir, auth) -> None:
     """U3: at [site] face_filing_warn_at people with face data, every wizard step shows the CAC warning."""
+    from gate.clock import utcnow
     from gate.context import GateContext
+    from gate.store import site_settings
     from tests.webui.helpers import store_template
     from webui import create_app
 
-    config = data_dir / "gate.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "# face_filing_warn_at = 90000", "face_filing_warn_at = 2"), encoding="utf-8")
     context = GateContext.open(data_dir)
+    with context.transaction() as session:  # site-wide: kept in the database
+        site_settings.change(session, "site.face_filing_warn_at", 2, actor="test", now=utcnow())
+    context.refresh_site_settings()
     try:
         auth.client, auth.context = create_app(context, config={"TESTING": True}).test_client(), context
         for code in ("A101", "A102", "A103"):

@@ -121,24 +121,23 @@ def test_privacy_dashboard_and_report(client, auth, gctx) -> None:
     assert "impact assessment" in client.get("/privacy/report").get_data(as_text=True)
 
 
-def test_retention_and_integrations_are_saved_to_the_config_file(client, auth, gctx) -> None:
+def test_integrations_are_saved_to_the_config_file(client, auth, gctx) -> None:
     import tomllib
 
     from gate.config import load_settings
 
     auth.login()
-    assert auth.post("/settings/config/retention", {"template_days": "200"}, token_from="/settings").status_code == 302
-    auth.post("/settings/config/mqtt", {"enabled": "1", "host": "broker.lan", "port": "1884", "topic": "site/gate"})
+    assert auth.post("/settings/config/mqtt", {"enabled": "1", "host": "broker.lan", "port": "1884",
+                                               "topic": "site/gate"}, token_from="/settings").status_code == 302
     auth.post("/settings/config/webhook", {"url": "https://hooks.example/gate", "timeout_seconds": "3"})
     config = gctx.settings.config_file
     data = tomllib.loads(config.read_text(encoding="utf-8"))
-    assert data["retention"]["template_days"] == 200
     assert data["mqtt"] == {"enabled": True, "host": "broker.lan", "port": 1884, "topic": "site/gate"}
     assert data["webhook"] == {"enabled": False, "url": "https://hooks.example/gate", "timeout_seconds": 3.0}
     assert "# Face templates unused" in config.read_text(encoding="utf-8")  # comments kept
-    assert load_settings(gctx.settings.data_dir).template_retention_days == 200
+    assert load_settings(gctx.settings.data_dir).mqtt.port == 1884
     before = config.read_text(encoding="utf-8")
-    for section, data_ in (("retention", {"template_days": "5000"}), ("retention", {"template_days": "x"}),
+    for section, data_ in (("retention", {"template_days": "200"}),  # site-wide: not in the file any more
                            ("mqtt", {"port": "70000"}), ("webhook", {"url": "file:///etc/passwd"}),
                            ("mqtt", {"host": "a\nb = 1"})):
         auth.post(f"/settings/config/{section}", data_)
@@ -193,3 +192,38 @@ def test_record_of_processing_page_and_json(client, auth, gctx) -> None:
     auth.login("clerk", OperatorRole.OPERATOR)
     assert client.get("/privacy/record").status_code == 403
     assert "Record of processing" not in client.get("/").get_data(as_text=True)
+
+
+def test_site_wide_settings_are_saved_to_the_database_for_every_gate_and_audited(client, auth, gctx) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from gate.store import site_settings
+    from gate.store.models import AuditEntry
+
+    auth.login()
+    page = client.get("/settings").get_data(as_text=True)
+    assert "retention.template_days" in page and "privacy.kiosk_self_service" in page
+    before_file = gctx.settings.config_file.read_text(encoding="utf-8")
+    assert auth.post("/settings/site/retention.template_days", {"value": "200"},
+                     token_from="/settings").status_code == 302
+    assert auth.post("/settings/site/site.forbid_face_for_minors", {"present": "1", "value": "true"}).status_code == 302
+    with gctx.sessions() as session:
+        assert site_settings.stored(session)["retention.template_days"] == 200
+        assert site_settings.stored(session)["site.forbid_face_for_minors"] is True
+        entries = list(session.scalars(select(AuditEntry).where(AuditEntry.action == "site.setting")))
+    assert gctx.settings.template_retention_days == 200  # this gate at once
+    assert [(e.subject, json.loads(e.details)["old"], json.loads(e.details)["new"]) for e in entries] == [
+        ("site:retention.template_days", 365, 200), ("site:site.forbid_face_for_minors", False, True)]
+    assert gctx.settings.config_file.read_text(encoding="utf-8") == before_file  # not a file setting now
+    # Unchecking the box switches it off; the same checks as gate.toml refuse bad values, and nothing changes.
+    auth.post("/settings/site/site.forbid_face_for_minors", {"present": "1"})
+    assert gctx.settings.forbid_face_for_minors is False
+    response = auth.post("/settings/site/retention.template_days", {"value": "5000"})
+    assert response.status_code == 302
+    flashed = client.get("/settings").get_data(as_text=True)
+    assert "template_days must be a whole number of days between 1 and 1095" in flashed
+    with gctx.sessions() as session:
+        assert site_settings.stored(session)["retention.template_days"] == 200
+    assert auth.post("/settings/site/database.url", {"value": "sqlite:///x"}).status_code == 404
