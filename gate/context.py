@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.access.pipeline import AccessService
@@ -21,6 +23,8 @@ from gate.store import db, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.upkeep import Upkeep
 
+log = logging.getLogger("gate.service")
+
 
 @dataclass
 class GateContext:
@@ -31,18 +35,30 @@ class GateContext:
     store: TemplateStore
     hasher: PasswordHasher
     clock: Clock = field(default=utcnow)
+    #: True when opened with `offline_ok` while the database did not answer: nothing has checked its
+    #: schema yet (the gate service does, before it joins the database again).
+    schema_unchecked: bool = False
 
     @classmethod
-    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow) -> GateContext:
+    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow,
+             offline_ok: bool = False) -> GateContext:
+        """`offline_ok` (the gate service): a database that does not answer is not an error here."""
         settings = load_settings(data_dir)
         engine = db.make_engine(settings.database_url)
+        unchecked = False
         if check_migrated:
-            db.require_migrated(engine, data_dir)
+            try:
+                db.require_migrated(engine, data_dir)
+            except SQLAlchemyError as err:
+                if not offline_ok:
+                    raise
+                log.warning("the database does not answer (%s): starting on the offline copy", type(err).__name__)
+                unchecked = True
         key_file = KeyFile(settings.key_file)
         sessions = db.make_session_factory(engine)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
-        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock)
+        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock, unchecked)
 
     @property
     def ledger(self) -> DeletionLedger:
