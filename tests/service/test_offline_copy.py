@@ -5,6 +5,7 @@ the database when it is back; a revocation reaches another gate's copy within se
 from __future__ import annotations
 
 import dataclasses
+import os
 import stat
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,7 +27,15 @@ from gate.service.simrig import SimRig
 from gate.store import gates, residents
 from gate.store.models import AccessEvent
 from tests.conftest import _postgres_database
-from tests.service.conftest import CARD, CODE, LOADED_MACHINE_TIMEOUTS, PIN, Gate, make_installation, record_face_allowed
+from tests.service.conftest import (
+    CARD,
+    CODE,
+    LOADED_MACHINE_TIMEOUTS,
+    PIN,
+    Gate,
+    make_installation,
+    record_face_allowed,
+)
 from tests.service.link_proxy import LinkProxy
 
 DAY = 24 * 3600.0
@@ -272,3 +281,65 @@ def test_the_directory_version_moves_with_card_pin_and_resident_changes_only(any
     with any_ctx.transaction() as session:
         gates.set_gate(session, gates.get_gate(session, "main"), actor="t", methods="card")
     assert version() == seen[-1]  # a policy change is not the directory (the loop reads it online)
+
+
+@pytest.mark.postgres
+def test_gate_serve_starts_during_an_outage_serves_kiosk_and_health_and_joins_when_back(
+        tmp_path: Path, proxy: tuple[LinkProxy, str]) -> None:
+    import json
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import urllib.request
+
+    link, url = proxy
+    data = tmp_path / "data"
+    _site(data, url).close()
+    link.refuse()
+    gate_bin = Path(sys.executable).with_name("gate")
+    proc = subprocess.Popen([str(gate_bin), "--data-dir", str(data), "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None
+    seen: list[str] = []
+    where: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if (match := re.search(r"on (http://127\.0\.0\.1:\d+)", line)):
+                where.append(match.group(1))
+                ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+
+    def health() -> dict:
+        with urllib.request.urlopen(where[0] + "/health", timeout=10) as response:
+            answer: dict = json.loads(response.read())
+            return answer
+
+    try:
+        assert ready.wait(90) and where, "".join(seen)
+        assert health()["database"]["ok"] is False
+        with urllib.request.urlopen(where[0] + "/kiosk", timeout=10) as response:
+            assert response.status == 200
+        link.restore()
+        back = threading.Event()
+        for _ in range(300):
+            if health()["database"]["ok"] is True:
+                break
+            back.wait(0.2)
+        assert health()["database"]["ok"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        reader.join(10)
+        proc.stdout.close()
+    assert proc.returncode == 0, "".join(seen)
+    assert not any("Traceback" in line for line in seen), "".join(seen)
