@@ -111,7 +111,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           purger=purger, self_service=self_service)
     runtime_box.append(runtime)
     # Revocations reach the offline copy within seconds (copy_watch.py), off the loop.
-    watch = change_watch(cache, decision_sessions, name, ctx.clock, events.database,
+    # On the patient engine: it runs off the loop, and a 10,000-resident read may pass the decision wait.
+    watch = change_watch(cache, ctx.sessions, name, ctx.clock, events.database,
                          change_poll_seconds or section.change_poll_seconds)
     runtime.extras["copy_watch"] = watch
     runtime.on_start(watch.start)
