@@ -93,7 +93,9 @@ class OfflineCopyFile:
                                 f"older than the {max_age.total_seconds() / 3600:g} h it may be used")
             else:
                 return copy
-        log.warning("%s: card and PIN are refused until the database answers", self.problem)
+        # No file is the normal first start; a file that cannot be used is worth a warning.
+        (log.info if self.problem.startswith("there is no") else log.warning)(
+            "%s: card and PIN are refused until the database answers", self.problem)
         return None
 
 
