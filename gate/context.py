@@ -45,22 +45,33 @@ class GateContext:
     #: Where shared state (lock-outs, anti-passback, retention deadlines) takes its time from; None: the
     #: database server's clock (gate.store.site_clock), or this gate's clock on SQLite. Tests may inject one.
     shared_clock: SharedClock | None = None
+    #: True when opened with `offline_ok` while the database did not answer: nothing has checked its
+    #: schema yet (the gate service does, before it joins the database again).
+    schema_unchecked: bool = False
 
     @classmethod
     def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow,
-             shared_clock: SharedClock | None = None) -> GateContext:
+             shared_clock: SharedClock | None = None, offline_ok: bool = False) -> GateContext:
+        """`offline_ok` (the gate service): a database that does not answer is not an error here."""
         settings = load_settings(data_dir)
         engine = db.make_engine(settings.database_url)
+        unchecked = False
         if check_migrated:
-            db.require_migrated(engine, data_dir)
+            try:
+                db.require_migrated(engine, data_dir)
+            except SQLAlchemyError as err:
+                if not offline_ok:
+                    raise
+                log.warning("the database does not answer (%s): starting on the offline copy", type(err).__name__)
+                unchecked = True
         sessions = db.make_session_factory(engine)
         # The local key file, or this gate's slot of the site keyring once it joined a site (docs/keys.md).
         key_file = site_keys.key_store(settings.key_file, sessions)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
         context = cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock,
-                      file_settings=settings, shared_clock=shared_clock)
-        if check_migrated:
+                      file_settings=settings, shared_clock=shared_clock, schema_unchecked=unchecked)
+        if check_migrated and not unchecked:
             context.load_site_settings()
         return context
 

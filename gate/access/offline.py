@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from gate.access.directory import Entry
 from gate.access.pipeline import EvidencePipeline, Outcome
@@ -29,8 +29,10 @@ from gate.core.decision import Decision, Subject
 from gate.core.lockout import LockoutState
 from gate.core.policy import NON_FACE, GatePolicy, Method
 from gate.errors import GateError
-from gate.store.gates import get_gate, policy_of
-from gate.store.models import Resident, ResidentStatus
+from gate.store.schedules import Window, allowed
+
+#: A resident's schedules as plain data (`gate.store.schedules.allowed`): None means not restricted.
+Windows = tuple[tuple[Window, ...], ...] | None
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,8 @@ class CachedResident:
     code: str
     active: bool
     pin_hash: str | None
-    allowed_now: Callable[[datetime], bool] = field(default=lambda now: True, compare=False)
     has_card: bool = False
+    windows: Windows = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class CacheCopy:
     policy: GatePolicy
     by_card: dict[str, CachedResident]
     by_code: dict[str, CachedResident]
+    holidays: frozenset[date] = frozenset()
+    timezone: str = "UTC"
+
+    def allowed_now(self, resident: CachedResident, now: datetime) -> bool:
+        return allowed(resident.windows, self.holidays, now.astimezone(ZoneInfo(self.timezone)))
 
 
 class OfflineDirectory:
@@ -75,7 +82,7 @@ class OfflineDirectory:
             return None
         # Consent and templates are not copied: face is never decided offline.
         subject = Subject(resident_id=cached.resident_id, active=cached.active, has_pin=cached.pin_hash is not None,
-                          has_card=cached.has_card, within_schedule=cached.allowed_now(now))
+                          has_card=cached.has_card, within_schedule=self.copy.allowed_now(cached, now))
         return Entry(subject, cached.pin_hash)
 
     def lock_state(self, scope: str) -> LockoutState:
@@ -95,34 +102,43 @@ class OfflineDirectory:
 
 
 class OfflineCache:
+    """The copy in memory. `saver`, when given, is called with each freshly loaded copy (the gate
+    service writes it to its disk, `gate.access.offline_disk`); `adopt` takes one read back from there."""
+
     def __init__(self, settings: Settings, hasher: PasswordHasher, max_age_seconds: float = 24 * 3600,
-                 schedule_for: Callable[[Session, Resident], Callable[[datetime], bool]] | None = None) -> None:
+                 timezone: str = "UTC", saver: Callable[[CacheCopy], object] | None = None) -> None:
         self.settings = settings
         self.pipeline = EvidencePipeline(hasher, settings)
         self.max_age = timedelta(seconds=max_age_seconds)
-        self.schedule_for = schedule_for
+        self.timezone = timezone
+        self.saver = saver
         self._copy: CacheCopy | None = None
         self._locks: dict[str, LockoutState] = {}
         self._guard = threading.Lock()
+        self._refreshing = threading.Lock()  # the loop's periodic refresh and the change watcher's
 
     def refresh(self, sessions: sessionmaker[Session], gate_name: str, now: datetime) -> int:
-        """Reload the copy from the database; raises what the database raises."""
-        with sessions() as session:
-            policy = policy_of(get_gate(session, gate_name), self.settings)
-            by_card: dict[str, CachedResident] = {}
-            by_code: dict[str, CachedResident] = {}
-            query = select(Resident).options(selectinload(Resident.cards), selectinload(Resident.pin))
-            for resident in session.scalars(query):
-                allowed = self.schedule_for(session, resident) if self.schedule_for else (lambda now: True)
-                entry = CachedResident(resident.id, resident.code, resident.status is ResidentStatus.ACTIVE,
-                                       resident.pin.pin_hash if resident.pin else None, allowed,
-                                       has_card=bool(resident.cards))
-                by_code[resident.code] = entry
-                for card in resident.cards:
-                    by_card[card.uid] = entry
+        """Reload the copy from the database (and save it); raises what the database raises."""
+        from gate.access.offline_load import load_copy
+
+        with self._refreshing:
+            with sessions() as session:
+                copy = load_copy(session, gate_name, self.settings, self.timezone, now)
+            with self._guard:
+                self._copy = copy
+            if self.saver is not None:
+                self.saver(copy)
+        return len(copy.by_code)
+
+    def adopt(self, copy: CacheCopy) -> None:
+        """Use a copy read from the gate's disk, unless a newer one is already here."""
         with self._guard:
-            self._copy = CacheCopy(now, policy, by_card, by_code)
-        return len(by_code)
+            if self._copy is None or self._copy.loaded_at < copy.loaded_at:
+                self._copy = copy
+
+    @property
+    def copy(self) -> CacheCopy | None:
+        return self._copy
 
     def age(self, now: datetime) -> float | None:
         copy = self._copy

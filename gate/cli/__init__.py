@@ -24,9 +24,10 @@ class Env:
     def data_dir(self) -> Path:
         return resolve_data_dir(self._option)
 
-    def context(self) -> GateContext:
+    def context(self, *, offline_ok: bool = False) -> GateContext:
+        """`offline_ok`: `gate serve` starts (on its offline copy) while the database does not answer."""
         if self._context is None:
-            self._context = GateContext.open(self.data_dir)
+            self._context = GateContext.open(self.data_dir, offline_ok=offline_ok)
         return self._context
 
     def close(self) -> None:

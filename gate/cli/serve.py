@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import threading
@@ -22,13 +23,22 @@ SHARED_FACES = REPO.parent / "shared" / "faces"
 
 def publishers_from(ctx: Any) -> tuple[Any, ...]:
     """The integrations; refuses (ConfigError) resident ids for a recipient the published notice does not name."""
+    from gate.errors import ConfigError
     from gate.integrations import publishers
     from gate.store.notices import current_notice
 
-    with ctx.transaction() as session:
-        notice = current_notice(session)
-        notice_text = notice.text if notice is not None else None
-    return publishers(ctx.settings, notice_text)
+    if not ctx.schema_unchecked:
+        with ctx.transaction() as session:
+            notice = current_notice(session)
+            notice_text = notice.text if notice is not None else None
+        return publishers(ctx.settings, notice_text)
+    # Started during a database outage: the published notice cannot be read, so an integration that
+    # sends resident ids (which the notice must name) is not started; the others are.
+    try:
+        return publishers(ctx.settings, None)
+    except ConfigError as err:
+        logging.getLogger("gate.service").warning("integrations not started while the database is away: %s", err)
+        return ()
 
 
 @click.command()
@@ -46,7 +56,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     from webui.metrics import token_from
     from webui.server import build_web_server
 
-    ctx = env.context()
+    ctx = env.context(offline_ok=True)  # a database outage at start: card and PIN from the disk copy
     settings = ctx.settings
     configure_logging(settings.log, settings.data_dir)
     notifier = Notifier()  # sends nothing unless systemd started us with Type=notify
@@ -54,7 +64,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
     rig = None
-    if simulate:
+    if simulate and not ctx.schema_unchecked:
         for line in seed_demo(ctx):
             click.echo(line)
     token_from(settings)  # a bad [metrics] token file refuses to start: before anything runs

@@ -151,6 +151,10 @@ class GateSection:
                                                                           "database is away.")
     cache_refresh_seconds: float = setting(60.0, number(1, 3600, "seconds"), "How often the offline cache is "
                                                                              "refreshed from the database.")
+    change_poll_seconds: float = setting(2.0, number(0.5, 3600, "seconds"), "How often the gate asks the "
+                                                                            "database whether residents, cards "
+                                                                            "or PINs changed, and then refreshes "
+                                                                            "the offline cache at once.")
     kiosk_clients: tuple[str, ...] = setting(DEFAULT_KIOSK_CLIENTS, ADDRESSES,
                                              "Addresses allowed to press the kiosk screen's buttons (the gate's own "
                                              "screen).")

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drivers.errors import CameraError, DriverConfigError
-from gate.access.offline import OfflineCache
 from gate.access.pipeline import AccessService
 from gate.config import GateSection
 from gate.context import GateContext
@@ -16,13 +15,14 @@ from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
 from gate.service.journal import Journal, journal_path
+from gate.service.offline_copy import change_watch, disk_backed_cache
 from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.self_service import SelfService
 from gate.service.simrig import SimRig
 from gate.service.site_watch import watch_site
 from gate.store import shredding
-from gate.store.db import make_engine, make_session_factory
+from gate.store.db import make_engine, make_session_factory, require_migrated
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,15 +43,13 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                   camera: str | None = None, feeds: Any = None, face_engine: Any = "default",
                   publishers: tuple[Callable[[dict[str, Any]], None], ...] = (),
                   gate_name: str | None = None, cache_max_age: float | None = None,
-                  cache_refresh_seconds: float | None = None,
+                  cache_refresh_seconds: float | None = None, change_poll_seconds: float | None = None,
                   purge_interval_seconds: float = DAY_SECONDS,
                   follow_up_seconds: float = FOLLOW_UP_SECONDS) -> GateRuntime:
     section = ctx.settings.gate
     name = gate_name or section.name
     timeouts = timeouts or timeouts_from(section)
-    from zoneinfo import ZoneInfo
-
-    from gate.store.schedules import SiteRules, schedule_checker
+    from gate.store.schedules import SiteRules
 
     timezone = ctx.settings.site.timezone
     journal = Journal(journal_path(ctx.settings.data_dir, name))
@@ -65,10 +63,9 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     access = AccessService(decision_sessions, lambda: ctx.settings, ctx.hasher, ctx.clock, recorder=events,
                            shared_clock=ctx.shared_clock)
     access.rules = SiteRules(timezone)
-    zone = ZoneInfo(timezone)
-    cache = OfflineCache(ctx.settings, ctx.hasher,
-                         max_age_seconds=cache_max_age or section.offline_cache_hours * 3600,
-                         schedule_for=lambda session, resident: schedule_checker(session, resident, zone))
+    # Saved to the gate's disk after each refresh, and read back from there at start (offline_copy.py).
+    cache = disk_backed_cache(ctx.settings, ctx.hasher, name, cache_max_age or section.offline_cache_hours * 3600,
+                              ctx.clock())
 
     if rig is not None and feeds is None:
         feeds = rig.feeds
@@ -117,6 +114,15 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           purger=purger, self_service=self_service)
     runtime_box.append(runtime)
     watch_site(ctx, runtime)
+    # Revocations reach the offline copy within seconds (copy_watch.py), off the loop.
+    # On the patient engine: it runs off the loop, and a 10,000-resident read may pass the decision wait.
+    watch = change_watch(cache, ctx.sessions, name, ctx.clock, events.database,
+                         change_poll_seconds or section.change_poll_seconds)
+    runtime.extras["copy_watch"] = watch
+    runtime.on_start(watch.start)
+    runtime.on_stop(watch.stop)
+    if ctx.schema_unchecked:  # started while the database was away: check the schema before joining
+        runtime.decider.schema_check = lambda: require_migrated(decision_engine, ctx.settings.data_dir)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:
         runtime.extras["rig"] = rig

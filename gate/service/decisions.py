@@ -11,7 +11,9 @@ database -- no policy reload, no cache refresh, no decision -- until the backgro
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,9 +23,12 @@ from gate.clock import Clock
 from gate.core import machine as m
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, decide_unavailable
-from gate.core.policy import NON_FACE, GatePolicy
+from gate.core.policy import NON_FACE, GatePolicy, Method
+from gate.errors import NotMigratedError
 from gate.service.event_log import EventLog
 from gate.service.metrics import GateMetrics
+
+log = logging.getLogger("gate.service")
 
 
 class Decider:
@@ -37,6 +42,10 @@ class Decider:
         self.cache = cache
         self.clock = clock
         self.policy: GatePolicy | None = None
+        #: Set when the gate started while the database was away: the schema is checked (and must be
+        #: the code's) before the gate joins it again; until then the gate stays on its offline copy.
+        self.schema_check: Callable[[], None] | None = None
+        self._schema_refused: str | None = None
 
     @property
     def gate_id(self) -> int | None:
@@ -45,13 +54,22 @@ class Decider:
     def load_policy(self) -> GatePolicy | None:
         """The gate's current policy, or None (and the database marked lost) when it cannot be read."""
         if not self.database.ok:
-            return None
+            return self._policy_from_copy()
         try:
             self.policy = self.access.policy(self.gate_name)
         except SQLAlchemyError as err:
             self.database.lost(err)
-            return None
+            return self._policy_from_copy()
         return self.policy
+
+    def _policy_from_copy(self) -> GatePolicy | None:
+        """A gate that started during an outage has no policy but the one its offline copy carries:
+        use it, so the screen offers the gate's own ways in (and counts its gate id) until the database
+        is back."""
+        if self.policy is None and self.cache is not None and self.cache.copy is not None:
+            self.policy = self.cache.copy.policy
+            return self.policy
+        return None
 
     def refresh_cache(self) -> None:
         if not self.database.ok:
@@ -68,8 +86,16 @@ class Decider:
         """The re-probe's question (asked off the loop, on the decision engine's short timeouts): can
         the database be read, and does it take the writes waiting on the journal?"""
         try:
+            if self.schema_check is not None:
+                self.schema_check()
+                self.schema_check = None
             self.access.policy(self.gate_name)
             self.events.check_writes(self.access.sessions, self.gate_id)
+        except NotMigratedError as err:
+            if str(err) != self._schema_refused:  # said once, not every probe
+                log.error("the database answers but the gate does not join it: %s", err)
+                self._schema_refused = str(err)
+            return False
         except SQLAlchemyError:
             return False
         return True
@@ -141,12 +167,12 @@ class Decider:
         started = time.perf_counter()
         method = face_method(effect.claim)
         if not self.database.ok:
-            return decide_unavailable(rules.methods, method)
+            return self._face_offline(method, rules)
         try:
             denial = self.access.face_precheck(self.gate_name, effect.claim, effect.face_failures)
         except SQLAlchemyError as err:
             self.database.lost(err)
-            return decide_unavailable(rules.methods, method)
+            return self._face_offline(method, rules)
         if denial is None:
             return None
         # Recorded like any decision (no face evidence: nothing was captured), so "no consent,
@@ -163,6 +189,12 @@ class Decider:
         if self.metrics is not None:  # a refusal recorded like any decision, so it is counted like one
             self.metrics.decision(method, denial, time.perf_counter() - started)
         return denial
+
+    def _face_offline(self, method: Method, rules: m.Rules) -> Decision:
+        """Face is never decided from the copy; the refusal goes on the offline journal like any decision."""
+        decision = decide_unavailable(rules.methods, method)
+        self.events.offline(method, decision, None, self.gate_id, "face is never decided offline")
+        return decision
 
 
 def _card(claim: Claim) -> str | None:

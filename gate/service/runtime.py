@@ -94,6 +94,7 @@ class GateRuntime:
         self.remote = RemoteOpener(gate_name, door, self.decider, access.sessions, clock)
         self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
         self._on_stop: list[Callable[[], None]] = []
+        self._on_start: list[Callable[[], None]] = []
 
         self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
         self._state = m.State()
@@ -126,6 +127,10 @@ class GateRuntime:
         self._running = True
         self._thread = threading.Thread(target=self._loop, name=f"gate:{self.gate_name}", daemon=True)
         self._thread.start()
+        for callback in self._on_start:
+            callback()
+        if not self.database.ok:
+            self.reprobe.arm()  # started during an outage: ask again in the background until it answers
         return self
 
     def stop(self) -> None:
@@ -152,6 +157,10 @@ class GateRuntime:
             self.door.stop()
         for callback in self._on_stop:
             callback()
+
+    def on_start(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the loop runs (the builder starts the offline copy's change watcher this way)."""
+        self._on_start.append(callback)
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         """Run `callback` when the runtime stops (the builder closes the decision engine this way)."""

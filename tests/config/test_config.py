@@ -265,6 +265,7 @@ BAD = [
     ("gate", "held_open_seconds", "false", "a number of seconds between 1 and 3600"),
     ("gate", "offline_cache_hours", "1000", "a number of hours between 0.1 and 720"),
     ("gate", "cache_refresh_seconds", "0.5", "a number of seconds between 1 and 3600"),
+    ("gate", "change_poll_seconds", "0.1", "a number of seconds between 0.5 and 3600"),
     ("gate", "kiosk_clients", '"127.0.0.1"', "a list of IP addresses"),
     ("gate", "kiosk_clients", '["screen.local"]', "a list of IP addresses"),
     ("gate", "kiosk_clients", "[]", "a list of IP addresses"),
