@@ -65,6 +65,8 @@ port = 8080
 # held_open_seconds = 30
 # offline_cache_hours = 24
 # cache_refresh_seconds = 60
+# decision_deadline_ms = 1000   # then the offline copy decides and the database shows offline
+# grant_window_ms = 2000        # a grant later than this after the credential is dropped
 # kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
 
 [camera]
