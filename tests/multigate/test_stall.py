@@ -150,3 +150,18 @@ def test_a_table_lock_held_20_s_delays_no_card_beyond_the_deadline_at_either_gat
         holder.join(10)
     assert len(timings) >= 8
     assert max(timings) < DECIDED_WITHIN, f"cards took {[round(t, 2) for t in timings]} s during the lock"
+
+
+def test_the_decision_engine_sets_client_side_tcp_limits(postgres_url: str) -> None:
+    from gate.store.db import make_engine
+
+    engine = make_engine(postgres_url, decision_path=True)
+    try:
+        with engine.connect() as conn:
+            options = {o.keyword.decode(): (o.val or b"").decode()
+                       for o in conn.connection.dbapi_connection.pgconn.info}  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
+    # A dead link errors the connection out in seconds: the worker is free again (db_deadline.py).
+    assert options["tcp_user_timeout"] == "5000" and options["keepalives"] == "1"
+    assert options["keepalives_idle"] == "5"
