@@ -140,7 +140,7 @@ TIMING_SENSITIVE = (
     "tests/drivers/test_readers.py", "tests/drivers/test_relays.py", "tests/drivers/test_sim_cli.py",
     "tests/drivers/test_pulse_faults.py", "tests/drivers/test_board_pulse.py", "tests/drivers/test_line_noise.py",
     "tests/face/test_camera.py", "tests/service/", "tests/webui/test_gate_endpoints.py",
-    "tests/webui/test_browser.py",
+    "tests/webui/test_browser.py", "tests/multigate/",
 )
 
 

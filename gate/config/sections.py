@@ -155,6 +155,15 @@ class GateSection:
                                                                             "database whether residents, cards "
                                                                             "or PINs changed, and then refreshes "
                                                                             "the offline cache at once.")
+    decision_deadline_ms: int = setting(1000, whole(100, 5000, "milliseconds"),
+                                        "How long a decision waits on the database (a stalled link, a hung "
+                                        "server, a lock) before the gate decides from its offline copy and "
+                                        "marks the database offline; the PIN check's own time does not count. "
+                                        "Keep it well under grant_window_ms.")
+    grant_window_ms: int = setting(2000, whole(500, 30_000, "milliseconds"),
+                                   "A grant releases the door only this long after the card, PIN or face "
+                                   "result; a later one (a late answer, a relay retry) is dropped and "
+                                   "recorded as grant_too_late.")
     kiosk_clients: tuple[str, ...] = setting(DEFAULT_KIOSK_CLIENTS, ADDRESSES,
                                              "Addresses allowed to press the kiosk screen's buttons (the gate's own "
                                              "screen).")

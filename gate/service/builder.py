@@ -11,6 +11,7 @@ from gate.config import GateSection
 from gate.context import GateContext
 from gate.errors import ConfigError
 from gate.face.errors import FaceUnavailable
+from gate.service.db_deadline import DatabaseDeadline
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
@@ -57,10 +58,14 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     # Decisions get their own engine with short waits (fast offline); the web UI keeps ctx.engine.
     decision_engine = make_engine(ctx.settings.database_url, decision_path=True)
     decision_sessions = make_session_factory(decision_engine)
+    # The loop's database work runs on a worker within this deadline; a late commit is refused.
+    deadline = DatabaseDeadline(section.decision_deadline_ms / 1000)
+    deadline.veto_late_commits(decision_sessions)
     # The kiosk's self-service deletes on these sessions: they write the deletion ledger too.
     shredding.attach(decision_sessions, ctx.ledger)
     # Read at each decision: a site-wide change made at another gate applies here without a restart.
-    access = AccessService(decision_sessions, lambda: ctx.settings, ctx.hasher, ctx.clock, recorder=events,
+    access = AccessService(decision_sessions, lambda: ctx.settings, deadline.hasher(ctx.hasher), ctx.clock,
+                           recorder=events,
                            shared_clock=ctx.shared_clock)
     access.rules = SiteRules(timezone)
     # Saved to the gate's disk after each refresh, and read back from there at start (offline_copy.py).
@@ -106,12 +111,13 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                     interval_seconds=purge_interval_seconds,
                     follow_up_seconds=min(purge_interval_seconds, follow_up_seconds),
                     forbid_minors=lambda: ctx.settings.forbid_face_for_minors, timezone=ctx.settings.site.timezone)
-    self_service = (SelfService(name, access, ctx.store, events.database, ctx.clock)
+    self_service = (SelfService(name, access, ctx.store, events.database, ctx.clock, deadline)
                     if ctx.settings.privacy.kiosk_self_service else None)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
-                          purger=purger, self_service=self_service)
+                          purger=purger, self_service=self_service, deadline=deadline,
+                          grant_window_ms=section.grant_window_ms)
     runtime_box.append(runtime)
     watch_site(ctx, runtime)
     # Revocations reach the offline copy within seconds (copy_watch.py), off the loop.

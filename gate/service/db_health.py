@@ -101,3 +101,44 @@ class Reprobe:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+
+
+class Heartbeat:
+    """While the circuit is closed: `ping()` every `interval` s on a timer thread (the ping itself runs
+    within the decision deadline). A ping that fails opens the circuit and calls `on_lost()` (which
+    arms the re-probe), so a stalled database shows as offline on /health even when no card comes,
+    and the next card is decided from the offline copy without paying the deadline first."""
+
+    def __init__(self, ping: Callable[[], None], database: DatabaseHealth, on_lost: Callable[[], None],
+                 interval: float = REPROBE_SECONDS) -> None:
+        self.ping = ping
+        self.database = database
+        self.on_lost = on_lost
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._stopped = False
+
+    def start(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._timer = threading.Timer(self.interval, self._run)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _run(self) -> None:
+        if self.database.ok:
+            try:
+                self.ping()
+            except Exception as err:  # noqa: BLE001 - any failure to answer is the database being away
+                self.database.lost(err)
+                self.on_lost()
+        self.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None

@@ -7,6 +7,10 @@ offline go to the local journal and are replayed as soon as the database answers
 Fast offline: once one call failed, the circuit (`DatabaseHealth`) is open and nothing here asks the
 database -- no policy reload, no cache refresh, no decision -- until the background re-probe
 (`db_health.Reprobe`, off the loop) finds it answering and the loop calls `database_back()`.
+
+No database work runs on the loop itself: every call goes through `DatabaseDeadline.run` (a worker
+with a hard deadline, `db_deadline`), so a stalled link or a hung server costs one deadline, after
+which the circuit is open and the copy decides; a late answer is discarded and its commit refused.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.access.offline import CacheExpired, OfflineCache
@@ -25,6 +30,7 @@ from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, decide_unavailable
 from gate.core.policy import NON_FACE, GatePolicy, Method
 from gate.errors import NotMigratedError
+from gate.service.db_deadline import DatabaseDeadline
 from gate.service.event_log import EventLog
 from gate.service.metrics import GateMetrics
 
@@ -33,8 +39,10 @@ log = logging.getLogger("gate.service")
 
 class Decider:
     def __init__(self, gate_name: str, access: AccessService, events: EventLog, cache: OfflineCache | None,
-                 clock: Clock, metrics: GateMetrics | None = None) -> None:
+                 clock: Clock, metrics: GateMetrics | None = None, deadline: DatabaseDeadline | None = None) -> None:
         self.gate_name = gate_name
+        self.deadline = deadline or DatabaseDeadline()
+        self.bounded = self.deadline.run
         self.metrics = metrics
         self.access = access
         self.events = events
@@ -56,7 +64,7 @@ class Decider:
         if not self.database.ok:
             return self._policy_from_copy()
         try:
-            self.policy = self.access.policy(self.gate_name)
+            self.policy = self.bounded(lambda: self.access.policy(self.gate_name))
         except SQLAlchemyError as err:
             self.database.lost(err)
             return self._policy_from_copy()
@@ -76,7 +84,8 @@ class Decider:
             return  # the re-probe asks the database; the copy is refreshed when it is back
         if self.cache is not None:
             try:
-                self.cache.refresh(self.access.sessions, self.gate_name, self.clock())
+                cache, now = self.cache, self.clock()
+                self.bounded(lambda: cache.refresh(self.access.sessions, self.gate_name, now))
             except SQLAlchemyError as err:
                 self.database.lost(err)
                 return
@@ -85,12 +94,15 @@ class Decider:
     def answers(self) -> bool:
         """The re-probe's question (asked off the loop, on the decision engine's short timeouts): can
         the database be read, and does it take the writes waiting on the journal?"""
-        try:
+        def probe() -> None:
             if self.schema_check is not None:
                 self.schema_check()
                 self.schema_check = None
             self.access.policy(self.gate_name)
             self.events.check_writes(self.access.sessions, self.gate_id)
+
+        try:
+            self.bounded(probe)
         except NotMigratedError as err:
             if str(err) != self._schema_refused:  # said once, not every probe
                 log.error("the database answers but the gate does not join it: %s", err)
@@ -100,18 +112,30 @@ class Decider:
             return False
         return True
 
+    def ping(self) -> None:
+        """The heartbeat's question while the circuit is closed (off the loop): does the database answer
+        at all? Raises SQLAlchemyError (DatabaseStalled after the deadline) when it does not."""
+        def select_one() -> None:
+            with self.access.sessions() as session:
+                session.execute(text("SELECT 1"))
+
+        self.bounded(select_one)
+
     def database_back(self) -> None:
         """The database answered: close the circuit, replay the journal (also a previous run's) and,
         if it had been away, refresh the offline copy."""
         came_back = self.database.back()
         if self.events.pending_count:
-            self.events.flush(self.access.sessions, self.gate_id)
+            try:
+                self.bounded(lambda: self.events.flush(self.access.sessions, self.gate_id))
+            except SQLAlchemyError as err:
+                self.database.lost(err)  # the lines stay on the journal for the next time
         if came_back and self.database.ok:
             self.load_policy()
             self.refresh_cache()
 
     def record_door(self, kind: str, detail: str) -> None:
-        self.events.door(self.access.sessions, self.gate_id, kind, detail)
+        self.events.door(self.access.sessions, self.gate_id, kind, detail, run=self.bounded)
 
     def decide(self, effect: m.Decide, rules: m.Rules) -> Decision:
         # A monotonic clock, not `self.clock`: latency must not jump with the wall clock (or a test's).
@@ -125,8 +149,9 @@ class Decider:
         if not self.database.ok:
             return self._decide_offline(effect, rules)
         try:
-            outcome = self.access.decide(self.gate_name, effect.method, effect.claim, pin=effect.pin,
-                                         face=effect.face, face_failures=effect.face_failures)
+            outcome = self.bounded(lambda: self.access.decide(
+                self.gate_name, effect.method, effect.claim, pin=effect.pin, face=effect.face,
+                face_failures=effect.face_failures))
         except SQLAlchemyError as err:
             self.database.lost(err)
             return self._decide_offline(effect, rules)
@@ -157,7 +182,7 @@ class Decider:
         if not self.database.ok:
             return False
         try:
-            return self.access.face_declined(effect.claim)
+            return self.bounded(lambda: self.access.face_declined(effect.claim))
         except SQLAlchemyError as err:
             self.database.lost(err)
             return False
@@ -169,7 +194,8 @@ class Decider:
         if not self.database.ok:
             return self._face_offline(method, rules)
         try:
-            denial = self.access.face_precheck(self.gate_name, effect.claim, effect.face_failures)
+            denial = self.bounded(lambda: self.access.face_precheck(self.gate_name, effect.claim,
+                                                                    effect.face_failures))
         except SQLAlchemyError as err:
             self.database.lost(err)
             return self._face_offline(method, rules)
@@ -179,7 +205,7 @@ class Decider:
         # no capture" leaves a trace in the event table and the JSON log.
         event_id: int | None = None
         try:
-            outcome = self.access.face(self.gate_name, effect.claim, None, effect.face_failures)
+            outcome = self.bounded(lambda: self.access.face(self.gate_name, effect.claim, None, effect.face_failures))
             denial = outcome.decision if not outcome.decision.granted else denial
             event_id = outcome.event_id
         except SQLAlchemyError as err:

@@ -59,15 +59,20 @@ class EventLog:
         events.log_line(row, event_id)
         return event_id
 
-    def door(self, sessions: sessionmaker[Session], gate_id: int | None, kind: str, detail: str) -> None:
-        """Door and reader events go to the same table and JSON log as decisions (method "door")."""
+    def door(self, sessions: sessionmaker[Session], gate_id: int | None, kind: str, detail: str,
+             run: Callable[[Callable[[], int]], int] = lambda write: write()) -> None:
+        """Door and reader events go to the same table and JSON log as decisions (method "door").
+        `run` carries the write out (the gate loop's: on its database worker, within the deadline)."""
         row = EventRow(at=self.clock(), gate_id=gate_id, gate_name=self.gate_name, method="door",
                        granted=kind == "exit_request", reason=kind, detail=detail)
         event_id: int | None = None
+        def write() -> int:
+            with transaction(sessions) as session:
+                return events.add_row(session, row)
+
         if self.database.ok:
             try:
-                with transaction(sessions) as session:
-                    event_id = events.add_row(session, row)
+                event_id = run(write)
             except SQLAlchemyError as err:
                 self.database.lost(err)
         if event_id is None:

@@ -45,10 +45,13 @@ class RemoteOpener:
             log.warning("remote open by %s refused: the database is away, so it could not be audited.",
                         request.actor)
             return False
-        try:
+        def write_audit() -> None:
             with transaction(self.sessions) as session:
                 audit.record(session, request.actor, AUDIT_ACTION, subject=self.gate_name, now=self.clock(),
                              source=request.detail)
+
+        try:
+            self.decider.bounded(write_audit)  # on the loop: never longer than the decision deadline
         except SQLAlchemyError as err:
             database.lost(err)
             log.warning("remote open by %s refused: the audit log could not be written (%s).", request.actor,

@@ -32,12 +32,14 @@ from gate.access.offline import OfflineCache
 from gate.access.pipeline import AccessService
 from gate.clock import Clock, utcnow
 from gate.core import machine as m
+from gate.core.grant_window import DEFAULT_GRANT_WINDOW_MS
 from gate.core.policy import Method
 from gate.service import controls as c
 from gate.service import status
-from gate.service.db_health import REPROBE_SECONDS, DatabaseHealth, Reprobe
+from gate.service.db_deadline import DatabaseDeadline
+from gate.service.db_health import REPROBE_SECONDS, DatabaseHealth, Heartbeat, Reprobe
 from gate.service.decisions import Decider
-from gate.service.door_grant import DoorGrant
+from gate.service.door_grant import DoorGrant, StampedQueue
 from gate.service.door_watch import DoorWatch
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
@@ -68,7 +70,8 @@ class GateRuntime:
                  face: FaceCheck | None = None, cache: OfflineCache | None = None,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
                  cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS,
-                 purger: Purger | None = None, self_service: SelfService | None = None) -> None:
+                 purger: Purger | None = None, self_service: SelfService | None = None,
+                 deadline: DatabaseDeadline | None = None, grant_window_ms: int = DEFAULT_GRANT_WINDOW_MS) -> None:
         self.gate_name = gate_name
         self.purger = purger
         self.self_service = self_service  # None: the site does not offer "My face data" at the kiosk
@@ -85,18 +88,22 @@ class GateRuntime:
         self.cache_refresh_seconds = cache_refresh_seconds
         # Owned here, not global: two runtimes in one process (tests, benches) never share counts.
         self.metrics = GateMetrics(gate_name)
-        self.decider = Decider(gate_name, access, events, cache, clock, self.metrics)
+        self.decider = Decider(gate_name, access, events, cache, clock, self.metrics, deadline)
         self.extras: dict[str, object] = {}  # simulator handles, for the /sim page
         self.keypad = Keypad(timeouts.claim, lambda: self._queue.put(c.ForgetKeys()))
         self.door_watch = DoorWatch(timeouts.held_open, self._queue_put)
-        self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open)
+        self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open,
+                                    window_ms=grant_window_ms, record=self.decider.record_door)
         self.faces = FaceRunner(face, self.post, self.metrics)
         self.remote = RemoteOpener(gate_name, door, self.decider, access.sessions, clock)
         self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
+        self.db_heartbeat = Heartbeat(self.decider.ping, self.database, self.reprobe.arm, reprobe_seconds)
         self._on_stop: list[Callable[[], None]] = []
         self._on_start: list[Callable[[], None]] = []
 
-        self._queue: queue.SimpleQueue[QueueItem] = queue.SimpleQueue()
+        self._queue: StampedQueue[QueueItem] = StampedQueue()
+        self._arrived = 0.0  # when the item being handled reached the queue
+        self._credential_at = 0.0  # ... and the one whose handling asked for the current decision
         self._state = m.State()
         self._rules = m.Rules(methods=frozenset({Method.CARD, Method.PIN}), self_service=self_service is not None)
         self._thread: threading.Thread | None = None
@@ -131,6 +138,7 @@ class GateRuntime:
             callback()
         if not self.database.ok:
             self.reprobe.arm()  # started during an outage: ask again in the background until it answers
+        self.db_heartbeat.start()
         return self
 
     def stop(self) -> None:
@@ -144,6 +152,8 @@ class GateRuntime:
             if timer is not None:
                 timer.cancel()
         self.reprobe.stop()
+        self.db_heartbeat.stop()
+        self.decider.deadline.stop()
         if self.purger is not None:
             self.purger.stop()
         self.keypad.stop()
@@ -244,7 +254,7 @@ class GateRuntime:
         next_beat = 0.0
         while True:
             try:
-                item = self._queue.get(timeout=self._beat_every)
+                self._arrived, item = self._queue.get(timeout=self._beat_every)
             except queue.Empty:
                 item = c.Beat()
             if self._beat_every is not None and time.monotonic() >= next_beat:
@@ -339,6 +349,7 @@ class GateRuntime:
     def _execute(self, effect: m.Effect) -> None:
         match effect:
             case m.Decide():
+                self._credential_at = self._arrived  # the grant window counts from here (door_grant.py)
                 # Queued, not handled re-entrantly: the effects after this one (its timer) run first.
                 self.post(m.Decided(effect.token, self.decider.decide(effect, self._rules), effect.method))
             case m.Precheck():
@@ -356,7 +367,7 @@ class GateRuntime:
             case m.StopFace():
                 self.faces.cancel()
             case m.Grant():
-                self.door_grant.grant(self._state.token)
+                self.door_grant.grant(self._state.token, self._credential_at)
             case m.Refuse():
                 self.door_grant.refuse()
             case m.ArmTimer():

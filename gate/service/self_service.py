@@ -17,6 +17,7 @@ from gate.clock import Clock
 from gate.core import machine as m
 from gate.core.decision import Decision, Reason
 from gate.errors import ConflictError
+from gate.service.db_deadline import DatabaseDeadline
 from gate.service.db_health import DatabaseHealth
 from gate.store import rights
 from gate.store.db import transaction
@@ -32,8 +33,10 @@ class SelfService:
     """Present only where `[privacy] kiosk_self_service = true`; the runtime offers the action then."""
 
     def __init__(self, gate_name: str, access: AccessService, store: TemplateStore, database: DatabaseHealth,
-                 clock: Clock) -> None:
+                 clock: Clock, deadline: DatabaseDeadline | None = None) -> None:
         self.gate_name = gate_name
+        # Runs on the gate loop: the database work goes through the loop's deadline (db_deadline).
+        self.deadline = deadline or DatabaseDeadline()
         self.access = access
         self.store = store
         self.database = database
@@ -48,19 +51,24 @@ class SelfService:
             # Nothing can be deleted offline, so the PIN is not even looked at.
             return m.Identified(effect.token, None, Decision(False, Reason.DATABASE_UNAVAILABLE))
         try:
-            identity = self.access.identify(self.gate_name, effect.claim, effect.pin)
+            identity = self.deadline.run(lambda: self.access.identify(self.gate_name, effect.claim, effect.pin))
         except SQLAlchemyError as err:
             self.database.lost(err)
             return m.Identified(effect.token, None, Decision(False, Reason.DATABASE_UNAVAILABLE))
         return m.Identified(effect.token, identity.resident_id, identity.refusal, identity.has_face_data)
 
     def delete(self, effect: m.DeleteFaceData) -> m.FaceDataDeleted:
-        try:
+        def delete_face() -> int | None:
             with transaction(self.access.sessions) as session:
                 resident = session.get(Resident, effect.resident_id)
                 if resident is None:
-                    return m.FaceDataDeleted(effect.token, Outcome.NOTHING_TO_DELETE)
-                number = rights.delete_face(session, resident, self.store, actor=self.actor, now=self.clock())
+                    return None
+                return rights.delete_face(session, resident, self.store, actor=self.actor, now=self.clock())
+
+        try:
+            number = self.deadline.run(delete_face)
+            if number is None:
+                return m.FaceDataDeleted(effect.token, Outcome.NOTHING_TO_DELETE)
         except ConflictError:  # withdrawn meanwhile (at the office, by the purge): nothing left to delete
             return m.FaceDataDeleted(effect.token, Outcome.NOTHING_TO_DELETE)
         except SQLAlchemyError as err:

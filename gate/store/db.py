@@ -51,6 +51,12 @@ def _create_private(path: Path) -> None:
 #: before the gate decides from its offline copy instead. Everything else keeps the patient defaults.
 DECISION_WAIT_MS = 300
 BUSY_TIMEOUT_MS = 5000
+#: Client-side limits for a link that drops packets without a reset, where the server's timeouts never
+#: fire: libpq gives up on unacknowledged data after `tcp_user_timeout` ms and probes an idle
+#: connection after 5 s of silence, so a connection stuck on a dead link errors out within seconds
+#: instead of the kernel's ~15 minutes (the gate loop itself never waits on it: gate.service.db_deadline).
+DECISION_TCP = {"tcp_user_timeout": 5000, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                "keepalives_count": 2}
 
 
 def _sqlite_pragmas(busy_ms: int) -> Callable[[DBAPIConnection, object], None]:
@@ -88,7 +94,8 @@ def make_engine(url: str, *, decision_path: bool = False) -> Engine:
         return engine
     if decision_path and url.startswith("postgresql"):
         options = f"-c statement_timeout={DECISION_WAIT_MS} -c lock_timeout={DECISION_WAIT_MS}"
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2, "options": options})
+        return create_engine(url, pool_pre_ping=True,
+                             connect_args={"connect_timeout": 2, "options": options, **DECISION_TCP})
     return create_engine(url, pool_pre_ping=True)
 
 

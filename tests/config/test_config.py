@@ -266,6 +266,8 @@ BAD = [
     ("gate", "offline_cache_hours", "1000", "a number of hours between 0.1 and 720"),
     ("gate", "cache_refresh_seconds", "0.5", "a number of seconds between 1 and 3600"),
     ("gate", "change_poll_seconds", "0.1", "a number of seconds between 0.5 and 3600"),
+    ("gate", "decision_deadline_ms", "50", "a whole number of milliseconds between 100 and 5000"),
+    ("gate", "grant_window_ms", "2.5", "a whole number of milliseconds between 500 and 30000"),
     ("gate", "kiosk_clients", '"127.0.0.1"', "a list of IP addresses"),
     ("gate", "kiosk_clients", '["screen.local"]', "a list of IP addresses"),
     ("gate", "kiosk_clients", "[]", "a list of IP addresses"),

@@ -76,7 +76,7 @@ def failures(events: EventLog) -> list[dict[str, object]]:
 def test_a_working_board_is_released_at_once(door: DoorController, hardware: SimulatedHardware) -> None:
     loop = Loop()
     grant, events = make_grant(door, loop)
-    grant.grant(TOKEN)
+    grant.grant(TOKEN, time.monotonic())
     assert hardware.pulses(RELEASE) == 1 and loop.posted.empty()
     assert not grant.failed(TOKEN) and not failures(events)
 
@@ -87,7 +87,7 @@ def test_a_board_that_fails_twice_is_released_on_the_third_try_within_the_window
     grant, events = make_grant(door, loop)
     hardware.refuse_writes = True
     started = time.monotonic()
-    grant.grant(TOKEN)                 # first try: refused
+    grant.grant(TOKEN, time.monotonic())                 # first try: refused
     grant.retry(loop.next_retry())     # second: refused
     hardware.refuse_writes = False
     grant.retry(loop.next_retry())     # third: released
@@ -102,7 +102,7 @@ def test_a_board_that_keeps_failing_is_reported_and_the_door_is_never_released_l
     loop = Loop()
     grant, events = make_grant(door, loop)
     hardware.refuse_writes = True
-    grant.grant(TOKEN)
+    grant.grant(TOKEN, time.monotonic())
     for _ in range(RETRIES):
         grant.retry(loop.next_retry())
     with pytest.raises(queue.Empty):
@@ -119,7 +119,7 @@ def test_a_retry_after_the_transaction_ended_does_not_release(door: DoorControll
     loop = Loop()
     grant, events = make_grant(door, loop)
     hardware.refuse_writes = True
-    grant.grant(TOKEN)
+    grant.grant(TOKEN, time.monotonic())
     retry = loop.next_retry()
     hardware.refuse_writes = False
     loop.open_token = None  # the person went away (timed out, or a new card started another transaction)
@@ -132,21 +132,21 @@ def test_a_grant_that_later_works_clears_the_failure(door: DoorController, hardw
     loop = Loop()
     grant, _ = make_grant(door, loop)
     hardware.refuse_writes = True
-    grant.grant(TOKEN)
+    grant.grant(TOKEN, time.monotonic())
     for _ in range(RETRIES):
         grant.retry(loop.next_retry())
     assert grant.failed(TOKEN)
     hardware.refuse_writes = False
     time.sleep(0.3)  # the board's back-off after the refused writes
     loop.open_token = TOKEN + 1
-    grant.grant(TOKEN + 1)
+    grant.grant(TOKEN + 1, time.monotonic())
     assert hardware.pulses(RELEASE) == 1 and not grant.failed(TOKEN)
 
 
 def test_without_a_door_nothing_is_tried_and_nothing_fails() -> None:
     loop = Loop()
     grant, events = make_grant(None, loop)
-    grant.grant(TOKEN)
+    grant.grant(TOKEN, time.monotonic())
     assert loop.posted.empty() and not grant.failed(TOKEN) and not failures(events)
 
 
@@ -161,7 +161,7 @@ def test_the_reader_shows_green_for_a_grant_and_red_for_a_refusal() -> None:
         while not any(isinstance(e, ReaderStatus) and e.online for e in seen):
             assert time.monotonic() < deadline, "the simulated reader never came online"
             time.sleep(0.05)
-        grant.grant(TOKEN)
+        grant.grant(TOKEN, time.monotonic())
         led = rig.reader.wait_for_command(osdp.Command.LED)
         assert led is not None and led["on_color"] == osdp.CommandLEDColor.Green
         rig.reader.commands.clear()
