@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from gate.store import db, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.upkeep import Upkeep
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class GateContext:
@@ -31,18 +34,28 @@ class GateContext:
     store: TemplateStore
     hasher: PasswordHasher
     clock: Clock = field(default=utcnow)
+    #: Set when the database's schema is newer than this code but marked compatible (gate.store.schema):
+    #: the gate works, logs it, and /health shows it until its software is upgraded.
+    schema_note: str | None = None
 
     @classmethod
     def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow) -> GateContext:
         settings = load_settings(data_dir)
         engine = db.make_engine(settings.database_url)
+        note = None
         if check_migrated:
-            db.require_migrated(engine, data_dir)
+            try:
+                note = db.require_migrated(engine, data_dir)
+            except BaseException:
+                engine.dispose()  # a refused database keeps no connection open
+                raise
+            if note is not None:
+                log.warning("%s", note)
         key_file = KeyFile(settings.key_file)
         sessions = db.make_session_factory(engine)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
-        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock)
+        return cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock, note)
 
     @property
     def ledger(self) -> DeletionLedger:
