@@ -15,6 +15,7 @@ from gate.face.errors import FaceUnavailable
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
+from gate.service.heartbeat import BEAT_SECONDS, Heartbeat, state_of
 from gate.service.journal import Journal, journal_path
 from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
 from gate.service.runtime import GateRuntime, Timeouts
@@ -44,7 +45,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                   gate_name: str | None = None, cache_max_age: float | None = None,
                   cache_refresh_seconds: float | None = None,
                   purge_interval_seconds: float = DAY_SECONDS,
-                  follow_up_seconds: float = FOLLOW_UP_SECONDS) -> GateRuntime:
+                  follow_up_seconds: float = FOLLOW_UP_SECONDS,
+                  heartbeat_seconds: float = BEAT_SECONDS) -> GateRuntime:
     section = ctx.settings.gate
     name = gate_name or section.name
     timeouts = timeouts or timeouts_from(section)
@@ -113,6 +115,11 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
                           purger=purger, self_service=self_service)
     runtime_box.append(runtime)
+    # Claims the gate's name before any device starts: a second process for the same gate refuses here.
+    heartbeat = Heartbeat(decision_sessions, name, ctx.clock, state_of(runtime.snapshot), interval=heartbeat_seconds)
+    heartbeat.claim()
+    runtime.extras["heartbeat"] = heartbeat.start()
+    runtime.on_stop(heartbeat.stop)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:
         runtime.extras["rig"] = rig

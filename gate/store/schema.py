@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, delete, inspect, select
+from sqlalchemy import Connection, delete, insert, inspect, select
 
 from gate.errors import NotMigratedError
 from gate.store.models import SchemaRevision
@@ -64,7 +64,7 @@ def record_revisions(connection: Connection, migrations_dir: Path) -> None:
              "compatible_with_previous": r.compatible_with_previous}
             for r in known_revisions(migrations_dir).values()]
     if rows:
-        connection.execute(SchemaRevision.__table__.insert(), rows)
+        connection.execute(insert(SchemaRevision), rows)
 
 
 def _recorded(connection: Connection) -> dict[str, Revision]:
