@@ -39,8 +39,12 @@ class GateContext:
     schema_note: str | None = None
 
     @classmethod
-    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow) -> GateContext:
+    def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow,
+             create: bool = False) -> GateContext:
+        """`create`: a missing SQLite database may be made (`gate restore`); otherwise it is refused."""
         settings = load_settings(data_dir)
+        if not create:
+            db.require_database(settings.database_url, data_dir)
         engine = db.make_engine(settings.database_url)
         note = None
         if check_migrated:

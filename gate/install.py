@@ -7,17 +7,30 @@ them in. Card and PIN work from the start."""
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from sqlalchemy import select
 
-from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, load_settings
+from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, ENV_DATABASE_URL, load_settings
+from gate.errors import ConfigError
 from gate.secrets.keys import KeyFile
 from gate.store import db, notices
 from gate.store.gates import DEFAULT_METHODS, add_gate
 from gate.store.models import Gate, Notice
 
 SYSTEM_ACTOR = "system"
+
+
+def _refuse_sqlite_over_configured(config: Path, effective_url: str) -> None:
+    """gate.toml names a server database but GATE_DATABASE_URL points to a SQLite file not made yet: making
+    it would give this gate a database of its own, silently apart from the site's."""
+    configured = tomllib.loads(config.read_text(encoding="utf-8")).get("database", {}).get("url")
+    new_file = db.sqlite_file(effective_url)
+    if (isinstance(configured, str) and configured and db.sqlite_file(configured) is None
+            and new_file is not None and not new_file.exists()):
+        raise ConfigError(f"{config} names the site's database but {ENV_DATABASE_URL} points to a new SQLite "
+                          f"file {new_file}: unset {ENV_DATABASE_URL} (or set it to the site's database).")
 
 
 def initialise(data_dir: Path) -> list[str]:
@@ -33,6 +46,7 @@ def initialise(data_dir: Path) -> list[str]:
             out.write(DEFAULT_CONFIG_TEXT)
         done.append(f"wrote {config}")
     settings = load_settings(data_dir)
+    _refuse_sqlite_over_configured(config, settings.database_url)
     key_file = KeyFile(settings.key_file)
     if not key_file.exists():
         key_file.create()

@@ -30,6 +30,7 @@ def db_group() -> None:
 def db_upgrade(env: Env) -> None:
     """Apply all migrations."""
     settings = load_settings(env.data_dir)
+    db.require_database(settings.database_url, env.data_dir)
     engine = db.make_engine(settings.database_url)
     try:
         before = db.current_revision(engine)

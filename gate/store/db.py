@@ -10,11 +10,11 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.errors import NotMigratedError
+from gate.errors import ConfigError, NotMigratedError
 from gate.store import schema
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -90,6 +90,27 @@ def make_engine(url: str, *, decision_path: bool = False) -> Engine:
         options = f"-c statement_timeout={DECISION_WAIT_MS} -c lock_timeout={DECISION_WAIT_MS}"
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2, "options": options})
     return create_engine(url, pool_pre_ping=True)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL, memory or URI databases)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def require_database(url: str, data_dir: Path | None = None) -> None:
+    """Only `gate init` (and `gate restore`) create a SQLite database. Any other command finding none
+    refuses: most often a second gate's command that was meant for the site's PostgreSQL database and,
+    without GATE_DATABASE_URL or [database] url, would silently have made and used a new local file."""
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return
+    where = f" --data-dir {data_dir}" if data_dir else ""
+    raise ConfigError(f"There is no database at {path}: run `gate{where} init` to create this gate's own, or, to "
+                      "use the site's shared database, set [database] url in gate.toml or GATE_DATABASE_URL.")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -86,3 +86,33 @@ def test_rename_keeps_the_gate_and_is_audited(any_data_dir):
     assert bad.exit_code == 1 and "A gate name is" in bad.stderr
     missing = cli("gates", "remove", "east")
     assert missing.exit_code == 1 and "No gate named 'east'" in missing.stderr
+
+
+# -- no silent local database -------------------------------------------------------------------------
+
+
+def test_a_command_without_the_site_database_makes_no_local_sqlite_database(tmp_path, monkeypatch):
+    """A second gate's folder whose gate.toml does not name the site's database (and no
+    GATE_DATABASE_URL): commands refuse instead of creating and using a new, empty local database."""
+    monkeypatch.delenv("GATE_DATABASE_URL", raising=False)
+    data_dir = tmp_path / "south"
+    data_dir.mkdir()
+    (data_dir / "gate.toml").write_text("[gate]\nname = \"south\"\n", encoding="utf-8")
+    cli = GateCli(data_dir)
+    for args in (("gates", "list"), ("db", "upgrade"), ("resident", "list")):
+        result = cli(*args)
+        assert result.exit_code == 1, args
+        assert f"There is no database at {data_dir / 'gate.db'}" in result.stderr
+        assert "GATE_DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+    assert not (data_dir / "gate.db").exists()
+
+
+def test_init_refuses_a_new_sqlite_file_when_gate_toml_names_the_site_database(tmp_path, monkeypatch):
+    data_dir = tmp_path / "south"
+    data_dir.mkdir()
+    (data_dir / "gate.toml").write_text('[database]\nurl = "postgresql+psycopg://gate@10.0.0.5/gate"\n',
+                                        encoding="utf-8")
+    monkeypatch.setenv("GATE_DATABASE_URL", f"sqlite:///{tmp_path / 'stray.db'}")
+    result = GateCli(data_dir)("init")
+    assert result.exit_code == 1 and "names the site's database but GATE_DATABASE_URL" in result.stderr
+    assert not (tmp_path / "stray.db").exists()
