@@ -40,7 +40,7 @@ def publishers_from(ctx: Any) -> tuple[Any, ...]:
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
-    from gate.service.demo import seed_demo
+    from gate.service.demo import require_own_database, seed_demo
     from gate.service.simrig import SimRig
     from webui.metrics import token_from
     from webui.server import build_web_server
@@ -52,6 +52,7 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     port = port if port is not None else settings.web_port
     rig = None
     if simulate:
+        require_own_database(settings)  # never demo data in a site's shared database
         for line in seed_demo(ctx):
             click.echo(line)
     token_from(settings)  # a bad [metrics] token file refuses to start: before anything runs
