@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from gate.config import Settings
 from gate.context import GateContext
-from gate.errors import ConfigError
+from gate.errors import ConfigError, ConflictError
 from gate.store import db, notices, residents
 from gate.store.models import Resident
 
@@ -40,7 +40,7 @@ def seed_demo(ctx: GateContext) -> list[str]:
     the winner's rows on its second try instead of failing on the unique resident code."""
     try:
         return _seed(ctx)
-    except (IntegrityError, OperationalError):
+    except (ConflictError, IntegrityError, OperationalError):
         return _seed(ctx)
 
 
