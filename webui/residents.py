@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
-
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import ConflictError, GateError, NotFoundError
