@@ -6,6 +6,7 @@ them in. Card and PIN work from the start."""
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -13,13 +14,22 @@ from pathlib import Path
 from sqlalchemy import select
 
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, ENV_DATABASE_URL, load_settings
-from gate.errors import ConfigError
+from gate.errors import ConfigError, PolicyError
 from gate.secrets.keys import KeyFile
 from gate.store import db, notices
-from gate.store.gates import DEFAULT_METHODS, add_gate
+from gate.store.gates import DEFAULT_METHODS, GATE_NAME, add_gate
 from gate.store.models import Gate, Notice
 
 SYSTEM_ACTOR = "system"
+
+
+def _refuse_other_config(config: Path, database_url: str | None, gate_name: str | None) -> None:
+    """Options that disagree with an existing gate.toml are refused, not silently ignored."""
+    raw = tomllib.loads(config.read_text(encoding="utf-8"))
+    for given, section, key in ((database_url, "database", "url"), (gate_name, "gate", "name")):
+        if given and raw.get(section, {}).get(key) != given:
+            raise ConfigError(f"{config} exists already and its [{section}] {key} is not {given!r}: edit the "
+                              "file instead of passing the option.")
 
 
 def _refuse_sqlite_over_configured(config: Path, effective_url: str) -> None:
@@ -33,9 +43,27 @@ def _refuse_sqlite_over_configured(config: Path, effective_url: str) -> None:
                           f"file {new_file}: unset {ENV_DATABASE_URL} (or set it to the site's database).")
 
 
-def initialise(data_dir: Path) -> list[str]:
-    """Idempotent: creates what is missing and says what it did."""
+def config_text(database_url: str | None = None, gate_name: str | None = None) -> str:
+    """The default gate.toml, with this gate's database and name filled in when given (`gate init
+    --database-url URL --gate-name NAME`, docs/site.md)."""
+    text = DEFAULT_CONFIG_TEXT
+    if database_url:
+        # A TOML basic string: JSON's escaping is valid TOML.
+        text = text.replace('[database]\n', f"[database]\nurl = {json.dumps(database_url)}\n", 1)
+    if gate_name:
+        lines = text.split("\n")
+        at = next(i for i, line in enumerate(lines) if line.startswith('# name = "main"'))
+        lines[at] = f"name = {json.dumps(gate_name)}   # this computer's gate; every gate of a site has its own"
+        text = "\n".join(lines)
+    return text
+
+
+def initialise(data_dir: Path, *, database_url: str | None = None, gate_name: str | None = None) -> list[str]:
+    """Idempotent: creates what is missing and says what it did. `database_url` and `gate_name` go into
+    a new gate.toml; an existing one is never rewritten (edit it instead)."""
     done: list[str] = []
+    if gate_name is not None and not GATE_NAME.fullmatch(gate_name):
+        raise PolicyError("A gate name is 1-64 letters, digits, '.', '-' or '_', starting with a letter or digit.")
     # The folder holds the database, the config (perhaps a database password) and usually the keys:
     # the gate's user only, whatever the umask (`gate` sets 077 itself; a library caller may not).
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -43,8 +71,10 @@ def initialise(data_dir: Path) -> list[str]:
     config = data_dir / CONFIG_NAME
     if not config.exists():
         with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
-            out.write(DEFAULT_CONFIG_TEXT)
+            out.write(config_text(database_url, gate_name))
         done.append(f"wrote {config}")
+    elif database_url or gate_name:
+        _refuse_other_config(config, database_url, gate_name)
     settings = load_settings(data_dir)
     _refuse_sqlite_over_configured(config, settings.database_url)
     key_file = KeyFile(settings.key_file)
@@ -64,9 +94,12 @@ def initialise(data_dir: Path) -> list[str]:
                                       site_days=settings.template_retention_days)
                 done.append("drafted face notice version 1: fill in the processor and contact and publish a "
                             "version (Settings) before anyone can consent to face")
-            if session.scalar(select(Gate.id).limit(1)) is None:
-                add_gate(session, "main", DEFAULT_METHODS, actor=SYSTEM_ACTOR)
-                done.append("added gate 'main' accepting card and PIN (face needs an impact assessment first)")
+            # The gate this installation runs ([gate] name), so `gate serve` finds it; the others of a
+            # shared database are theirs to add.
+            name = settings.gate.name
+            if session.scalar(select(Gate.id).where(Gate.name == name)) is None:
+                add_gate(session, name, DEFAULT_METHODS, actor=SYSTEM_ACTOR)
+                done.append(f"added gate '{name}' accepting card and PIN (face needs an impact assessment first)")
     finally:
         engine.dispose()
     return done

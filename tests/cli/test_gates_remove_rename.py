@@ -116,3 +116,15 @@ def test_init_refuses_a_new_sqlite_file_when_gate_toml_names_the_site_database(t
     result = GateCli(data_dir)("init")
     assert result.exit_code == 1 and "names the site's database but GATE_DATABASE_URL" in result.stderr
     assert not (tmp_path / "stray.db").exists()
+
+
+def test_init_writes_the_gate_name_adds_that_gate_and_refuses_a_differing_existing_config(tmp_path):
+    data_dir = tmp_path / "east"
+    cli = GateCli(data_dir)
+    assert "added gate 'east'" in cli.ok("init", "--gate-name", "east")
+    assert 'name = "east"' in (data_dir / "gate.toml").read_text(encoding="utf-8")
+    assert names(cli) == ["east"]
+    other = cli("init", "--gate-name", "west")
+    assert other.exit_code == 1 and "exists already and its [gate] name is not 'west'" in other.stderr
+    bad = GateCli(tmp_path / "bad")("init", "--gate-name", "a/b")
+    assert bad.exit_code == 1 and "A gate name is" in bad.stderr and not (tmp_path / "bad" / "gate.toml").exists()
