@@ -48,29 +48,44 @@ class GateContext:
     #: True when opened with `offline_ok` while the database did not answer: nothing has checked its
     #: schema yet (the gate service does, before it joins the database again).
     schema_unchecked: bool = False
+    #: Set when the database's schema is newer than this code but marked compatible (gate.store.schema):
+    #: the gate works, logs it, and /health shows it until its software is upgraded.
+    schema_note: str | None = None
 
     @classmethod
     def open(cls, data_dir: Path, *, check_migrated: bool = True, clock: Clock = utcnow,
-             shared_clock: SharedClock | None = None, offline_ok: bool = False) -> GateContext:
-        """`offline_ok` (the gate service): a database that does not answer is not an error here."""
+             shared_clock: SharedClock | None = None, offline_ok: bool = False,
+             create: bool = False) -> GateContext:
+        """`offline_ok` (the gate service): a database that does not answer is not an error here.
+        `create`: a missing SQLite database may be made (`gate restore`); otherwise it is refused."""
         settings = load_settings(data_dir)
+        if not create:
+            db.require_database(settings.database_url, data_dir)
         engine = db.make_engine(settings.database_url)
         unchecked = False
+        note = None
         if check_migrated:
             try:
-                db.require_migrated(engine, data_dir)
+                note = db.require_migrated(engine, data_dir)
             except SQLAlchemyError as err:
                 if not offline_ok:
+                    engine.dispose()
                     raise
                 log.warning("the database does not answer (%s): starting on the offline copy", type(err).__name__)
                 unchecked = True
+            except BaseException:
+                engine.dispose()  # a refused database keeps no connection open
+                raise
+            if note is not None:
+                log.warning("%s", note)
         sessions = db.make_session_factory(engine)
         # The local key file, or this gate's slot of the site keyring once it joined a site (docs/keys.md).
         key_file = site_keys.key_store(settings.key_file, sessions)
         # Every committed deletion made through this context is written to the ledger beside the key file.
         shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
         context = cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock,
-                      file_settings=settings, shared_clock=shared_clock, schema_unchecked=unchecked)
+                      file_settings=settings, shared_clock=shared_clock, schema_unchecked=unchecked,
+                      schema_note=note)
         if check_migrated and not unchecked:
             context.load_site_settings()
         return context

@@ -21,4 +21,7 @@ def health() -> ResponseReturnValue:
     door_ok = snap["door"].get("state") == "none" or snap["door"].get("link_ok") is True
     # ok = the gate can take a card and open the door. Face never makes a gate "not ok".
     snap["ok"] = bool(snap["running"]) and reader_ok and door_ok
+    context = current_app.extensions.get("gate_context")
+    # A newer, compatible schema (another gate upgraded first): the gate works; say so until it is upgraded.
+    snap["schema_note"] = getattr(context, "schema_note", None)
     return jsonify(snap), 200

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
 
-from gate.errors import GateError, NotFoundError
+from gate.errors import ConflictError, GateError, NotFoundError
 from gate.store import consent as consent_service
 from gate.store import data_access, face_standing
 from gate.store import residents as resident_service
@@ -21,6 +22,17 @@ def load(code: str) -> Resident:
         return resident_service.get_resident(db(), code)
     except NotFoundError:
         abort(404)
+
+
+def commit_or_conflict(conflict: str) -> None:
+    """Commit; a unique row another operator's session committed first becomes the one-sentence conflict
+    (ConflictError), not HTTP 500. The store's savepoints catch most such races at the insert; this is
+    for a backend that reports them only at commit."""
+    try:
+        db().commit()
+    except IntegrityError as err:
+        db().rollback()
+        raise ConflictError(conflict) from err
 
 
 def can_capture_card() -> bool:
@@ -54,7 +66,7 @@ def new():
                 birth_date=resident_service.parse_birth_date(form.get("birth_date")),
                 guardian_name=form.get("guardian_name", "").strip()[:200] or None,
                 group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
-            db().commit()
+            commit_or_conflict("A resident with this code was just saved by someone else; open it from the list.")
             flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
             return redirect(url_for("residents.show", code=resident.code))
         except GateError as err:
@@ -126,7 +138,7 @@ def add_card(code: str):
     try:
         card = resident_service.add_card(db(), resident, request.form.get("number", "")[:64], actor=actor(),
                                          label=request.form.get("label", "")[:64], now=now())
-        db().commit()
+        commit_or_conflict("This card was just registered by someone else.")
         flash(f"Card {card.uid} added.", "ok")
     except GateError as err:
         fail(err)
@@ -147,7 +159,7 @@ def capture_card(code: str):
         return redirect(url_for("residents.show", code=code))
     try:
         card = resident_service.add_card(db(), resident, str(number), actor=actor(), label="captured", now=now())
-        db().commit()
+        commit_or_conflict("This card was just registered by someone else.")
         flash(f"Card {card.uid} read from the reader and added.", "ok")
     except GateError as err:
         fail(err)

@@ -48,7 +48,7 @@ def restore_command(env: Env, source: Path, yes: bool) -> None:
     """Replace the database with a backup, then at once re-apply every deletion recorded since
     (the deletion ledger) and delete face data the destroyed master keys can no longer open.
     Stop the gate service first."""
-    ctx = GateContext.open(env.data_dir, check_migrated=False)
+    ctx = GateContext.open(env.data_dir, check_migrated=False, create=True)
     try:
         # Every gate's deletions this gate holds (its own and its copies of the others'): a damaged
         # ledger stops here, before anything is replaced.

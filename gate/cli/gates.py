@@ -33,20 +33,45 @@ def gates_add(env: Env, name: str, methods: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def gates_list(env: Env, as_json: bool) -> None:
-    from sqlalchemy import select
-
-    from gate.store.models import Gate
+    """Every gate of the site: methods, and from its heartbeat the host, release, state, when it was last
+    seen and how far its clock is from the database's."""
+    from gate.store.heartbeats import site_gates
 
     with env.context().sessions() as session:
-        rows = [{"name": g.name, "methods": g.methods, "liveness": g.liveness, "threshold": g.face_threshold,
-                 "pulse_ms": g.pulse_ms, "assessed": bool(g.assessments)}
-                for g in session.scalars(select(Gate).order_by(Gate.name))]
+        rows = site_gates(session)
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps([row.as_dict() for row in rows]))
         return
+    click.echo(f"{'NAME':<16} {'METHODS':<24} {'STATE':<9} {'VERSION':<9} {'LAST SEEN':<10} {'CLOCK':<9} HOST")
     for row in rows:
-        click.echo(f"{row['name']:<16} {row['methods']:<32} liveness={row['liveness']} "
-                   f"assessment={'yes' if row['assessed'] else 'no'}")
+        seen = "-" if row.seen_seconds_ago is None else f"{row.seen_seconds_ago:.0f} s ago"
+        offset = "-" if row.clock_offset_seconds is None else f"{row.clock_offset_seconds:+.1f} s"
+        click.echo(f"{row.name:<16} {row.methods:<24} {row.state:<9} {row.version or '-':<9} {seen:<10} "
+                   f"{offset:<9} {row.host or '-'}  liveness={row.liveness} "
+                   f"assessment={'yes' if row.assessed else 'no'}")
+
+
+@gates_group.command("remove")
+@click.argument("name")
+@click.option("--forget-events", is_flag=True,
+              help="Remove a gate that has access events; they keep their rows without a gate.")
+@pass_env
+def gates_remove(env: Env, name: str, forget_events: bool) -> None:
+    """Remove a gate no process runs (e.g. the unused 'main' of a site whose gates have their own names)."""
+    with env.context().transaction() as session:
+        events = gates.remove_gate(session, name, actor=CLI_ACTOR, forget_events=forget_events)
+    click.echo(f"removed gate {name}" + (f"; {events} access events keep their rows without a gate" if events else ""))
+
+
+@gates_group.command("rename")
+@click.argument("old")
+@click.argument("new")
+@pass_env
+def gates_rename(env: Env, old: str, new: str) -> None:
+    """Rename a stopped gate; then set [gate] name to NEW in the gate.toml of the computer that runs it."""
+    with env.context().transaction() as session:
+        gates.rename_gate(session, old, new, actor=CLI_ACTOR)
+    click.echo(f"gate {old} is now {new}: set [gate] name = \"{new}\" in the gate.toml of the computer that runs it")
 
 
 @gates_group.command("set")

@@ -49,7 +49,7 @@ def publishers_from(ctx: Any) -> tuple[Any, ...]:
 def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
-    from gate.service.demo import seed_demo
+    from gate.service.demo import require_own_database, seed_demo
     from gate.service.logs import configure_logging
     from gate.service.simrig import SimRig
     from gate.service.systemd import Notifier
@@ -64,6 +64,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     host = host or settings.web_host
     port = port if port is not None else settings.web_port
     rig = None
+    if simulate:
+        require_own_database(settings)  # never demo data in a site's shared database
     if simulate and not ctx.schema_unchecked:
         for line in seed_demo(ctx):
             click.echo(line)

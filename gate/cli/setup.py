@@ -13,10 +13,14 @@ from gate.store import db, rotation, site_keys
 
 
 @click.command()
+@click.option("--database-url", default=None,
+              help="The site's shared database (PostgreSQL), written into the new gate.toml (docs/site.md).")
+@click.option("--gate-name", default=None, help="This gate's name, written into the new gate.toml as [gate] name.")
 @pass_env
-def init(env: Env) -> None:
-    """Create config, master key and a migrated SQLite database in the data folder."""
-    done = install.initialise(env.data_dir)
+def init(env: Env, database_url: str | None, gate_name: str | None) -> None:
+    """Create config, master key and a migrated database (SQLite in the data folder unless
+    --database-url names the site's), and this gate ([gate] name, "main" unless --gate-name)."""
+    done = install.initialise(env.data_dir, database_url=database_url, gate_name=gate_name)
     for line in done or ["nothing to do: the data folder is already initialised"]:
         click.echo(line)
 
@@ -31,6 +35,7 @@ def db_group() -> None:
 def db_upgrade(env: Env) -> None:
     """Apply all migrations."""
     settings = load_settings(env.data_dir)
+    db.require_database(settings.database_url, env.data_dir)
     engine = db.make_engine(settings.database_url)
     try:
         before = db.current_revision(engine)

@@ -22,10 +22,13 @@ def _fingerprint(public_key: bytes) -> str:
 @click.option("--name", default=None, help="This gate's name in the site (default: [gate] name).")
 @click.option("--first", is_flag=True,
               help="Found the site: this gate's key file (or a new key, if it has none) becomes the site key.")
+@click.option("--database-url", default=None, help="The site's database, written into a new gate.toml (as init).")
+@click.option("--gate-name", default=None, help="This gate's [gate] name, written into a new gate.toml (as init).")
 @pass_env
-def join(env: Env, name: str | None, first: bool) -> None:
-    """Join this gate to the site on the shared database: make its key pair and ask for approval."""
-    for line in install.initialise(env.data_dir, local_key=False):
+def join(env: Env, name: str | None, first: bool, database_url: str | None, gate_name: str | None) -> None:
+    """Join this gate to the site on the shared database: make its key pair and ask for approval. On a new
+    gate computer it also does what `gate init` does, without making a key of its own."""
+    for line in install.initialise(env.data_dir, database_url=database_url, gate_name=gate_name, local_key=False):
         click.echo(line)
     settings = load_settings(env.data_dir)
     name = name or settings.gate.name

@@ -63,7 +63,7 @@ port = 8080
 # cleanup_interval = 10         # seconds between sweeps for idle connections
 
 [gate]
-# name = "main"                 # which gate this process runs
+# name = "main"                 # this computer's gate (gate gates list); every gate of a site has its own
 # claim_timeout = 20            # seconds
 # face_timeout = 15
 # refusal_timeout = 8

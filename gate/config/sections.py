@@ -138,7 +138,8 @@ class FaceSection:
 @dataclass(frozen=True)
 class GateSection:
     name: str = setting("main", text("a gate name", max_length=64), "Which gate (as in `gate gates list`) this "
-                                                                     "process runs.")
+                                                                     "process runs; every gate of a site has its "
+                                                                     "own (docs/site.md).")
     claim_timeout: float = setting(20.0, number(1, 600, "seconds"), "How long the gate waits while a person "
                                                                     "chooses a way in or types a code or PIN.")
     face_timeout: float = setting(15.0, number(1, 600, "seconds"), "The camera is on at most this long per face "

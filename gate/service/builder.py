@@ -15,6 +15,7 @@ from gate.service.db_deadline import DatabaseDeadline
 from gate.service.db_health import DatabaseHealth
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
+from gate.service.heartbeat import BEAT_SECONDS, Heartbeat, state_of
 from gate.service.journal import Journal, journal_path
 from gate.service.offline_copy import change_watch, disk_backed_cache
 from gate.service.purger import DAY_SECONDS, FOLLOW_UP_SECONDS, Purger
@@ -46,7 +47,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                   gate_name: str | None = None, cache_max_age: float | None = None,
                   cache_refresh_seconds: float | None = None, change_poll_seconds: float | None = None,
                   purge_interval_seconds: float = DAY_SECONDS,
-                  follow_up_seconds: float = FOLLOW_UP_SECONDS) -> GateRuntime:
+                  follow_up_seconds: float = FOLLOW_UP_SECONDS,
+                  heartbeat_seconds: float = BEAT_SECONDS) -> GateRuntime:
     section = ctx.settings.gate
     name = gate_name or section.name
     timeouts = timeouts or timeouts_from(section)
@@ -129,6 +131,11 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     runtime.on_stop(watch.stop)
     if ctx.schema_unchecked:  # started while the database was away: check the schema before joining
         runtime.decider.schema_check = lambda: require_migrated(decision_engine, ctx.settings.data_dir)
+    # Claims the gate's name before any device starts: a second process for the same gate refuses here.
+    heartbeat = Heartbeat(decision_sessions, name, ctx.clock, state_of(runtime.snapshot), interval=heartbeat_seconds)
+    heartbeat.claim()
+    runtime.extras["heartbeat"] = heartbeat.start()
+    runtime.on_stop(heartbeat.stop)
     runtime.on_stop(decision_engine.dispose)
     if rig is not None:
         runtime.extras["rig"] = rig

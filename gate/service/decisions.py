@@ -52,7 +52,7 @@ class Decider:
         self.policy: GatePolicy | None = None
         #: Set when the gate started while the database was away: the schema is checked (and must be
         #: the code's) before the gate joins it again; until then the gate stays on its offline copy.
-        self.schema_check: Callable[[], None] | None = None
+        self.schema_check: Callable[[], object] | None = None
         self._schema_refused: str | None = None
 
     @property

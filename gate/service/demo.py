@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import make_url, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from gate.config import Settings
 from gate.context import GateContext
-from gate.store import notices, residents
+from gate.errors import ConfigError, ConflictError
+from gate.store import db, notices, residents
 from gate.store.models import Resident
 
 DEMO_CODE = "1001"
@@ -22,7 +25,26 @@ DEMO_NOTICE_FIELDS = {
 }
 
 
+def require_own_database(settings: Settings) -> None:
+    """Demo data (a resident with a known card and PIN, a published notice) never goes into a site's shared
+    database: `--simulate` runs only on a gate's own SQLite file."""
+    if db.sqlite_file(settings.database_url) is None:
+        raise ConfigError(
+            "`gate serve --simulate` adds demo data (a resident with a known card and PIN) and runs only on a "
+            f"gate's own SQLite database, not on the {make_url(settings.database_url).get_backend_name()} "
+            "database named by [database] url or GATE_DATABASE_URL: use a data folder of its own for the simulator.")
+
+
 def seed_demo(ctx: GateContext) -> list[str]:
+    """Idempotent, also when two processes seed the same database at once: the loser of the race finds
+    the winner's rows on its second try instead of failing on the unique resident code."""
+    try:
+        return _seed(ctx)
+    except (ConflictError, IntegrityError, OperationalError):
+        return _seed(ctx)
+
+
+def _seed(ctx: GateContext) -> list[str]:
     done: list[str] = []
     with ctx.transaction() as session:
         if session.scalar(select(Resident.id).where(Resident.code == DEMO_CODE)) is None:

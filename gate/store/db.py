@@ -10,12 +10,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
 
-from gate.errors import NotMigratedError
+from gate.errors import ConfigError, NotMigratedError
+from gate.store import schema
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: The files SQLite keeps beside the database while it writes; they hold the same personal data.
@@ -99,6 +99,27 @@ def make_engine(url: str, *, decision_path: bool = False) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL, memory or URI databases)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def require_database(url: str, data_dir: Path | None = None) -> None:
+    """Only `gate init` (and `gate restore`) create a SQLite database. Any other command finding none
+    refuses: most often a second gate's command that was meant for the site's PostgreSQL database and,
+    without GATE_DATABASE_URL or [database] url, would silently have made and used a new local file."""
+    path = sqlite_file(url)
+    if path is None or path.exists():
+        return
+    where = f" --data-dir {data_dir}" if data_dir else ""
+    raise ConfigError(f"There is no database at {path}: run `gate{where} init` to create this gate's own, or, to "
+                      "use the site's shared database, set [database] url in gate.toml or GATE_DATABASE_URL.")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -110,18 +131,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    config = alembic_config(engine.url.render_as_string(hide_password=False))
+def upgrade(engine: Engine, migrations_dir: Path = MIGRATIONS_DIR) -> None:
+    """Upgrade to this code's head and record which revisions it knows (gate.store.schema); refuses with
+    one sentence when the database is newer than this code."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False), migrations_dir)
     with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        schema.refuse_downgrade(current, migrations_dir)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        schema.record_revisions(connection, migrations_dir)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -129,18 +155,22 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def head_revision() -> str:
-    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
-    assert head is not None
-    return head
+def head_revision(migrations_dir: Path = MIGRATIONS_DIR) -> str:
+    return schema.head_of(migrations_dir)
 
 
-def require_migrated(engine: Engine, data_dir: Path | None = None) -> None:
-    """Refuse to work on a database whose schema is not at the latest migration."""
-    current = current_revision(engine)
-    if current != head_revision():
-        where = f" --data-dir {data_dir}" if data_dir else ""
-        state = "has no schema" if current is None else f"is at migration {current}"
-        raise NotMigratedError(
-            f"The database {state}, the code needs {head_revision()}: run `gate{where} db upgrade`."
-        )
+def require_migrated(engine: Engine, data_dir: Path | None = None,
+                     migrations_dir: Path = MIGRATIONS_DIR) -> str | None:
+    """Refuse to work on a database whose schema is older than this code, or newer and not known to be
+    compatible; None at head, or the warning to log and show on /health when a newer schema is compatible
+    (another gate of the site was upgraded first: docs/site.md "Upgrading a site")."""
+    head = head_revision(migrations_dir)
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current == head:
+            return None
+        if current is not None and current not in schema.known_revisions(migrations_dir):
+            return schema.newer_than_head(connection, current, head).note
+    where = f" --data-dir {data_dir}" if data_dir else ""
+    state = "has no schema" if current is None else f"is at migration {current}"
+    raise NotMigratedError(f"The database {state}, the code needs {head}: run `gate{where} db upgrade`.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,8 +18,8 @@ from gate.core.policy import (
     validate_methods,
 )
 from gate.errors import ConflictError, NotFoundError, PolicyError
-from gate.store import alternatives, audit
-from gate.store.models import Gate, Resident
+from gate.store import alternatives, audit, heartbeats
+from gate.store.models import AccessEvent, Gate, Resident
 
 DEFAULT_METHODS = "card,pin"
 
@@ -69,6 +71,46 @@ def set_gate(session: Session, gate: Gate, *, actor: str, methods: str | None = 
         gate.pulse_ms = pulse_ms
     audit.record(session, actor, "gate.set", f"gate:{gate.name}", methods=gate.methods, liveness=gate.liveness,
                  threshold=gate.face_threshold, pulse_ms=gate.pulse_ms)
+    return gate
+
+
+GATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def remove_gate(session: Session, name: str, *, actor: str, forget_events: bool = False) -> int:
+    """Remove a gate no process runs. Its access events keep their rows (they are the site's record) with
+    no gate; that needs `forget_events`, so a gate with history is not removed by accident. Its impact
+    assessments and anti-passback pairs go with it. Returns how many events lost their gate. Audited."""
+    gate = get_gate(session, name)
+    running = heartbeats.running_elsewhere(session, gate)
+    if running is not None:
+        raise ConflictError(f"Gate {name!r} is running on {running.host} (process {running.pid}): stop it "
+                            "before removing it.")
+    events = session.scalar(select(func.count(AccessEvent.id)).where(AccessEvent.gate_id == gate.id)) or 0
+    if events and not forget_events:
+        raise ConflictError(f"Gate {name!r} has {events} access events: they would keep their rows without a "
+                            "gate; pass --forget-events to remove it anyway, or rename it instead.")
+    session.delete(gate)
+    session.flush()
+    audit.record(session, actor, "gate.remove", f"gate:{name}", events_without_gate=events)
+    return events
+
+
+def rename_gate(session: Session, old: str, new: str, *, actor: str) -> Gate:
+    """Rename a stopped gate; its events, policy and assessments stay with it. The computer that runs it
+    needs the new `[gate] name` in its gate.toml before it starts again. Audited."""
+    gate = get_gate(session, old)
+    if not GATE_NAME.fullmatch(new):
+        raise PolicyError("A gate name is 1-64 letters, digits, '.', '-' or '_', starting with a letter or digit.")
+    if session.scalar(select(Gate.id).where(Gate.name == new)) is not None:
+        raise ConflictError(f"A gate named {new!r} exists already.")
+    running = heartbeats.running_elsewhere(session, gate)
+    if running is not None:
+        raise ConflictError(f"Gate {old!r} is running on {running.host} (process {running.pid}): stop it, "
+                            f"rename it, then set [gate] name = \"{new}\" in that computer's gate.toml.")
+    gate.name = new
+    session.flush()
+    audit.record(session, actor, "gate.rename", f"gate:{new}", old_name=old)
     return gate
 
 

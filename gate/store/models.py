@@ -446,9 +446,45 @@ class SiteSettingsVersion(Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class GateHeartbeat(Base):
+    """A running gate service says "I am here" every few seconds (gate.service.heartbeat): which host and
+    process, which release, how far its clock is from the database's, and its state. `gate gates list`
+    and the web UI's Site page show it; a second process starting with the same `[gate] name` sees a
+    fresh row from another process and refuses to start. One row per gate, the latest writer's."""
+
+    __tablename__ = "gate_heartbeats"
+
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    #: Random per process start: tells a restarted process from the one before it on the same host.
+    instance: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(64))
+    #: "running", "degraded" or "stopped" (written at a clean stop).
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The database's clock when the row was written, so ages compare on one clock whatever the gates' skew.
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: The gate's clock minus the database's, in seconds (positive: the gate is fast).
+    clock_offset_seconds: Mapped[float | None] = mapped_column()
+
+
+class SchemaRevision(Base):
+    """Every migration revision the newest code that upgraded this database knew, and whether the code of
+    the revision before it may keep working on it (`compatible_with_previous` in the migration module).
+    An older release meeting a newer schema reads this table, since it cannot know the newer files."""
+
+    __tablename__ = "schema_revisions"
+
+    revision: Mapped[str] = mapped_column(String(32), primary_key=True)
+    down_revision: Mapped[str | None] = mapped_column(String(32))
+    compatible_with_previous: Mapped[bool] = mapped_column(Boolean)
+
+
 __all__ = [
     "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
     "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "OperatorSession", "Pin", "Resident",
-    "ResidentStatus", "SiteSetting", "SiteSettingsVersion", "SystemState", "UTCDateTime",
+    "ResidentStatus", "SiteSetting", "SiteSettingsVersion", "SystemState", "UTCDateTime", "GateHeartbeat",
+    "SchemaRevision",
     "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from argon2 import PasswordHasher
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
@@ -21,6 +22,18 @@ from gate.store.face_templates import TemplateStore
 from gate.store.models import Card, Consent, Pin, Resident, ResidentStatus
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+
+
+def _insert_unique(session: Session, row: object, conflict: str) -> None:
+    """Insert in a savepoint: the check before it cannot see a row another session (a second gate, a
+    second operator UI) has written but not yet committed, so the database's unique index decides, and
+    losing that race is the usual one-sentence conflict, not an error page. The transaction goes on."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as err:
+        raise ConflictError(conflict) from err
 
 
 def get_resident(session: Session, code: str) -> Resident:
@@ -59,8 +72,8 @@ def add_resident(session: Session, *, code: str, name: str, unit: str = "", birt
         raise ConflictError(f"A resident with code {code!r} already exists.")
     resident = Resident(code=code, name=name.strip(), unit=unit.strip(), birth_date=birth_date, is_minor=False,
                         guardian_name=(guardian_name or None), group_name=group_name, created_at=now)
-    session.add(resident)
-    session.flush()
+    _insert_unique(session, resident, f"A resident with code {code!r} was just saved by someone else; open it "
+                                      "from the list instead.")
     audit.record(session, actor, "resident.add", f"resident:{resident.id}")
     return resident
 
@@ -116,8 +129,8 @@ def add_card(session: Session, resident: Resident, raw_number: str, *, actor: st
     if holder is not None:
         raise ConflictError(f"Card {uid} is already registered (to another resident or this one).")
     card = Card(uid=uid, resident_id=resident.id, label=label, created_at=now or utcnow())
-    session.add(card)
-    session.flush()
+    _insert_unique(session, card, f"Card {uid} was just registered by someone else (to another resident or "
+                                  "this one).")
     audit.record(session, actor, "card.add", f"resident:{resident.id}", card_ref=card_reference(resident, uid))
     return card
 

@@ -91,6 +91,11 @@ def test_audit_verify_exits_non_zero_on_tampering(gate_cli, data_dir):
 def test_unmigrated_database_is_refused_with_the_command_to_run(tmp_path):
     data_dir = tmp_path / "old"
     data_dir.mkdir()
+    from gate.store import db
+
+    engine = db.make_engine(f"sqlite:///{data_dir / 'gate.db'}")  # an empty database file, no schema
+    engine.connect().close()
+    engine.dispose()
     result = GateCli(data_dir)("resident", "list")
     assert result.exit_code != 0
     assert "db upgrade" in result.stderr and "Traceback" not in result.stderr
