@@ -132,7 +132,9 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     if ctx.schema_unchecked:  # started while the database was away: check the schema before joining
         runtime.decider.schema_check = lambda: require_migrated(decision_engine, ctx.settings.data_dir)
     # Claims the gate's name before any device starts: a second process for the same gate refuses here.
-    heartbeat = Heartbeat(decision_sessions, name, ctx.clock, state_of(runtime.snapshot), interval=heartbeat_seconds)
+    # A gate that has not yet checked the schema (or refused it) writes no heartbeat into it either.
+    heartbeat = Heartbeat(decision_sessions, name, ctx.clock, state_of(runtime.snapshot), interval=heartbeat_seconds,
+                          may_write=lambda: runtime.decider.schema_check is None)
     heartbeat.claim()
     runtime.extras["heartbeat"] = heartbeat.start()
     runtime.on_stop(heartbeat.stop)

@@ -24,6 +24,7 @@ class DatabaseHealth:
         self._ok = True
         self._error: str | None = None
         self._since: datetime | None = None
+        self._refused: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -36,6 +37,17 @@ class DatabaseHealth:
     @property
     def offline_since(self) -> datetime | None:
         return self._since
+
+    @property
+    def refused(self) -> str | None:
+        """Why the gate does not join a database that answers (its schema is one this code refuses), or None."""
+        return self._refused
+
+    def refuse(self, sentence: str) -> None:
+        """The database answers but its schema is refused: the circuit stays open and /health says why."""
+        with self._lock:
+            self._refused = sentence
+            self._error = "NotMigratedError"
 
     def lost(self, err: Exception) -> None:
         """Open the circuit: until `back()`, the decision path does not ask the database."""
@@ -51,7 +63,7 @@ class DatabaseHealth:
         with self._lock:
             if self._ok:
                 return False
-            self._ok, self._error, self._since = True, None, None
+            self._ok, self._error, self._since, self._refused = True, None, None, None
             return True
 
 

@@ -107,6 +107,7 @@ class Decider:
             if str(err) != self._schema_refused:  # said once, not every probe
                 log.error("the database answers but the gate does not join it: %s", err)
                 self._schema_refused = str(err)
+                self.database.refuse(str(err))
             return False
         except SQLAlchemyError:
             return False

@@ -29,8 +29,10 @@ BEAT_SECONDS = 10.0
 class Heartbeat:
     def __init__(self, sessions: sessionmaker[Session], gate_name: str, clock: Clock,
                  state: Callable[[], str], *, interval: float = BEAT_SECONDS,
-                 me: heartbeats.Instance | None = None) -> None:
+                 me: heartbeats.Instance | None = None, may_write: Callable[[], bool] = lambda: True) -> None:
         self.sessions = sessions
+        #: False while the gate has not checked (or has refused) the database's schema: no writes then.
+        self.may_write = may_write
         self.gate_name = gate_name
         self.clock = clock
         self.state = state
@@ -40,6 +42,8 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
 
     def _write(self, *, claim: bool) -> None:
+        if not self.may_write():
+            return
         with transaction(self.sessions) as session:
             gate_row = session.scalar(select(Gate).where(Gate.name == self.gate_name))
             if gate_row is not None:  # an unknown gate is refused elsewhere, with its own sentence
@@ -70,6 +74,8 @@ class Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        if not self.may_write():
+            return
         try:
             with transaction(self.sessions) as session:
                 gate_row = session.scalar(select(Gate).where(Gate.name == self.gate_name))

@@ -30,11 +30,14 @@ class DatabaseStatus:
     cache_age_seconds: float | None
     decisions_from_cache: bool
     pending_events: int
+    #: Set when the database answers but the gate refuses its schema (started during an outage, then the
+    #: database came back at a migration this code refuses): the gate stays on its offline copy.
+    refused: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"ok": self.ok, "error": self.error, "offline_since": self.offline_since,
                 "cache_age_seconds": self.cache_age_seconds, "decisions_from_cache": self.decisions_from_cache,
-                "pending_events": self.pending_events}
+                "pending_events": self.pending_events, "refused": self.refused}
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def database_status(database: DatabaseHealth, cache: OfflineCache | None, pendin
     return DatabaseStatus(ok=database.ok, error=database.error, offline_since=since.isoformat() if since else None,
                           cache_age_seconds=cache.age(now) if cache else None,
                           decisions_from_cache=not database.ok and bool(cache and cache.usable(now)),
-                          pending_events=pending_events)
+                          pending_events=pending_events, refused=database.refused)
 
 
 _FACE = frozenset({Method.FACE, Method.CARD_FACE})

@@ -343,3 +343,47 @@ def test_gate_serve_starts_during_an_outage_serves_kiosk_and_health_and_joins_wh
         proc.stdout.close()
     assert proc.returncode == 0, "".join(seen)
     assert not any("Traceback" in line for line in seen), "".join(seen)
+
+
+@pytest.mark.postgres
+def test_a_gate_started_during_an_outage_stays_on_its_copy_when_the_database_returns_at_a_refused_schema(
+        tmp_path: Path, pg_url: str, proxy: tuple[LinkProxy, str], started: list[Gate],
+        caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from sqlalchemy import create_engine, text
+
+    from gate.store.models import GateHeartbeat
+
+    data, ctx = _offline_start(tmp_path, proxy, started)
+    direct = create_engine(pg_url)
+    try:
+        # While the gate is away, another release upgrades the database to a migration this code does not know.
+        with direct.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+            stopped_beat = connection.execute(text("SELECT instance FROM gate_heartbeats")).scalar_one()
+        caplog.set_level(logging.ERROR, logger="gate.service")
+        gate = _start(started, ctx, heartbeat_seconds=0.5)
+        proxy[0].restore()
+        reprobe = gate.runtime.reprobe
+        assert gate.wait_for(lambda: gate.runtime.snapshot().database.refused is not None, timeout=60)
+        seen = reprobe.probes
+        assert gate.wait_for(lambda: reprobe.probes >= seen + 2, timeout=60)  # asked again, said once
+
+        health = gate.runtime.snapshot().as_dict()["database"]
+        assert health["ok"] is False and health["decisions_from_cache"] is True  # type: ignore[index]
+        assert "9999_from_the_future" in health["refused"]  # type: ignore[index]
+        refusals = [r for r in caplog.records if "does not join" in r.getMessage()]
+        assert len(refusals) == 1
+        gate.card(CARD)  # card still works, from the copy
+        assert gate.wait_for(lambda: gate.last_access().get("method") == "card")
+        assert gate.last_access()["granted"] is True and gate.last_access()["offline"] is True
+        assert gate.wait_for(lambda: gate.releases() == 1)
+        assert gate.runtime.snapshot().database.pending_events >= 1  # the journal was not written into it
+        with direct.connect() as connection:
+            assert connection.execute(select(func.count()).select_from(AccessEvent)
+                                      .where(AccessEvent.detail.like("offline:%"))).scalar_one() == 0
+            assert connection.execute(select(GateHeartbeat.instance)).scalar_one() == stopped_beat  # no beat
+    finally:
+        direct.dispose()
+    ctx.close()
