@@ -1,13 +1,16 @@
 """The Site page: every gate of the site with its release, last heartbeat, clock offset and state
-(gate.store.heartbeats), so an operator sees which gate is behind on its software, silent or skewed."""
+(gate.store.heartbeats), so an operator sees which gate is behind on its software, silent or skewed;
+and the site's key slots (gate.store.site_keys), with approve and revoke as `gate gates approve|revoke`."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from gate.errors import GateError, KeyUnavailableError
+from gate.store import site_keys
 from gate.store.heartbeats import site_gates
-from webui.base import SETTINGS_ROLES, ctx, db, roles_required
+from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, roles_required
 
 bp = Blueprint("site", __name__)
 #: A clock further than this from the database's is flagged on the page (PIN lock-outs, schedules and
@@ -18,5 +21,44 @@ CLOCK_WARN_SECONDS = 5.0
 @bp.get("/site")
 @roles_required(*SETTINGS_ROLES)
 def index() -> ResponseReturnValue:
+    slots = [{"gate": s.gate, "state": s.state, "fingerprint": site_keys.fingerprint_of(s.public_key),
+              "approved_at": s.approved_at, "approved_by": s.approved_by} for s in site_keys.slots(db())]
     return render_template("site.html", gates=site_gates(db()), clock_warn=CLOCK_WARN_SECONDS,
-                           schema_note=ctx().schema_note)
+                           schema_note=ctx().schema_note, slots=slots,
+                           holds_site_key=isinstance(ctx().key_file, site_keys.SiteKeyFile))
+
+
+@bp.post("/site/keys/<gate>/approve")
+@roles_required(*SETTINGS_ROLES)
+def approve(gate: str) -> ResponseReturnValue:
+    """Seal the site key for a gate that asked to join, if its key is still the one whose fingerprint the
+    admin compared on the page (the form carries it)."""
+    store = ctx().key_file
+    try:
+        if not isinstance(store, site_keys.SiteKeyFile):
+            raise KeyUnavailableError("This gate holds no site key (it has not joined a site): approve at a "
+                                      "gate that has.")
+        with store.exclusive():
+            keyring = store.load()
+            site_keys.approve(db(), gate, keyring, actor=actor(),
+                              expected_fingerprint=request.form.get("fingerprint", "")[:64] or None)
+            db().commit()
+        flash(f"Gate {gate} approved; it picks the site key up at its next key check.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("site.index") + "#keys")
+
+
+@bp.post("/site/keys/<gate>/revoke")
+@roles_required(*SETTINGS_ROLES)
+def revoke(gate: str) -> ResponseReturnValue:
+    """Delete the gate's slot and mark the rotation due. The rotation re-wraps every data key, too long
+    for a request: the gate service's follow-up runs it within minutes (docs/keys.md)."""
+    try:
+        site_keys.revoke(db(), gate, actor=actor())
+        db().commit()
+        flash(f"Gate {gate} revoked; the gate service rotates the site key within minutes, destroying what "
+              "its key opened.", "ok")
+    except GateError as err:
+        fail(err)
+    return redirect(url_for("site.index") + "#keys")

@@ -13,9 +13,7 @@ from gate.secrets.keys import KeyFile, Keyring, MasterKey
 from gate.secrets.sealing import GateKeyPair
 from gate.store import rotation, site_keys
 
-
-def _fingerprint(public_key: bytes) -> str:
-    return public_key.hex()[:16]
+_fingerprint = site_keys.fingerprint_of
 
 
 @click.command("join")
@@ -78,11 +76,7 @@ def approve(env: Env, name: str, fingerprint: str | None) -> None:
     with store.exclusive():
         keyring = store.load()
         with ctx.transaction() as session:
-            slot = next((s for s in site_keys.slots(session) if s.gate == name), None)
-            if slot is not None and fingerprint and _fingerprint(slot.public_key) != fingerprint.lower():
-                raise ConflictError(f"Gate {name}'s key has fingerprint {_fingerprint(slot.public_key)}, not "
-                                    f"{fingerprint}: do not approve it; revoke it and join again.")
-            slot = site_keys.approve(session, name, keyring, actor=CLI_ACTOR)
+            slot = site_keys.approve(session, name, keyring, actor=CLI_ACTOR, expected_fingerprint=fingerprint)
             printed = _fingerprint(slot.public_key)
     click.echo(f"gate {name} approved (key fingerprint {printed}); it picks the site key up at its next key check")
 

@@ -239,12 +239,23 @@ def found_site(session: Session, pair: sealing.GateKeyPair, keyring: Keyring, *,
     return session.scalar(select(func.count()).select_from(DataKey).where(DataKey.kek_id.not_in(held))) or 0
 
 
-def approve(session: Session, gate: str, keyring: Keyring, *, actor: str) -> GateKeySlot:
-    """Seal the site keyring for a pending gate (run where the site key is held, under `exclusive`)."""
+def fingerprint_of(public_key: bytes) -> str:
+    """What `gate join` prints and the approver compares (`gate gates keys`, the web UI's Site page)."""
+    return public_key.hex()[:16]
+
+
+def approve(session: Session, gate: str, keyring: Keyring, *, actor: str,
+            expected_fingerprint: str | None = None) -> GateKeySlot:
+    """Seal the site keyring for a pending gate (run where the site key is held, under `exclusive`).
+    With `expected_fingerprint`, a slot whose key has another fingerprint is refused: the approver
+    compared that one (a key swapped in after the comparison must not get the site key)."""
     slot = session.scalar(select(GateKeySlot).where(GateKeySlot.gate == gate).with_for_update())
     if slot is None:
         raise NotFoundError(f"No gate {gate!r} asked to join: run `gate join` on that gate first.")
-    fingerprint = slot.public_key.hex()[:16]
+    fingerprint = fingerprint_of(slot.public_key)
+    if expected_fingerprint and fingerprint != expected_fingerprint.strip().lower():
+        raise ConflictError(f"Gate {gate}'s key has fingerprint {fingerprint}, not {expected_fingerprint}: "
+                            "do not approve it; revoke it and join again.")
     slot.sealed = seal_keyring(gate, slot.public_key, keyring)
     slot.state, slot.approved_at, slot.approved_by = APPROVED, utcnow(), actor
     slot.version += 1
