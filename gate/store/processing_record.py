@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS, Settings
 from gate.core.policy import parse_methods
-from gate.store import notices
+from gate.store import notices, site_keys
 from gate.store.dashboard import privacy_report
 from gate.store.models import Consent, Gate
 
@@ -73,9 +73,22 @@ def storage_of(settings: Settings) -> dict[str, str | None]:
         "database_host": None if backend == "sqlite" else (url.host or "localhost"),
         "database_port": None if url.port is None else str(url.port),
         "database_name": url.database,
-        "master_key_file": str(settings.key_file),
+        **_key_custody(settings),
         "data_folder": str(settings.data_dir),
     }
+
+
+def _joined_site(settings: Settings) -> bool:
+    """A gate of a site keeps no master key file: its gate key pair opens the site key's sealed slot."""
+    return site_keys.gate_key_path(settings.key_file).exists()
+
+
+def _key_custody(settings: Settings) -> dict[str, str | None]:
+    if not _joined_site(settings):
+        return {"master_key_file": str(settings.key_file)}
+    return {"master_key": "the site key, kept in the database only sealed for each approved gate's own key pair "
+                          "(table gate_keys); no master key file",
+            "gate_key_file": str(site_keys.gate_key_path(settings.key_file))}
 
 
 def recipients_of(settings: Settings) -> list[Recipient]:
@@ -95,9 +108,12 @@ def recipients_of(settings: Settings) -> list[Recipient]:
 
 def _security_measures(settings: Settings, liveness: dict[str, str]) -> list[str]:
     checks = ", ".join(f"{name}: {mode}" for name, mode in sorted(liveness.items())) or "no gate accepts face"
+    kept = ("the site key, kept in the database only sealed for each approved gate's own key pair (each gate "
+            "computer holds its private key)" if _joined_site(settings)
+            else "a master key kept in a file outside the database")
     return [
-        "Face templates encrypted at rest (AES-256-GCM), each under its own data key wrapped by a master key "
-        "kept in a file outside the database; deletion destroys the data key (crypto-shredding).",
+        f"Face templates encrypted at rest (AES-256-GCM), each under its own data key wrapped by {kept}; "
+        "deletion destroys the data key (crypto-shredding).",
         "Face data stored apart from identity data, linked by one pseudonym; 1:1 verification only, no search.",
         "No images kept: photos and camera frames exist in memory only while a template is computed or compared.",
         "PINs and operator passwords stored only as argon2id hashes.",

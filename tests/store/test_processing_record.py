@@ -6,9 +6,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
+
 from gate.config.sections import DatabaseSection, MqttSection, WebhookSection
 from gate.store import consent, residents
 from gate.store.processing_record import processing_record
+from tests.conftest import GateCli
+from tests.store import site
 from tests.store.helpers import resident_with_template
 
 
@@ -57,3 +61,21 @@ def test_home_assistant_is_a_recipient_when_enabled(ctx) -> None:
     assert [(r["kind"], r["host"], r["includes_resident_id"]) for r in record["recipients"]] == [
         ("Home Assistant (MQTT broker)", "ha.estate.lan:8883", False)]
     assert "hunter2" not in json.dumps(record)
+
+
+site_url, joined = site.site_url, site.joined
+
+
+@pytest.mark.postgres
+def test_at_a_gate_of_a_site_the_record_names_the_sealed_site_key_and_this_gates_key_file(
+        joined: site.Site) -> None:
+    for ctx in (joined.north, joined.south):
+        with ctx.sessions() as session:
+            record = processing_record(session, ctx.settings).as_dict()
+        storage = record["storage"]
+        assert "master_key_file" not in storage  # type: ignore[operator]
+        assert "sealed for each approved gate" in storage["master_key"]  # type: ignore[index]
+        gate_key = ctx.settings.key_file.parent / "gate.key"
+        assert gate_key.exists() and storage["gate_key_file"] == str(gate_key)  # type: ignore[index]
+        assert not any("kept in a file" in m for m in record["security_measures"])  # type: ignore[union-attr]
+    assert GateCli(joined.south_dir).ok("privacy", "record").count("master_key_file") == 0
