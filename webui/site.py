@@ -28,9 +28,9 @@ def index() -> ResponseReturnValue:
                            holds_site_key=isinstance(ctx().key_file, site_keys.SiteKeyFile))
 
 
-@bp.post("/site/keys/<gate>/approve")
+@bp.post("/site/keys/<name>/approve")
 @roles_required(*SETTINGS_ROLES)
-def approve(gate: str) -> ResponseReturnValue:
+def approve(name: str) -> ResponseReturnValue:
     """Seal the site key for a gate that asked to join, if its key is still the one whose fingerprint the
     admin compared on the page (the form carries it)."""
     store = ctx().key_file
@@ -40,24 +40,24 @@ def approve(gate: str) -> ResponseReturnValue:
                                       "gate that has.")
         with store.exclusive():
             keyring = store.load()
-            site_keys.approve(db(), gate, keyring, actor=actor(),
+            site_keys.approve(db(), name, keyring, actor=actor(),
                               expected_fingerprint=request.form.get("fingerprint", "")[:64] or None)
             db().commit()
-        flash(f"Gate {gate} approved; it picks the site key up at its next key check.", "ok")
+        flash(f"Gate {name} approved; it picks the site key up at its next key check.", "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("site.index") + "#keys")
 
 
-@bp.post("/site/keys/<gate>/revoke")
+@bp.post("/site/keys/<name>/revoke")
 @roles_required(*SETTINGS_ROLES)
-def revoke(gate: str) -> ResponseReturnValue:
+def revoke(name: str) -> ResponseReturnValue:
     """Delete the gate's slot and mark the rotation due. The rotation re-wraps every data key, too long
     for a request: the gate service's follow-up runs it within minutes (docs/keys.md)."""
     try:
-        site_keys.revoke(db(), gate, actor=actor())
+        site_keys.revoke(db(), name, actor=actor())
         db().commit()
-        flash(f"Gate {gate} revoked; the gate service rotates the site key within minutes, destroying what "
+        flash(f"Gate {name} revoked; the gate service rotates the site key within minutes, destroying what "
               "its key opened.", "ok")
     except GateError as err:
         fail(err)
