@@ -45,8 +45,10 @@ def publishers_from(ctx: Any) -> tuple[Any, ...]:
 @click.option("--host", default=None, help="Listen address (default from [web] host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default from [web] port, 8080).")
 @click.option("--simulate", is_flag=True, help="Simulated reader, relay board and camera, plus demo data and /sim.")
+@click.option("--simulate-devices", is_flag=True,
+              help="Simulated reader, relay board and camera and /sim, without demo data (also on a shared database).")
 @pass_env
-def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
+def serve(env: Env, host: str | None, port: int | None, simulate: bool, simulate_devices: bool) -> None:
     """Run the gate service, the kiosk screen (/kiosk), /health and the operator UI."""
     from gate.service.builder import build_runtime
     from gate.service.demo import require_own_database, seed_demo
@@ -69,6 +71,8 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool) -> None:
     if simulate and not ctx.schema_unchecked:
         for line in seed_demo(ctx):
             click.echo(line)
+    # Simulated hardware alone writes nothing into the database, so a site's gates may try it together.
+    simulate = simulate or simulate_devices
     token_from(settings)  # a bad [metrics] token file refuses to start: before anything runs
     integrations = publishers_from(ctx)  # may refuse to start: before anything runs
     if simulate:

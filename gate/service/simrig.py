@@ -129,6 +129,8 @@ class SimRig:
         board, reader = self.board, self.reader
         return {
             "relays": list(board.coils) if board else [],
+            # How often the board was told to release the door: a short pulse is easy to miss by polling.
+            "releases": sum(1 for w in board.writes(RELEASE) if w.on) if board else 0,
             "inputs": [{"index": i, "name": INPUT_NAMES.get(i, f"input {i}"), "on": v}
                        for i, v in enumerate(board.inputs if board else ())][:4],
             "reader_online": bool(reader and reader.online),
