@@ -16,7 +16,7 @@ test: venv
 	@scripts/test-services
 	@.venv/bin/ruff check gate drivers webui tests
 	@.venv/bin/mypy
-	@.venv/bin/python -m pytest -n auto $(PYTEST_ARGS)
+	@.venv/bin/python -m pytest -n auto --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	@.venv/bin/ruff check gate drivers webui tests
