@@ -71,41 +71,32 @@ class DatabaseHealth:
 REPROBE_SECONDS = 2.0
 
 
-class Reprobe:
-    """While the circuit is open: `probe()` on a timer thread every `interval` s (never on the gate's
-    loop, never a sleep in a handler) and `on_back()` once it answers. `arm()` is idempotent."""
+class _Repeater:
+    """One pending `threading.Timer` at a time on a daemon thread, never on the gate's loop; `stop()`
+    cancels it and no timer is scheduled after that."""
 
-    def __init__(self, probe: Callable[[], bool], on_back: Callable[[], None],
-                 interval: float = REPROBE_SECONDS) -> None:
-        self.probe = probe
-        self.on_back = on_back
+    def __init__(self, interval: float) -> None:
         self.interval = interval
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self._stopped = False
-        self.probes = 0
 
-    def arm(self) -> None:
+    def _schedule(self) -> None:
+        """Idempotent: does nothing while a run is pending or after `stop()`."""
         with self._lock:
             if self._timer is not None or self._stopped:
                 return
-            self._timer = threading.Timer(self.interval, self._run)
+            self._timer = threading.Timer(self.interval, self._fire)
             self._timer.daemon = True
             self._timer.start()
 
-    def _run(self) -> None:
-        self.probes += 1
-        try:
-            answered = self.probe()
-        except Exception:  # noqa: BLE001 - a probe that breaks is a probe that failed; try again later
-            log.exception("database probe failed")
-            answered = False
+    def _fire(self) -> None:
         with self._lock:
             self._timer = None
-        if answered:
-            self.on_back()
-        else:
-            self.arm()
+        self._run()
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
     def stop(self) -> None:
         with self._lock:
@@ -115,7 +106,34 @@ class Reprobe:
                 self._timer = None
 
 
-class Heartbeat:
+class Reprobe(_Repeater):
+    """While the circuit is open: `probe()` on a timer thread every `interval` s (never on the gate's
+    loop, never a sleep in a handler) and `on_back()` once it answers. `arm()` is idempotent."""
+
+    def __init__(self, probe: Callable[[], bool], on_back: Callable[[], None],
+                 interval: float = REPROBE_SECONDS) -> None:
+        super().__init__(interval)
+        self.probe = probe
+        self.on_back = on_back
+        self.probes = 0
+
+    def arm(self) -> None:
+        self._schedule()
+
+    def _run(self) -> None:
+        self.probes += 1
+        try:
+            answered = self.probe()
+        except Exception:  # noqa: BLE001 - a probe that breaks is a probe that failed; try again later
+            log.exception("database probe failed")
+            answered = False
+        if answered:
+            self.on_back()
+        else:
+            self.arm()
+
+
+class Heartbeat(_Repeater):
     """While the circuit is closed: `ping()` every `interval` s on a timer thread (the ping itself runs
     within the decision deadline). A ping that fails opens the circuit and calls `on_lost()` (which
     arms the re-probe), so a stalled database shows as offline on /health even when no card comes,
@@ -123,21 +141,13 @@ class Heartbeat:
 
     def __init__(self, ping: Callable[[], None], database: DatabaseHealth, on_lost: Callable[[], None],
                  interval: float = REPROBE_SECONDS) -> None:
+        super().__init__(interval)
         self.ping = ping
         self.database = database
         self.on_lost = on_lost
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._timer: threading.Timer | None = None
-        self._stopped = False
 
     def start(self) -> None:
-        with self._lock:
-            if self._stopped:
-                return
-            self._timer = threading.Timer(self.interval, self._run)
-            self._timer.daemon = True
-            self._timer.start()
+        self._schedule()
 
     def _run(self) -> None:
         if self.database.ok:
@@ -147,10 +157,3 @@ class Heartbeat:
                 self.database.lost(err)
                 self.on_lost()
         self.start()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None

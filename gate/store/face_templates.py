@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
@@ -139,3 +139,11 @@ def shred_templates(session: Session, template_ids: list[str]) -> int:
     session.execute(delete(DataKey).where(DataKey.template_id.in_(template_ids)))
     session.execute(delete(FaceTemplate).where(FaceTemplate.id.in_(template_ids)))
     return len(template_ids)
+
+
+def unlink_orphans(session: Session) -> None:
+    """Cut the link of residents whose template was shredded without them (a restored copy under a
+    destroyed key): they have no face data now and may enroll again."""
+    linked = select(FaceTemplate.pseudonym)
+    session.execute(update(Resident).where(Resident.face_pseudonym.is_not(None),
+                                           Resident.face_pseudonym.not_in(linked)).values(face_pseudonym=None))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gate.clock import utcnow
@@ -20,8 +20,8 @@ from gate.secrets import envelope as crypto
 from gate.secrets.keys import Keyring, KeyStore, MasterKey
 from gate.store import audit, shredding
 from gate.store.db import transaction
-from gate.store.face_templates import shred_templates
-from gate.store.models import DataKey, FaceTemplate, Resident, SystemState
+from gate.store.face_templates import shred_templates, unlink_orphans
+from gate.store.models import DataKey, SystemState
 
 LAST_ROTATION_KEY = "last_key_rotation"
 BATCH = 200
@@ -82,7 +82,7 @@ def _rotate(sessions: sessionmaker[Session], key_file: KeyStore, actor: str,
                                                    .where(DataKey.kek_id == data_key.kek_id)) or 0
             if doomed:
                 unreadable += shred_templates(session, doomed)
-                _unlink_orphans(session)
+                unlink_orphans(session)
         if not batch:
             break
         if progress:
@@ -99,10 +99,3 @@ def _rotate(sessions: sessionmaker[Session], key_file: KeyStore, actor: str,
                      unreadable=unreadable, foreign=foreign_keys, retired=list(retired))
     key_file.save(Keyring(current=new, retired=retired))
     return RotationReport(done, new.id, resumed, unreadable, foreign_keys)
-
-
-def _unlink_orphans(session: Session) -> None:
-    """Residents whose template was just shredded no longer have one (they enroll again if they wish)."""
-    linked = select(FaceTemplate.pseudonym)
-    session.execute(update(Resident).where(Resident.face_pseudonym.is_not(None),
-                                           Resident.face_pseudonym.not_in(linked)).values(face_pseudonym=None))

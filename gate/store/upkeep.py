@@ -25,9 +25,9 @@ from gate.secrets.keys import KeyStore
 from gate.secrets.ledger import DeletionLedger, LedgerEntry
 from gate.store import audit, retention, rotation, shredding
 from gate.store.db import transaction
-from gate.store.face_templates import shred_templates
+from gate.store.face_templates import shred_templates, unlink_orphans
 from gate.store.ledger_share import ExchangeReport, LedgerShare
-from gate.store.models import DataKey, FaceTemplate, Resident
+from gate.store.models import DataKey
 
 log = logging.getLogger("gate.store")
 
@@ -51,10 +51,7 @@ def shred_under_retired_keys(session: Session, retired: tuple[str, ...]) -> int:
     ids = list(session.scalars(select(DataKey.template_id).where(DataKey.kek_id.in_(retired))))
     count = shred_templates(session, ids)
     if count:
-        linked = select(FaceTemplate.pseudonym)
-        for resident in session.scalars(select(Resident).where(Resident.face_pseudonym.is_not(None),
-                                                               Resident.face_pseudonym.not_in(linked))):
-            resident.face_pseudonym = None
+        unlink_orphans(session)
     return count
 
 
