@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gate.errors import ConflictError, KeyUnavailableError
+from gate.secrets.files import fsync_dir
 
 FORMAT = "gate-master-key/1"
 KEY_BYTES = 32
@@ -178,11 +179,7 @@ class KeyFile:
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
         self._write_new(tmp, keyring)
         os.replace(tmp, self.path)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(self.path.parent)
 
     @staticmethod
     def _write_new(path: Path, keyring: Keyring) -> None:

@@ -23,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gate.errors import GateError
+from gate.secrets.files import fsync_dir
 
 LOCAL_KEY_FORMAT = "gate-local-key/1"
 LOCAL_KEY_NAME = "gate-local.key"
@@ -58,7 +59,7 @@ def load_or_create_local_key(path: Path) -> bytes:
         os.fsync(fd)
     finally:
         os.close(fd)
-    _sync_dir(path.parent)
+    fsync_dir(path.parent)
     return key
 
 
@@ -93,7 +94,7 @@ def write_sealed(path: Path, key: bytes, purpose: str, payload: bytes) -> None:
         raise
     os.close(fd)
     os.replace(tmp, path)
-    _sync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_sealed(path: Path, key: bytes, purpose: str) -> bytes:
@@ -107,10 +108,3 @@ def read_sealed(path: Path, key: bytes, purpose: str) -> bytes:
     except InvalidTag as err:
         raise SealedFileError(f"{path} fails authentication: it was altered, or sealed with another key.") from err
 
-
-def _sync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

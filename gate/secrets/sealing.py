@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gate.errors import ConflictError, KeyUnavailableError
+from gate.secrets.files import fsync_dir
 
 FORMAT = "gate-site-key/1"
 FILE_NAME = "gate.key"
@@ -104,7 +105,7 @@ class GateKeyPair:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     @classmethod
     def read(cls, path: Path) -> GateKeyPair:
@@ -132,12 +133,5 @@ class GateKeyPair:
 def promote(next_path: Path, path: Path) -> None:
     """The next key pair becomes the gate's key; the old private key is gone with the replaced file."""
     os.replace(next_path, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
