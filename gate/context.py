@@ -29,6 +29,14 @@ from gate.store.upkeep import Upkeep
 log = logging.getLogger(__name__)
 
 
+def session_factory(engine: Engine, settings: Settings) -> sessionmaker[Session]:
+    """Sessions whose committed deletions are written to the ledger beside the key file: every factory
+    a gate deletes through (the web UI's, the decision path's for the kiosk) is made here."""
+    sessions = db.make_session_factory(engine)
+    shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
+    return sessions
+
+
 @dataclass
 class GateContext:
     settings: Settings
@@ -78,11 +86,9 @@ class GateContext:
                 raise
             if note is not None:
                 log.warning("%s", note)
-        sessions = db.make_session_factory(engine)
+        sessions = session_factory(engine, settings)
         # The local key file, or this gate's slot of the site keyring once it joined a site (docs/keys.md).
         key_file = site_keys.key_store(settings.key_file, sessions)
-        # Every committed deletion made through this context is written to the ledger beside the key file.
-        shredding.attach(sessions, DeletionLedger.beside(settings.key_file))
         context = cls(settings, engine, sessions, key_file, TemplateStore(key_file), make_hasher(), clock,
                       file_settings=settings, shared_clock=shared_clock, schema_unchecked=unchecked,
                       schema_note=note)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.errors import CameraError, DriverConfigError
 from gate.access.pipeline import AccessService
 from gate.config import GateSection
-from gate.context import GateContext
+from gate.context import GateContext, session_factory
 from gate.errors import ConfigError
 from gate.face.errors import FaceUnavailable
 from gate.service.db_deadline import DatabaseDeadline
@@ -23,8 +23,7 @@ from gate.service.runtime import GateRuntime, Timeouts
 from gate.service.self_service import SelfService
 from gate.service.simrig import SimRig
 from gate.service.site_watch import watch_site
-from gate.store import shredding
-from gate.store.db import make_engine, make_session_factory, require_migrated
+from gate.store.db import make_engine, require_migrated
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,12 +58,10 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     events = EventLog(name, ctx.clock, DatabaseHealth(ctx.clock), journal, publishers)
     # Decisions get their own engine with short waits (fast offline); the web UI keeps ctx.engine.
     decision_engine = make_engine(ctx.settings.database_url, decision_path=True)
-    decision_sessions = make_session_factory(decision_engine)
+    decision_sessions = session_factory(decision_engine, ctx.settings)
     # The loop's database work runs on a worker within this deadline; a late commit is refused.
     deadline = DatabaseDeadline(section.decision_deadline_ms / 1000)
     deadline.veto_late_commits(decision_sessions)
-    # The kiosk's self-service deletes on these sessions: they write the deletion ledger too.
-    shredding.attach(decision_sessions, ctx.ledger)
     # Read at each decision: a site-wide change made at another gate applies here without a restart.
     access = AccessService(decision_sessions, lambda: ctx.settings, deadline.hasher(ctx.hasher), ctx.clock,
                            recorder=events,
