@@ -120,6 +120,8 @@ class Decision:
     retry_after_seconds: int | None = None
     # Whether the refused resident has a card this gate accepts: only then is "use your card" advice.
     card_works: bool = False
+    #: The granted resident's name, masked (gate.core.names), for the screen's welcome; never the full name.
+    greeting: str | None = None
 
     @property
     def message(self) -> str:
