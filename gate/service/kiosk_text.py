@@ -41,7 +41,8 @@ CLAIM_LINES = {
     "card_or_code": N_("Present your card or type your resident code."),
 }
 LOOK = N_("Look at the camera.")
-SCREEN_CHALLENGES = {"blink": N_("Blink once."), "head_turn": N_("Turn your head to the %(direction)s, then look back.")}
+SCREEN_CHALLENGES = {"blink": N_("Blink once."),
+                     "head_turn": N_("Turn your head to the %(direction)s, then look back.")}
 
 # A refusal on the screen is one short line (the alternatives are buttons below it), in the words of
 # the glossary's "At the gate" table. The long English sentences stay in Decision.message.
