@@ -16,7 +16,7 @@ import pytest
 from gate.face.images import read_image_file
 from gate.service.simrig import FIRE_ALARM
 from gate.store import site_settings
-from tests.service.conftest import CARD, CODE, PIN, Gate, allow_face, make_installation
+from tests.service.conftest import CARD, CODE, Gate, allow_face, make_installation
 from tests.service.test_face_e2e import FACES, enroll_resident
 from tests.webui.test_browser import CHROMIUM, REPO
 
