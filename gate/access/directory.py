@@ -24,6 +24,8 @@ class Entry:
 
     subject: Subject
     pin_hash: str | None
+    #: The masked name the screen shows on a grant (gate.core.names); None where the source has no name.
+    greeting: str | None = None
 
 
 class Directory(Protocol):

@@ -111,6 +111,7 @@ class EvidencePipeline:
                                        gate_state, resident_scope, resident_state, now)
         if decision.granted and entry is not None:
             directory.granted(entry, now)
+            decision = replace(decision, greeting=entry.greeting)
         resident_id = subject.resident_id if subject is not None else None
         card = claim.value if claim.kind is ClaimKind.CARD else None
         event_id = directory.record(method, resident_id, decision, now, card)

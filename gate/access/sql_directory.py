@@ -15,6 +15,7 @@ from gate.core.cardnumber import normalize_card
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Subject
 from gate.core.lockout import LockoutState
+from gate.core.names import mask_name
 from gate.core.policy import GatePolicy, Method
 from gate.errors import GateError
 from gate.store import face_standing
@@ -98,7 +99,8 @@ class SqlDirectory:
         if self.rules is not None:
             subject = replace(subject, within_schedule=self.rules.within_schedule(self.session, resident, now),
                               passback_ok=self.rules.passback_ok(self.session, resident, self.gate, now))
-        return Entry(subject, resident.pin.pin_hash if resident.pin is not None else None)
+        return Entry(subject, resident.pin.pin_hash if resident.pin is not None else None,
+                     greeting=mask_name(resident.name) if resident.name else None)
 
     def _template(self, resident: Resident) -> FaceTemplate | None:
         if resident.face_pseudonym is None:

@@ -167,6 +167,8 @@ class GateSection:
                                    "A grant releases the door only this long after the card, PIN or face "
                                    "result; a later one (a late answer, a relay retry) is dropped and "
                                    "recorded as grant_too_late.")
+    kiosk_sound: bool = setting(True, FLAG, "The kiosk plays a short tone for a grant and a lower one for a refusal "
+                                            "(docs/kiosk.md); false: silent.")
     kiosk_clients: tuple[str, ...] = setting(DEFAULT_KIOSK_CLIENTS, ADDRESSES,
                                              "Addresses allowed to press the kiosk screen's buttons (the gate's own "
                                              "screen).")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from gate.core.policy import NON_FACE, GatePolicy, Method
 
@@ -120,6 +120,9 @@ class Decision:
     retry_after_seconds: int | None = None
     # Whether the refused resident has a card this gate accepts: only then is "use your card" advice.
     card_works: bool = False
+    #: The granted resident's name, masked (gate.core.names), for the screen's welcome; never the full name.
+    #: Display only, so not part of what makes two decisions the same (the offline copy holds no names).
+    greeting: str | None = field(default=None, compare=False)
 
     @property
     def message(self) -> str:

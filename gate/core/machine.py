@@ -60,7 +60,8 @@ __all__ = [
     "Identify", "OpenSelfService", "Passed", "Phase", "Precheck", "Prechecked", "PresentCard", "Refuse", "Rules",
     "SELF_SERVICE_PHASES", "SelfServiceOutcome", "StartFace", "State", "StopFace", "TimedOut",
     # the behaviour
-    "TRANSITIONS", "Action", "Guard", "Transition", "describe", "offered", "self_service_offered", "step",
+    "TRANSITIONS", "Action", "Guard", "Transition", "describe", "face_claims", "face_fits", "offered",
+    "self_service_offered", "step",
 ]
 
 
@@ -99,8 +100,17 @@ def card_needs_second_step(state: State, event: Event, rules: Rules) -> bool:
     return not card_alone_accepted(state, event, rules)
 
 
+def face_fits(claim_kind: ClaimKind, rules: Rules) -> bool:
+    """Whether face can follow this kind of claim here: a card needs card+face, a resident code needs face.
+    Otherwise the attempt would end in "this gate does not accept that method" after the camera ran."""
+    return (Method.CARD_FACE if claim_kind is ClaimKind.CARD else Method.FACE) in rules.methods
+
+
 def face_intended(state: State, event: Event, rules: Rules) -> bool:
-    return state.intent == "face" and rules.face_allowed
+    """Face was chosen and the claim now made can lead to it; a card where only code+face is accepted is
+    decided as a card instead (no trap: the person is not refused for the order they did things in)."""
+    kind = ClaimKind.CARD if isinstance(event, PresentCard) else ClaimKind.CODE
+    return state.intent == "face" and rules.face_allowed and face_fits(kind, rules)
 
 
 def face_not_intended(state: State, event: Event, rules: Rules) -> bool:
@@ -109,7 +119,7 @@ def face_not_intended(state: State, event: Event, rules: Rules) -> bool:
 
 def face_chosen_with_claim(state: State, event: Event, rules: Rules) -> bool:
     return (getattr(event, "method", None) == "face" and rules.face_allowed and state.claim is not None
-            and not state.face_declined)
+            and not state.face_declined and face_fits(state.claim.kind, rules))
 
 
 def choice_without_claim(state: State, event: Event, rules: Rules) -> bool:
@@ -431,9 +441,13 @@ def step(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect,
 def offered(state: State, rules: Rules) -> list[str]:
     """The buttons the screen shows now. Face only where allowed, never alone, never preselected."""
     ways = ["card"] if rules.methods & {Method.CARD, Method.CARD_PIN, Method.CARD_FACE} else []
-    if rules.methods & {Method.PIN, Method.CARD_PIN}:
+    # "PIN" starts with a resident code: only where resident code + PIN is accepted (card + PIN starts
+    # with the card, which the card tile covers).
+    if Method.PIN in rules.methods:
         ways.append("pin")
     face_ok = rules.face_allowed and state.face_failures < rules.max_face_attempts and not state.face_declined
+    if state.claim is not None and not face_fits(state.claim.kind, rules):
+        face_ok = False  # a held card at a gate with code+face only (or the reverse) cannot lead to face
     if state.decision is not None and state.decision.reason in (Reason.NO_CONSENT, Reason.CONSENT_LAPSED,
                                                                 Reason.NO_TEMPLATE, Reason.FACE_EXPIRED,
                                                                 Reason.FACE_ATTEMPTS_EXHAUSTED):
@@ -441,6 +455,11 @@ def offered(state: State, rules: Rules) -> list[str]:
     if face_ok and ways:
         ways.append("face")
     return ways
+
+
+def face_claims(rules: Rules) -> list[str]:
+    """What face starts with at this gate, for the screen's words: "card" (card+face), "code" (face)."""
+    return [kind for kind, method in (("card", Method.CARD_FACE), ("code", Method.FACE)) if method in rules.methods]
 
 
 def self_service_offered(state: State, rules: Rules) -> bool:

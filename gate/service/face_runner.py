@@ -48,6 +48,7 @@ class FaceRunner:
         self._lock = threading.Lock()  # guards the two fields snapshot() reads from web threads
         self._camera_on = False
         self._challenge: str | None = None
+        self._challenge_line: kiosk_text.Text | None = None
 
     def warm_up(self) -> None:
         if self.face is not None:
@@ -64,6 +65,7 @@ class FaceRunner:
         direction = secrets.choice(("left", "right")) if policy.liveness == "head_turn" else None
         with self._lock:
             self._challenge = kiosk_text.challenge_text(policy.liveness, direction)
+            self._challenge_line = kiosk_text.challenge_line(policy.liveness, direction)
 
         metrics = self._metrics
 
@@ -114,6 +116,12 @@ class FaceRunner:
     def challenge(self) -> str | None:
         with self._lock:
             return self._challenge
+
+    @property
+    def challenge_line(self) -> kiosk_text.Text | None:
+        """The challenge for the screen, translated there."""
+        with self._lock:
+            return self._challenge_line
 
     def stop(self) -> None:
         self._cancel.set()

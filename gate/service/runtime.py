@@ -114,6 +114,11 @@ class GateRuntime:
         self._card_waiters: list[queue.Queue[str]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._running = False
+        # The change signal: bumped whenever what snapshot() shows may have changed, waited on by the
+        # kiosk's event stream (webui.kiosk), so a camera switched on for 160 ms is still pushed.
+        self._changed = threading.Condition()
+        self._version = 0
+        self._camera_uses = 0
         self.metrics.watch(self.snapshot, lambda: count_templates(access.sessions))
         self._beats: list[Callable[[], None]] = []
         self._beat_every: float | None = None  # None: no heartbeat, the loop just waits for events
@@ -236,13 +241,34 @@ class GateRuntime:
     def set_camera(self, on: bool) -> None:
         """The camera indicator: called by whoever opens the gate camera (face worker only)."""
         self.faces.set_camera(on)
+        if on:
+            self._camera_uses += 1  # only the face worker writes it
+        self._bump()
+
+    @property
+    def version(self) -> int:
+        """The change signal's counter: it moves whenever the snapshot may have changed."""
+        with self._changed:
+            return self._version
+
+    def wait_change(self, since: int, timeout: float) -> int:
+        """Block until the counter moves past `since` or `timeout` seconds pass; the counter then."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version != since, timeout)
+            return self._version
+
+    def _bump(self) -> None:
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
 
     def snapshot(self) -> Snapshot:
         state = self._state
         with self._lock:
             alarms = frozenset(self._alarms)
         view = status.GateView(self.gate_name, self._running, state, self._rules, alarms, self.faces.camera_on,
-                               self.faces.challenge, self.door_grant.failed(state.token), self.clock())
+                               self.faces.challenge, self.door_grant.failed(state.token), self.clock(),
+                               self.faces.challenge_line, self._camera_uses)
         return status.assemble(view, events=self.events, cache=self.cache, door=self.door, reader=self.reader,
                                face=self.face)
 
@@ -266,6 +292,8 @@ class GateRuntime:
                 self._dispatch(item)
             except Exception:
                 log.exception("gate loop: event %r failed", item)
+            if not isinstance(item, (c.Beat, c.Sync)):
+                self._bump()
             if not self.database.ok:
                 self.reprobe.arm()  # the circuit is open: ask the database again, off the loop
 
@@ -405,7 +433,10 @@ class GateRuntime:
 
     def _alarm(self, name: str, on: bool) -> None:
         with self._lock:
+            changed = (name in self._alarms) != on
             (self._alarms.add if on else self._alarms.discard)(name)
+        if changed:
+            self._bump()
 
     # -- policy and the offline copy --------------------------------------------------------------
     def _load_policy(self) -> None:

@@ -127,6 +127,15 @@ class Snapshot:
     degraded: list[str] = field(default_factory=list)  # the ways in this gate offers that an alarm affects
     self_service: bool = False  # the screen offers "My face data" now ([privacy] kiosk_self_service)
     receipt: int | None = None  # the deletion receipt on screen after a resident's own deletion
+    # For the kiosk only (not in as_dict): its lines to translate, what the chosen way was, the gate's
+    # methods and what face starts with, the masked name of a grant, and how many times the camera was
+    # switched on (so the screen shows the indicator even for an opening shorter than one push).
+    screen: tuple[kiosk_text.Text, ...] = ()
+    intent: str | None = None
+    methods: list[str] = field(default_factory=list)
+    face_claims: list[str] = field(default_factory=list)
+    greeting: str | None = None
+    camera_uses: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {"gate": self.gate, "running": self.running, "phase": self.phase, "offered": list(self.offered),
@@ -210,6 +219,8 @@ class GateView:
     challenge: str | None
     door_failed: bool
     now: datetime
+    challenge_line: kiosk_text.Text | None = None
+    camera_uses: int = 0
 
 
 def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, door: DoorDevice | None,
@@ -221,11 +232,15 @@ def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, do
     if not database.ok:
         offered = [w for w in offered if w != "face"]  # face is offered again once the database is back
         alarms.add("database_offline")
+    face_claims = m.face_claims(view.rules)
     if state.phase.self_service:
         message = self_service_text.message(state)
+        screen = self_service_text.lines(state)
     else:
         message = kiosk_text.kiosk_message(state.phase, decision, challenge=view.challenge,
                                            door_failed=view.door_failed)
+        screen = kiosk_text.screen_lines(state, face_claims, door_failed=view.door_failed,
+                                         challenge=view.challenge_line)
     db_status = database_status(database, cache, events.pending_count, view.now)
     return Snapshot(
         gate=view.gate, running=view.running, phase=state.phase.value, offered=offered,
@@ -240,4 +255,7 @@ def assemble(view: GateView, *, events: EventLog, cache: OfflineCache | None, do
         # Deleting needs the database: the action is not offered while it is away.
         self_service=m.self_service_offered(state, view.rules) and database.ok,
         receipt=state.receipt if state.phase is m.Phase.SELF_DONE else None,
+        screen=screen, intent=state.intent, methods=[way.value for way in Method if way in view.rules.methods],
+        face_claims=face_claims, greeting=decision.greeting if decision is not None and decision.granted else None,
+        camera_uses=view.camera_uses,
     )

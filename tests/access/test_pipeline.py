@@ -130,3 +130,11 @@ def test_online_and_offline_decide_card_and_pin_the_same_way(access_ctx, clock):
         online = getattr(access, name)("main", *args)
         offline = getattr(cache, name)(*args, clock.now)
         assert (offline.decision, offline.resident_id) == (online.decision, online.resident_id), (name, args)
+
+
+def test_a_grant_carries_only_the_masked_name_for_the_screen(access_ctx):
+    access = access_ctx.access()
+    granted = access.card("main", "123,45678").decision
+    assert granted.greeting == "A*e"
+    assert "Alice" not in repr(granted)
+    assert access.pin("main", "A1", "000000").decision.greeting is None  # a refusal names nobody

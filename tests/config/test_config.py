@@ -268,6 +268,7 @@ BAD = [
     ("gate", "change_poll_seconds", "0.1", "a number of seconds between 0.5 and 3600"),
     ("gate", "decision_deadline_ms", "50", "a whole number of milliseconds between 100 and 5000"),
     ("gate", "grant_window_ms", "2.5", "a whole number of milliseconds between 500 and 30000"),
+    ("gate", "kiosk_sound", '"loud"', "true or false"),
     ("gate", "kiosk_clients", '"127.0.0.1"', "a list of IP addresses"),
     ("gate", "kiosk_clients", '["screen.local"]', "a list of IP addresses"),
     ("gate", "kiosk_clients", "[]", "a list of IP addresses"),

@@ -198,3 +198,31 @@ def test_the_decline_belongs_to_one_claim_and_stale_answers_are_ignored() -> Non
     # A gate without face never asks.
     _, effects = run(CARD_PIN, m.EnterCode("A1"))
     assert not any(isinstance(e, m.CheckFaceOffer) for e in effects)
+
+
+CODE_FACE_GATE = m.Rules(methods=frozenset({Method.CARD, Method.PIN, Method.FACE}))
+
+
+def test_face_by_code_only_a_card_after_face_is_decided_as_a_card_not_refused() -> None:
+    """No trap: at a gate with code+face but not card+face, a card after "Face" is a card, never
+    "this gate does not accept that method" after the camera ran."""
+    state, effects = run(CODE_FACE_GATE, m.Choose("face"), m.PresentCard("188:24910"))
+    decide = [e for e in effects if isinstance(e, m.Decide)]
+    assert state.phase is m.Phase.DECISION and decide[0].method is Method.CARD
+    assert not any(isinstance(e, m.Precheck) for e in effects)
+    assert m.face_claims(CODE_FACE_GATE) == ["code"] and m.face_claims(CARD_FACE_GATE) == ["card"]
+
+
+def test_a_held_claim_is_offered_face_only_where_that_claim_can_lead_to_it() -> None:
+    card_held, _ = run(CODE_FACE_GATE, m.PresentCard("188:24910"), state=m.State(phase=m.Phase.REFUSAL))
+    card_held = m.State(phase=m.Phase.REFUSAL, token=3, claim=card_held.claim)
+    assert "face" not in m.offered(card_held, CODE_FACE_GATE)
+    assert m.step(card_held, m.Choose("face"), CODE_FACE_GATE)[0].phase is not m.Phase.PRECHECK
+    code_held, _ = run(CARD_FACE_GATE, m.Choose("face"), m.EnterCode("A1"))
+    assert code_held.phase is m.Phase.CHOICE  # a code cannot lead to face at a card+face gate
+    assert "face" not in m.offered(code_held, CARD_FACE_GATE)
+
+
+def test_pin_is_offered_only_where_resident_code_and_pin_is_accepted() -> None:
+    card_then_pin = m.Rules(methods=frozenset({Method.CARD_PIN}))
+    assert m.offered(m.State(), card_then_pin) == ["card"]

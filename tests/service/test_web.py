@@ -196,3 +196,21 @@ def test_sim_page_in_the_browser_taps_a_card_and_shows_the_relay(page, served: s
     page.get_by_text("exit button").click()  # the checkbox of input 1 on the simulated board
     assert gate.wait_for(lambda: gate.releases() >= 2)
     assert not errors, errors
+
+
+def test_kiosk_events_push_every_camera_opening_with_lines_in_both_languages(client, gate: Gate) -> None:
+    import json
+
+    response = client.get("/kiosk/events", buffered=False)
+    chunks = iter(response.response)
+    try:
+        assert next(chunks).startswith(b"retry:")  # the browser comes back after the stream ends
+        first = json.loads(next(c for c in chunks if c.startswith(b"data:"))[5:])
+        assert first["lines"]["zh_Hans_CN"] == ["请刷卡，或选择通行方式。"] and first["lines"]["en"]
+        # An opening far shorter than any poll: the stream still pushes it, counted.
+        gate.runtime.set_camera(True)
+        gate.runtime.set_camera(False)
+        pushed = json.loads(next(c for c in chunks if c.startswith(b"data:"))[5:])
+        assert pushed["camera_uses"] == first["camera_uses"] + 1
+    finally:
+        response.close()

@@ -1,28 +1,67 @@
 """The gate's own screen at /kiosk: the privacy notice in short and the ways in this gate accepts, and
 "My face data" (a resident's own withdrawal and deletion) where `[privacy] kiosk_self_service` allows it.
 
-The page polls /kiosk/state and posts what the person taps to /kiosk/action. A post only queues an
-event for the gate service: no decision, camera or database work happens in the request. Posts must
-be JSON from this origin (a cross-site form cannot send them), so they do not need a session token.
+The page listens to /kiosk/events (server-sent events: the snapshot each time the runtime's change
+signal moves; /kiosk/state when the stream fails) and posts what the person taps to /kiosk/action. A
+post only queues an event for the gate service: no decision, camera or database work happens in the
+request. Posts must be JSON from this origin (a cross-site form cannot send them), so they do not need
+a session token.
+
+Language: the site's `[site] language`; the page's 中文 / EN toggle picks the other for one transaction.
+Every payload carries the screen's lines in each supported language, so the toggle needs no request.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import force_locale, gettext
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.core import machine as m
-from gate.service import self_service_text
+from gate.i18n import locales
+from gate.service.kiosk_text import Text
 from gate.store.notices import current_notice, fields_of
 from gate.store.retention import schedule_text
+from webui.kiosk.words import page_words
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
                static_url_path="/kiosk-static")
 
 SHORT_FIELDS = ("processor", "purpose", "retention", "rights", "alternatives")
+#: A stream ends after this long with a `retry:` so a waitress thread is never held for good.
+STREAM_SECONDS = 25.0
+#: The alarms the screen shows as a state of its own, most urgent first.
+SCREEN_ALARMS = ("fire_alarm", "door_held_open")
+
+
+@bp.before_request
+def _language() -> None:
+    """?lang= (the toggle's choice carried to the notice pages) wins for this request; else the site's."""
+    chosen = locales.match(request.args.get("lang"))
+    g.locale = chosen or locales.match(str(current_app.extensions["gate_context"].settings.site.language))
+
+
+def _render(text: Text) -> str:
+    msgid, params = text
+    values = {key: _render(value) if isinstance(value, tuple) else value for key, value in params.items()}
+    return gettext(msgid, **values) if values else gettext(msgid)
 
 
 def _runtime() -> Any:
@@ -62,14 +101,26 @@ def same_origin_json() -> None:
 @bp.get("/")
 def page() -> ResponseReturnValue:
     notice = _notice()
+    settings = current_app.extensions["gate_context"].settings
+    words = {}
+    for language in locales.SUPPORTED:
+        with force_locale(language):
+            words[language] = page_words()
+    config = {"site": g.locale, "chosen": locales.match(request.args.get("lang")), "words": words,
+              "html_lang": locales.HTML_LANG, "sound": settings.gate.kiosk_sound,
+              "events": url_for("kiosk.events"), "state": url_for("kiosk.state"),
+              "action": url_for("kiosk.action")}
     return render_template("kiosk.html", notice={k: notice.get(k, "") for k in SHORT_FIELDS},
-                           notice_version=notice.get("version"), self_service_button=self_service_text.BUTTON,
-                           delete_button=self_service_text.DELETE_BUTTON)
+                           notice_version=notice.get("version"), html_lang=locales.HTML_LANG[g.locale],
+                           words=words[g.locale], config=json.dumps(config, ensure_ascii=False),
+                           other=[lang for lang in locales.SUPPORTED if lang != g.locale][0])
+
 
 
 @bp.get("/notice")
 def notice_full() -> ResponseReturnValue:
-    return render_template("kiosk_notice.html", notice=_notice())
+    return render_template("kiosk_notice.html", notice=_notice(), html_lang=locales.HTML_LANG[g.locale],
+                           lang=g.locale)
 
 
 @bp.get("/retention")
@@ -77,16 +128,50 @@ def retention_schedule() -> ResponseReturnValue:
     """The written retention schedule (R5), public like the notice that links to it
     (gate.store.notices.RETENTION_SCHEDULE_PATH); generated from the configuration, no database needed."""
     days = current_app.extensions["gate_context"].settings.template_retention_days
-    return render_template("kiosk_retention.html", schedule=schedule_text(days))
+    return render_template("kiosk_retention.html", schedule=schedule_text(days), html_lang=locales.HTML_LANG[g.locale],
+                           lang=g.locale)
+
+
+def _payload(snap: Any) -> dict[str, object]:
+    """What the screen needs, and nothing more: the masked name only, never a card number or a code."""
+    lines = {}
+    for language in locales.SUPPORTED:
+        with force_locale(language):
+            lines[language] = [_render(text) for text in snap.screen]
+    return {"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
+            "camera_uses": snap.camera_uses, "message": snap.message, "lines": lines, "granted": snap.granted,
+            "reason": snap.reason, "transaction": snap.transaction, "database_ok": snap.database.ok,
+            "self_service": snap.self_service, "receipt": snap.receipt, "intent": snap.intent,
+            "methods": snap.methods, "face_claims": snap.face_claims, "greeting": snap.greeting,
+            "alarms": [name for name in SCREEN_ALARMS if name in snap.alarms]}
 
 
 @bp.get("/state")
 def state() -> ResponseReturnValue:
-    snap = _runtime().snapshot()
-    return jsonify({"phase": snap.phase, "offered": snap.offered, "camera_on": snap.camera_on,
-                    "message": snap.message, "granted": snap.granted, "reason": snap.reason,
-                    "transaction": snap.transaction, "database_ok": snap.database.ok,
-                    "self_service": snap.self_service, "receipt": snap.receipt})
+    return jsonify(_payload(_runtime().snapshot()))
+
+
+@bp.get("/events")
+def events() -> ResponseReturnValue:
+    """The snapshot pushed each time the runtime's change signal moves; ends after STREAM_SECONDS and
+    the browser reconnects (`retry:`). Versions that pass while a snapshot is built are folded into the
+    next one; the camera's use counter keeps even a 160 ms opening visible on the screen."""
+    runtime = _runtime()
+
+    def stream() -> Iterator[str]:
+        yield "retry: 500\n\n"
+        deadline = time.monotonic() + STREAM_SECONDS
+        seen = -1
+        while (left := deadline - time.monotonic()) > 0:
+            version = runtime.wait_change(seen, min(left, 10.0))
+            if version == seen:
+                yield ": still here\n\n"  # a comment line: keeps proxies from closing a quiet stream
+                continue
+            seen = version
+            yield f"data: {json.dumps(_payload(runtime.snapshot()), ensure_ascii=False)}\n\n"
+
+    return Response(stream_with_context(stream()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def kiosk_client() -> None:

@@ -1,0 +1,191 @@
+"""The kiosk as a new user meets it, in Chromium at the portrait touch screen's size (800x1280), in
+Chinese and in English: card, PIN, face with the camera indicator pushed over /kiosk/events, a refusal
+with its alternatives as buttons, the fire alarm, and the 中文 / EN toggle returning to the site's
+language after the transaction. One browser and one gate for the module; screenshots of each state go
+to webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (the README's pictures)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gate.face.images import read_image_file
+from gate.service.simrig import FIRE_ALARM
+from gate.store import site_settings
+from tests.service.conftest import CARD, CODE, Gate, allow_face, make_installation
+from tests.service.test_face_e2e import FACES, enroll_resident
+from tests.webui.test_browser import CHROMIUM, REPO
+
+pytestmark = [pytest.mark.browser, pytest.mark.faces]
+SIZE = {"width": 800, "height": 1280}
+WORDS = {"en": {"welcome": "Welcome", "denied": "Access denied", "camera": "Camera on", "tap": "Tap your card here",
+                "fire": "Fire alarm: doors released", "wrong": "Wrong PIN", "face": "Resident code + face",
+                "pin": "Resident code + PIN", "code": "Resident code", "pin_label": "PIN", "name": "T*t R*t"},
+         "zh_Hans_CN": {"welcome": "请通行", "denied": "禁止通行", "camera": "摄像头已开启", "tap": "请将卡片靠近此处",
+                        "fire": "消防报警：门已释放", "wrong": "密码错误", "face": "住户编号 + 刷脸",
+                        "pin": "住户编号 + 密码", "code": "住户编号", "pin_label": "密码", "name": "T*t R*t"}}
+
+
+@pytest.fixture(scope="module")
+def kiosk_gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate]:
+    from gate.face.engine import FaceEngine
+    from gate.service.builder import build_runtime
+    from gate.service.runtime import Timeouts
+    from gate.service.simrig import SimRig
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
+    if not (FACES / "people" / "obama").is_dir():
+        pytest.skip(f"real face photos not found at {FACES}")
+    engine = FaceEngine()
+    if not engine.available:
+        pytest.skip("the face model is not installed")
+    folder = tmp_path_factory.mktemp("kiosk")
+    ctx = make_installation(folder / "data")
+    rig = SimRig(pulse_ms=300).start()
+    runtime = build_runtime(ctx, rig=rig, timeouts=Timeouts(face=60, decision=60, refusal=3, passage=2),
+                            face_engine=engine)
+    runtime.start()
+    gate = Gate(ctx, rig, runtime)
+    allow_face(gate, folder, methods="card,pin,face")  # code + face only: no card+face (no traps)
+    enroll_resident(gate, engine, FACES / "people" / "obama" / "obama.jpg")
+    try:
+        yield gate
+    finally:
+        runtime.stop()
+        rig.stop()
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def served(kiosk_gate: Gate) -> Iterator[str]:
+    from werkzeug.serving import make_server
+
+    from webui.server import make_app
+
+    server = make_server("127.0.0.1", 0, make_app(kiosk_gate.ctx, kiosk_gate.runtime, simulate=True), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def kiosk_page(served: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu",
+                                                                          "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport=SIZE)
+        page.set_default_timeout(20_000)
+        yield page
+        browser.close()
+
+
+def shots() -> Path | None:
+    return REPO / "webui" / "screenshots" if os.environ.get("GATE_UPDATE_SCREENSHOTS") == "1" else None
+
+
+def snap(page, name: str, language: str) -> None:
+    folder = shots()
+    if folder is not None:
+        page.screenshot(path=str(folder / f"kiosk-{name}-{'zh' if language != 'en' else 'en'}.png"))
+
+
+def set_language(gate: Gate, language: str) -> None:
+    from gate.clock import utcnow
+
+    with gate.ctx.transaction() as session:
+        site_settings.change(session, "site.language", language, actor="test", now=utcnow())
+    gate.ctx.load_site_settings()
+
+
+def idle(page, gate: Gate) -> None:
+    from gate.core import machine as m
+
+    gate.runtime.post(m.Cancel())
+    page.locator("body[data-view=idle]").wait_for()
+
+
+@pytest.mark.parametrize("language", ["zh_Hans_CN", "en"])
+def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: str, kiosk_gate: Gate,
+                                                           language: str) -> None:
+    page, gate, words = kiosk_page, kiosk_gate, WORDS[language]
+    set_language(gate, language)
+    page.goto(served + "/kiosk/")
+    assert page.locator("html").get_attribute("lang") == ("en" if language == "en" else "zh-Hans-CN")
+    page.get_by_text(words["tap"]).wait_for()
+    # No trap: this gate takes face after a resident code only, and the tile says so.
+    assert page.get_by_role("button", name=words["face"]).is_visible()
+    for tile in page.locator("#ways .tile:visible").all():
+        assert tile.bounding_box()["height"] >= 120
+    snap(page, "idle", language)
+
+    # Card: a full-screen green panel with the masked name, never the full one.
+    gate.card(CARD)
+    page.locator("body[data-view=open]").wait_for()
+    assert page.locator("#headline").inner_text() == words["welcome"]
+    assert page.locator("#greeting").inner_text() == words["name"]
+    assert "Test Resident" not in page.content()
+    assert page.locator("#panel").get_attribute("aria-live") == "assertive"
+    snap(page, "open", language)
+    idle(page, gate)
+
+    # PIN on the on-screen keypad, wrong first: a red panel, two lines at most, the other ways as buttons.
+    page.get_by_role("button", name=words["pin"]).click()
+    page.get_by_label(words["code"]).wait_for()
+    snap(page, "code", language)
+    page.get_by_label(words["code"]).fill(CODE)
+    page.get_by_label(words["code"]).press("Enter")
+    pad = page.get_by_role("group", name="Keypad" if language == "en" else "键盘")
+    page.get_by_label(words["pin_label"], exact=True).wait_for()
+    for digit in "000000":
+        pad.get_by_role("button", name=digit, exact=True).click()
+    pad.locator("[data-key=ok]").click()
+    page.locator("body[data-view=refusal]").wait_for()
+    assert page.locator("#headline").inner_text() == words["denied"]
+    assert words["wrong"] in page.locator("#lines").inner_text()
+    assert page.locator("#lines p").count() <= 2
+    assert page.locator("#ways .tile:visible").count() >= 1
+    snap(page, "refused", language)
+    idle(page, gate)
+
+    # Face: resident code, then the camera, whose indicator the server pushes however short the opening.
+    gate.rig.show_photo(read_image_file(FACES / "people" / "obama" / "obama2.jpg"), "obama2")
+    page.get_by_role("button", name=words["face"]).click()
+    page.get_by_label(words["code"]).fill(CODE)
+    page.get_by_label(words["code"]).press("Enter")
+    page.locator("#camera-indicator", has_text=words["camera"]).wait_for()
+    page.locator("body[data-view=open]").wait_for()
+    snap(page, "face-open", language)
+    idle(page, gate)
+
+    # Fire alarm: its own full-screen state, whatever the screen showed.
+    gate.rig.set_input(FIRE_ALARM, False)
+    try:
+        page.locator("body[data-view=alarm]").wait_for()
+        assert page.locator("#headline").inner_text() == words["fire"]
+        snap(page, "fire", language)
+    finally:
+        gate.rig.set_input(FIRE_ALARM, True)
+    page.locator("body[data-view=idle]").wait_for()
+
+
+def test_the_language_toggle_lasts_one_transaction(kiosk_page, served: str, kiosk_gate: Gate) -> None:
+    page, gate = kiosk_page, kiosk_gate
+    set_language(gate, "zh_Hans_CN")
+    page.goto(served + "/kiosk/")
+    page.get_by_text("请将卡片靠近此处").wait_for()
+    page.get_by_role("button", name="语言").click()
+    page.get_by_text("Tap your card here").wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+    gate.card(CARD)
+    page.locator("#headline", has_text="Welcome").wait_for()
+    page.get_by_text("请将卡片靠近此处").wait_for()  # the transaction ended: the site's language again
+    assert page.locator("html").get_attribute("lang") == "zh-Hans-CN"
