@@ -104,8 +104,8 @@ def load(sessions: sessionmaker[Session], written: Mapping[str, object], *, acto
     """At start: seed what the database lacks, then read every value and the version.
 
     `written` are the site-wide keys this gate's gate.toml sets: used for seeding only; each one that was
-    not needed for that and differs from the stored value is ignored, with a warning naming it, so nobody edits the file and wonders why
-    nothing changed.
+    not needed for that and differs from the stored value is ignored, with a warning naming it, so
+    nobody edits the file and wonders why nothing changed.
     """
     for attempt in (1, 2):
         try:
