@@ -20,6 +20,7 @@ from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Reason
 from gate.core.policy import NON_FACE, Method
 from gate.core.selfservice import SelfServiceOutcome
+from gate.core.visitors import is_visitor_code
 from gate.core.transaction import (
     ArmTimer,
     Cancel,
@@ -97,6 +98,11 @@ def card_alone_accepted(state: State, event: Event, rules: Rules) -> bool:
 
 def card_needs_second_step(state: State, event: Event, rules: Rules) -> bool:
     return not card_alone_accepted(state, event, rules)
+
+
+def visitor_code_entered(state: State, event: Event, rules: Rules) -> bool:
+    """Ten digits starting with 9 (gate.core.visitors): a visitor code, decided at once, never with face."""
+    return isinstance(event, EnterCode) and is_visitor_code(event.code)
 
 
 def face_intended(state: State, event: Event, rules: Rules) -> bool:
@@ -202,6 +208,13 @@ def precheck_card(state: State, event: Event, rules: Rules) -> tuple[State, tupl
     claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.PRECHECK, claim=claim, intent="face")
     return new, (Precheck(new.token, claim, 0), ArmTimer(new.token, rules.decision_timeout))
+
+
+def decide_visitor_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, EnterCode)
+    claim = Claim(ClaimKind.VISITOR, event.code)
+    new = _new(state, phase=Phase.DECISION, claim=claim)
+    return new, _stop(state) + (Decide(new.token, Method.VISITOR, claim), ArmTimer(new.token, rules.decision_timeout))
 
 
 def hold_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
@@ -396,6 +409,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({P.CLAIM}, PresentCard, face_intended, precheck_card, P.PRECHECK),
     _t(_CARD_READY, PresentCard, card_alone_accepted, decide_card, P.DECISION),
     _t(_CARD_READY, PresentCard, card_needs_second_step, hold_card, P.CHOICE),
+    # A visitor code (keypad or screen): decided at once, whatever way in was chosen.
+    _t({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL, P.OPEN}, EnterCode, visitor_code_entered, decide_visitor_code,
+       P.DECISION),
     # A resident code (keypad or screen).
     _t({P.CLAIM}, EnterCode, face_intended, precheck_code, P.PRECHECK),
     _t({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL, P.OPEN}, EnterCode, face_not_intended, hold_code, P.CHOICE),
