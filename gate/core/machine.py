@@ -20,7 +20,6 @@ from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Reason
 from gate.core.policy import NON_FACE, Method
 from gate.core.selfservice import SelfServiceOutcome
-from gate.core.visitors import is_visitor_code
 from gate.core.transaction import (
     ArmTimer,
     Cancel,
@@ -53,6 +52,7 @@ from gate.core.transaction import (
     StopFace,
     TimedOut,
 )
+from gate.core.visitors import is_visitor_code
 
 __all__ = [
     # the types, from gate.core.transaction

@@ -51,6 +51,6 @@ def from_dates(valid_from: date | None, valid_until: date | None, zone: tzinfo) 
 
 def check_order(valid_from: date | datetime | None, valid_until: date | datetime | None) -> str | None:
     """Why a period is impossible (one sentence), or None."""
-    if valid_from is not None and valid_until is not None and valid_until < valid_from:  # type: ignore[operator]
+    if valid_from is not None and valid_until is not None and valid_until < valid_from:
         return "The end of validity is before its start: correct one of the two dates."
     return None
