@@ -1,6 +1,6 @@
 """Validity periods of residents and cards in the pure decision: dates read in the site's time zone."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,14 +16,14 @@ TENANT = Subject(resident_id=3, has_pin=True, has_card=True, has_consent=True, h
 
 
 def at(local: str) -> datetime:
-    return datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(timezone.utc)
+    return datetime.fromisoformat(local).replace(tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def test_until_is_inclusive_of_the_whole_local_day():
     assert LEASE.standing(at("2027-02-28 23:59:59")) is Standing.VALID
     assert LEASE.standing(at("2027-03-01 00:00:00")) is Standing.ENDED
     # 2027-02-28 23:30 in Shanghai is 15:30 UTC the same day; 16:00 UTC is already the next local day.
-    assert LEASE.standing(datetime(2027, 2, 28, 16, 0, tzinfo=timezone.utc)) is Standing.ENDED
+    assert LEASE.standing(datetime(2027, 2, 28, 16, 0, tzinfo=UTC)) is Standing.ENDED
     assert LEASE.standing(at("2026-02-28 23:59:59")) is Standing.NOT_YET
     assert LEASE.standing(at("2026-03-01 00:00:00")) is Standing.VALID
 

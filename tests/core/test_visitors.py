@@ -1,6 +1,6 @@
 """Visitor codes in the pure core: their shape, the decision, and the machine deciding them at once."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from gate.core.validity import Validity
 from gate.core.visitors import VisitorPass, decide_visitor, is_visitor_code, make_code, spaced, split_code
 from gate.errors import PolicyError
 
-NOW = datetime(2026, 6, 1, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 6, 0, tzinfo=UTC)
 POLICY = GatePolicy(gate_id=2, name="north", methods=parse_methods("card,pin"))
 PASS = VisitorPass(visitor_id=11, window=Validity(NOW - timedelta(hours=1), NOW + timedelta(hours=3)), remaining=2,
                    gate_ids=frozenset({2}))
