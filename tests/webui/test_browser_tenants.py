@@ -13,9 +13,8 @@ from gate.store import residents, validity
 from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole
 from tests.webui.conftest import PASSWORD, add_operator
-from tests.webui.test_browser import browser, last_access, wait_for
+from tests.webui.test_browser import last_access, wait_for
 
-__all__ = ["browser"]
 pytestmark = pytest.mark.browser
 
 
