@@ -79,3 +79,9 @@ def test_auditors_cannot_issue_visitor_codes(client, auth) -> None:
     auth.login("eve", OperatorRole.AUDITOR)
     assert client.get("/visitors").status_code == 403
     assert client.get("/move-out").status_code == 403
+
+
+def test_the_gate_settings_never_offer_visitor_as_a_policy_method(client, auth) -> None:
+    auth.login()
+    page = client.get("/settings").get_data(as_text=True)
+    assert 'value="card+pin"' in page and 'value="visitor"' not in page
