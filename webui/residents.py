@@ -12,6 +12,7 @@ from gate.store import residents as resident_service
 from gate.store.models import Resident
 from gate.store.resident_edit import generate_pin, update_resident
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime, today
+from webui.tenants import save_resident_validity
 
 bp = Blueprint("residents", __name__)
 CARD_CAPTURE_SECONDS = 10.0
@@ -66,6 +67,7 @@ def new():
                 birth_date=resident_service.parse_birth_date(form.get("birth_date")),
                 guardian_name=form.get("guardian_name", "").strip()[:200] or None,
                 group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
+            save_resident_validity(resident, form)
             commit_or_conflict("A resident with this code was just saved by someone else; open it from the list.")
             flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
             return redirect(url_for("residents.show", code=resident.code))
@@ -101,8 +103,9 @@ def edit(code: str):
                                       birth_date=resident_service.parse_birth_date(form.get("birth_date")),
                                       guardian_name=form.get("guardian_name"),
                                       group_name=form.get("group_name"), actor=actor())
+            period_changed = save_resident_validity(resident, form)
             db().commit()
-            flash("Saved." if changed else "Nothing changed.", "ok")
+            flash("Saved." if changed or period_changed else "Nothing changed.", "ok")
             return redirect(url_for("residents.show", code=code))
         except GateError as err:
             fail(err)
@@ -112,7 +115,9 @@ def edit(code: str):
     return render_template("residents/form.html", resident=resident, form={
         "name": resident.name, "unit": resident.unit,
         "birth_date": resident.birth_date.isoformat() if resident.birth_date else "",
-        "guardian_name": resident.guardian_name or "", "group_name": resident.group_name or ""})
+        "guardian_name": resident.guardian_name or "", "group_name": resident.group_name or "",
+        "valid_from": resident.valid_from.isoformat() if resident.valid_from else "",
+        "valid_until": resident.valid_until.isoformat() if resident.valid_until else ""})
 
 
 @bp.post("/residents/<code>/move-out")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from gate import site_config
 from gate.config import SECTIONS, sitewide
-from gate.core.policy import LIVENESS_MODES, Method
+from gate.core.policy import LIVENESS_MODES, POLICY_METHODS
 from gate.errors import GateError, NotFoundError, PolicyError
 from gate.store import assessments, notices, retention, site_settings
 from gate.store import gates as gate_service
@@ -48,7 +48,7 @@ def index() -> ResponseReturnValue:
     settings = ctx().settings
     return render_template(
         "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
-        methods=[m.value for m in Method], liveness_modes=LIVENESS_MODES, settings=settings,
+        methods=[m.value for m in POLICY_METHODS], liveness_modes=LIVENESS_MODES, settings=settings,
         file_values=_file_values(), editable=site_config.EDITABLE,
         notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()),
         rotation=_rotation_job().status, site_settings=_site_settings())

@@ -16,6 +16,7 @@ from gate.core.claims import Claim
 from gate.core.decision import Decision, Subject
 from gate.core.lockout import LockoutState
 from gate.core.policy import GatePolicy, Method
+from gate.core.visitors import VisitorPass
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,14 @@ class Entry:
     greeting: str | None = None
 
 
+@dataclass(frozen=True)
+class VisitorEntry:
+    """A visitor record found by its locator, and the hash of its secret digits to verify against."""
+
+    visitor: VisitorPass
+    code_hash: str
+
+
 class Directory(Protocol):
     @property
     def policy(self) -> GatePolicy:
@@ -36,6 +45,14 @@ class Directory(Protocol):
 
     def resident(self, claim: Claim, now: datetime) -> Entry | None:
         """The resident a card or resident code claims to be; None for unknown or malformed claims."""
+        ...
+
+    def visitor(self, locator: str, now: datetime) -> VisitorEntry | None:
+        """The visitor record this locator points to (gate.core.visitors), or None."""
+        ...
+
+    def take_visitor_entry(self, visitor_id: int) -> bool:
+        """Take one entry of a granted visitor code, atomically; False when none was left after all."""
         ...
 
     def lock_state(self, scope: str) -> LockoutState: ...
@@ -47,7 +64,7 @@ class Directory(Protocol):
         ...
 
     def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
-               card: str | None = None) -> int | None:
+               card: str | None = None, visitor_id: int | None = None) -> int | None:
         """The event row's id, or None where events are kept elsewhere until the database is back.
 
         `card`: the claimed card, for the log line (masked there), never stored."""

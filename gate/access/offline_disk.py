@@ -25,8 +25,10 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from gate.access.offline import CacheCopy, CachedResident
+from gate.access.offline import CacheCopy, CachedResident, CachedVisitor
 from gate.core.policy import GatePolicy, Method
+from gate.core.validity import Validity
+from gate.core.visitors import VisitorPass
 from gate.secrets.sealed_file import SealedFileError, load_or_create_local_key, read_sealed, write_sealed
 from gate.store.schedules import Window
 
@@ -106,7 +108,8 @@ def encode_content(copy: CacheCopy) -> bytes:
     residents: list[list[Any]] = []
     for entry in copy.by_code.values():
         index = None if entry.windows is None else schedules.setdefault(entry.windows, len(schedules))
-        residents.append([entry.resident_id, entry.code, entry.active, entry.pin_hash, entry.has_card, index])
+        residents.append([entry.resident_id, entry.code, entry.active, entry.pin_hash, entry.has_card, index,
+                          _day(entry.valid_from), _day(entry.valid_until)])
     data = {
         "format": FORMAT,
         "policy": {"gate_id": policy.gate_id, "name": policy.name, "methods": sorted(m.value for m in policy.methods),
@@ -118,6 +121,11 @@ def encode_content(copy: CacheCopy) -> bytes:
         "schedules": [[[_window(w) for w in windows] for windows in schedule] for schedule in schedules],
         "holidays": sorted(day.isoformat() for day in copy.holidays),
         "timezone": copy.timezone,
+        # Added with validity periods: an older release finds more fields than it unpacks and refuses the
+        # copy (fail closed) rather than letting an ended tenant in.
+        "card_dates": sorted([uid, _day(start), _day(end)] for uid, (start, end) in copy.card_dates.items()),
+        "visitors": sorted([v.locator, v.code_hash, v.visitor.visitor_id, _instant(v.visitor.window.start),
+                            _instant(v.visitor.window.end), v.visitor.remaining] for v in copy.visitors.values()),
     }
     return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 
@@ -133,12 +141,35 @@ def decode_content(content: bytes, taken_at: datetime) -> CacheCopy:
                         max_face_attempts=int(p["max_face_attempts"]), invalid=p["invalid"])
     schedules = [tuple(tuple(_unwindow(w) for w in windows) for windows in schedule) for schedule in data["schedules"]]
     by_code: dict[str, CachedResident] = {}
-    for resident_id, code, active, pin_hash, has_card, index in data["residents"]:
+    for resident_id, code, active, pin_hash, has_card, index, valid_from, valid_until in data["residents"]:
         by_code[code] = CachedResident(int(resident_id), str(code), bool(active), pin_hash, bool(has_card),
-                                       None if index is None else schedules[index])
+                                       None if index is None else schedules[index], _undate(valid_from),
+                                       _undate(valid_until))
     by_card = {uid: by_code[code] for uid, code in data["cards"]}
     holidays = frozenset(date.fromisoformat(day) for day in data["holidays"])
-    return CacheCopy(taken_at, policy, by_card, by_code, holidays, str(data["timezone"]))
+    card_dates = {str(uid): (_undate(start), _undate(end)) for uid, start, end in data["card_dates"]}
+    visitors = {}
+    for locator, code_hash, visitor_id, start, end, remaining in data["visitors"]:
+        visitor = VisitorPass(int(visitor_id), Validity(_uninstant(start), _uninstant(end)), int(remaining),
+                              frozenset({policy.gate_id}))
+        visitors[str(locator)] = CachedVisitor(str(locator), str(code_hash), visitor)
+    return CacheCopy(taken_at, policy, by_card, by_code, holidays, str(data["timezone"]), card_dates, visitors)
+
+
+def _day(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _undate(raw: str | None) -> date | None:
+    return None if raw is None else date.fromisoformat(raw)
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _uninstant(raw: str | None) -> datetime | None:
+    return None if raw is None else datetime.fromisoformat(raw)
 
 
 def _window(window: Window) -> list[Any]:

@@ -29,6 +29,7 @@ from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, Evidence, FaceOutcome, Locks, Reason, decide
 from gate.core.policy import GatePolicy, Method
 from gate.core.selfservice import holds_face_data, identify
+from gate.core.visitors import decide_visitor, split_code
 from gate.secrets import passwords
 from gate.store import consent
 from gate.store.db import transaction
@@ -46,6 +47,7 @@ class Outcome:
     resident_id: int | None
     event_id: int | None
     gate_id: int
+    visitor_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class EvidencePipeline:
 
     def run(self, directory: Directory, method: Method, claim: Claim, now: datetime, *, pin: str | None = None,
             face: FaceOutcome | None = None, face_failures: int = 0) -> Outcome:
+        if claim.kind is ClaimKind.VISITOR or method is Method.VISITOR:
+            return self._run_visitor(directory, claim, now)
         policy = directory.policy
         entry = directory.resident(claim, now)
         subject = entry.subject if entry is not None else None
@@ -104,7 +108,7 @@ class EvidencePipeline:
             stored = entry.pin_hash if entry is not None and entry.pin_hash is not None else self._dummy_hash
             pin_matches = passwords.verify(self.hasher, stored, pin or "") and entry is not None
 
-        decision = decide(policy, method, subject, Evidence(pin_matches=pin_matches, face=face), locks)
+        decision = decide(policy, method, subject, Evidence(pin_matches=pin_matches, face=face), locks, now)
 
         if pin_matches is not None:  # only a PIN that was tested counts, so a wait or a lock adds nothing
             decision = self._count_pin(directory, decision, pin_matches and decision.granted, gate_scope,
@@ -116,6 +120,35 @@ class EvidencePipeline:
         card = claim.value if claim.kind is ClaimKind.CARD else None
         event_id = directory.record(method, resident_id, decision, now, card)
         return Outcome(decision, resident_id, event_id, policy.gate_id)
+
+    def _run_visitor(self, directory: Directory, claim: Claim, now: datetime) -> Outcome:
+        """A visitor code: locator finds the record, the secret digits are checked like a PIN (and counted
+        on the gate keypad's counter, so guessing codes meets the same wait as guessing PINs), then the
+        record's gates, window and entries decide; a grant takes one entry atomically."""
+        policy = directory.policy
+        gate_scope = lockout.gate_scope(policy.gate_id)
+        gate_state = directory.lock_state(gate_scope)
+        locks = Locks(gate_wait_seconds=gate_state.seconds_left(now))
+        parts = split_code(claim.value)
+        entry = directory.visitor(parts[0], now) if parts is not None else None
+        matches: bool | None = None
+        if not locks.gate_wait_seconds:
+            stored = entry.code_hash if entry is not None else self._dummy_hash
+            matches = passwords.verify(self.hasher, stored, parts[1] if parts else "") and entry is not None
+        decision = decide_visitor(policy, entry.visitor if entry is not None else None, matches, locks, now)
+        if decision.granted and entry is not None and not directory.take_visitor_entry(entry.visitor.visitor_id):
+            decision = Decision(False, Reason.VISITOR_USED_UP)  # another gate took the last entry first
+        if matches is not None:
+            gate_state = lockout.after_pin_attempt(gate_state, success=matches, is_gate_keypad=True, now=now,
+                                                   resident=self.resident_rules, gate=self.gate_rules)
+            directory.store_lock_state(gate_scope, gate_state)
+            if not matches:
+                wait = gate_state.seconds_left(now)
+                decision = replace(decision, retry_after_seconds=wait or None)
+        # Only a code whose secret matched is tied to its record: a guess says nothing about anyone.
+        visitor_id = entry.visitor.visitor_id if entry is not None and matches else None
+        event_id = directory.record(Method.VISITOR, None, decision, now, visitor_id=visitor_id)
+        return Outcome(decision, None, event_id, policy.gate_id, visitor_id)
 
     def identify(self, directory: Directory, claim: Claim, pin: str, now: datetime) -> Identity:
         """The kiosk's "My face data": card or resident code + PIN, whatever ways in the gate accepts.
@@ -180,7 +213,7 @@ class EvidencePipeline:
         entry = directory.resident(claim, now)
         # Pretend the face matched: whatever still denies is a reason not to open the camera.
         decision = decide(directory.policy, face_method(claim), entry.subject if entry else None,
-                          Evidence(face=FaceOutcome.MATCH), Locks(face_failures=face_failures))
+                          Evidence(face=FaceOutcome.MATCH), Locks(face_failures=face_failures), now)
         return None if decision.granted else decision
 
 
@@ -229,6 +262,9 @@ class AccessService:
 
     def card_pin(self, gate_name: str, raw_card: str, pin: str) -> Outcome:
         return self.decide(gate_name, Method.CARD_PIN, Claim(ClaimKind.CARD, raw_card), pin=pin)
+
+    def visitor(self, gate_name: str, code: str) -> Outcome:
+        return self.decide(gate_name, Method.VISITOR, Claim(ClaimKind.VISITOR, code))
 
     def face(self, gate_name: str, claim: Claim, outcome: FaceOutcome | None, face_failures: int = 0) -> Outcome:
         return self.decide(gate_name, face_method(claim), claim, face=outcome, face_failures=face_failures)

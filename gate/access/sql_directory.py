@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gate.access.directory import Entry
+from gate.access.directory import Entry, VisitorEntry
 from gate.config import Settings
 from gate.core.cardnumber import normalize_card
 from gate.core.claims import Claim, ClaimKind
@@ -17,8 +18,9 @@ from gate.core.decision import Decision, Subject
 from gate.core.lockout import LockoutState
 from gate.core.names import mask_name
 from gate.core.policy import GatePolicy, Method
+from gate.core.validity import Validity, from_dates
 from gate.errors import GateError
-from gate.store import face_standing
+from gate.store import face_standing, visitors
 from gate.store.consent import current_consent
 from gate.store.events import EventRow
 from gate.store.gates import get_gate, policy_of
@@ -45,12 +47,19 @@ class EventRecorder(Protocol):
 def resolve_claim(session: Session, claim: Claim) -> Resident | None:
     """The resident a card or resident code claims to be; None for unknown or malformed claims."""
     if claim.kind is ClaimKind.CARD:
-        try:
-            uid = normalize_card(claim.value)
-        except GateError:
-            return None
-        return session.scalar(select(Resident).join(Card).where(Card.uid == uid))
+        card = claimed_card(session, claim)
+        return card.resident if card is not None else None
+    if claim.kind is not ClaimKind.CODE:
+        return None
     return session.scalar(select(Resident).where(Resident.code == claim.value))
+
+
+def claimed_card(session: Session, claim: Claim) -> Card | None:
+    try:
+        uid = normalize_card(claim.value)
+    except GateError:
+        return None
+    return session.scalar(select(Card).where(Card.uid == uid))
 
 
 class SqlDirectory:
@@ -73,9 +82,11 @@ class SqlDirectory:
         return self._policy
 
     def resident(self, claim: Claim, now: datetime) -> Entry | None:
-        resident = resolve_claim(self.session, claim)
+        card = claimed_card(self.session, claim) if claim.kind is ClaimKind.CARD else None
+        resident = card.resident if card is not None else resolve_claim(self.session, claim)
         if resident is None:
             return None
+        zone = ZoneInfo(self.timezone)
         self._residents[resident.id] = resident
         consent = current_consent(self.session, resident)
         today = face_standing.site_today(now, self.timezone)
@@ -95,6 +106,8 @@ class SqlDirectory:
             # when the purge has not run yet.
             template_expired=(template is not None and consent is not None
                               and template_is_expired(template, consent, self.site_days, now)),
+            validity=from_dates(resident.valid_from, resident.valid_until, zone),
+            card_validity=from_dates(card.valid_from, card.valid_until, zone) if card is not None else Validity(),
         )
         if self.rules is not None:
             subject = replace(subject, within_schedule=self.rules.within_schedule(self.session, resident, now),
@@ -107,6 +120,13 @@ class SqlDirectory:
             return None
         return self.session.scalar(select(FaceTemplate).where(FaceTemplate.pseudonym == resident.face_pseudonym)
                                    .limit(1))
+
+    def visitor(self, locator: str, now: datetime) -> VisitorEntry | None:
+        found = visitors.by_locator(self.session, locator)
+        return None if found is None else VisitorEntry(visitors.pass_of(self.session, found), found.code_hash)
+
+    def take_visitor_entry(self, visitor_id: int) -> bool:
+        return visitors.take_entry(self.session, visitor_id)
 
     def lock_state(self, scope: str) -> LockoutState:
         row = self.session.get(Lockout, scope)
@@ -125,7 +145,8 @@ class SqlDirectory:
             self.rules.after_grant(self.session, self._residents[entry.subject.resident_id], self.gate, now)
 
     def record(self, method: Method, resident_id: int | None, decision: Decision, now: datetime,
-               card: str | None = None) -> int:
+               card: str | None = None, visitor_id: int | None = None) -> int:
         return self.recorder.record(self.session, EventRow(
             at=self.event_time or now, gate_id=self.gate.id, gate_name=self.gate.name, method=method.value,
-            granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, card=card))
+            granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, card=card,
+            visitor_id=visitor_id, detail=f"visitor #{visitor_id}" if visitor_id is not None else ""))

@@ -8,7 +8,7 @@ import sys
 import click
 
 from gate.cli import CLI_ACTOR, Env, pass_env
-from gate.store import residents
+from gate.store import residents, validity
 
 
 def _read_secret(prompt: str) -> str:
@@ -29,13 +29,34 @@ def resident_group() -> None:
 @click.option("--unit", default="")
 @click.option("--birth-date", default=None, help="YYYY-MM-DD; under 14, face consent must come from a guardian.")
 @click.option("--guardian", default=None, help="Guardian's name (for a minor).")
+@click.option("--valid-from", default=None, help="YYYY-MM-DD, site time: the first day the resident may pass.")
+@click.option("--valid-until", default=None, help="YYYY-MM-DD, site time, inclusive: e.g. the lease's last day.")
 @pass_env
-def resident_add(env: Env, code: str, name: str, unit: str, birth_date: str | None, guardian: str | None) -> None:
+def resident_add(env: Env, code: str, name: str, unit: str, birth_date: str | None, guardian: str | None,
+                 valid_from: str | None, valid_until: str | None) -> None:
     with env.context().transaction() as session:
-        residents.add_resident(session, code=code, name=name, unit=unit,
-                               birth_date=residents.parse_birth_date(birth_date), guardian_name=guardian,
-                               actor=CLI_ACTOR)
+        resident = residents.add_resident(session, code=code, name=name, unit=unit,
+                                          birth_date=residents.parse_birth_date(birth_date), guardian_name=guardian,
+                                          actor=CLI_ACTOR)
+        validity.set_resident_validity(session, resident, validity.parse_date(valid_from, "start of validity"),
+                                       validity.parse_date(valid_until, "end of validity"), actor=CLI_ACTOR)
     click.echo(f"added resident {code}")
+
+
+@resident_group.command("edit")
+@click.argument("code")
+@click.option("--valid-from", default=None, help="YYYY-MM-DD, site time; \"\" removes the start.")
+@click.option("--valid-until", default=None, help="YYYY-MM-DD, site time, inclusive; \"\" removes the end.")
+@pass_env
+def resident_edit(env: Env, code: str, valid_from: str | None, valid_until: str | None) -> None:
+    """Change a resident's validity (a tenant's lease); an option left out keeps its value."""
+    with env.context().transaction() as session:
+        resident = residents.get_resident(session, code)
+        start = resident.valid_from if valid_from is None else validity.parse_date(valid_from, "start of validity")
+        end = resident.valid_until if valid_until is None else validity.parse_date(valid_until, "end of validity")
+        changed = validity.set_resident_validity(session, resident, start, end, actor=CLI_ACTOR)
+    shown = f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
+    click.echo(f"resident {code} valid {shown}" if changed else f"resident {code}: nothing changed")
 
 
 @resident_group.command("list")

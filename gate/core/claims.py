@@ -1,4 +1,5 @@
-"""What a person at the gate says about who they are, before any evidence: a card or a resident code."""
+"""What a person at the gate says about who they are, before any evidence: a card, a resident code or a
+visitor code (gate.core.visitors)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 class ClaimKind(enum.StrEnum):
     CARD = "card"
     CODE = "code"
+    VISITOR = "visitor"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from gate.core.policy import NON_FACE, GatePolicy, Method
+from gate.core.validity import Standing, Validity
 
 
 class Reason(enum.StrEnum):
@@ -35,6 +37,16 @@ class Reason(enum.StrEnum):
     LIVENESS_FAILED = "liveness_failed"
     FACE_MISMATCH = "face_mismatch"
     DATABASE_UNAVAILABLE = "database_unavailable"  # fits access_events.reason (String(32))
+    NOT_YET_VALID = "not_yet_valid"  # the resident's validity starts later (a lease not yet begun)
+    EXPIRED = "expired"  # the resident's validity ended (a tenant after the lease): listed for move-out
+    CARD_NOT_YET_VALID = "card_not_yet_valid"
+    CARD_EXPIRED = "card_expired"
+    VISITOR_UNKNOWN = "visitor_unknown"  # no such visitor code, or the wrong digits
+    VISITOR_NOT_YET_VALID = "visitor_not_yet_valid"
+    VISITOR_EXPIRED = "visitor_expired"
+    VISITOR_USED_UP = "visitor_used_up"
+    VISITOR_WRONG_GATE = "visitor_wrong_gate"
+    VISITOR_REVOKED = "visitor_revoked"
 
 
 MESSAGES = {
@@ -64,6 +76,16 @@ MESSAGES = {
     Reason.FACE_MISMATCH: "Face not matched. Please try again or use your card or PIN.",
     Reason.DATABASE_UNAVAILABLE: "The database is unavailable, so credentials cannot be checked right now. "
                                  "Please call the management office.",
+    Reason.NOT_YET_VALID: "Your access here has not started yet; please ask the management office.",
+    Reason.EXPIRED: "Your access here has ended; please contact the management office.",
+    Reason.CARD_NOT_YET_VALID: "This card is not valid yet; please ask the management office.",
+    Reason.CARD_EXPIRED: "This card is no longer valid; please ask the management office.",
+    Reason.VISITOR_UNKNOWN: "Visitor code not recognised.",
+    Reason.VISITOR_NOT_YET_VALID: "This visitor code is not valid yet; please come back at the time of your visit.",
+    Reason.VISITOR_EXPIRED: "This visitor code has expired; please ask the person you are visiting for a new one.",
+    Reason.VISITOR_USED_UP: "This visitor code has been used up; please ask the person you are visiting.",
+    Reason.VISITOR_WRONG_GATE: "This visitor code is not valid at this gate.",
+    Reason.VISITOR_REVOKED: "This visitor code was cancelled; please ask the person you are visiting.",
 }
 
 
@@ -89,6 +111,10 @@ class Subject:
     template_expired: bool = False  # past its retention deadline: it must not be used, even if it would match
     within_schedule: bool = True
     passback_ok: bool = True  # anti-passback (gate pairs): False when already inside
+    # When the resident may pass (a tenant's lease), and the claimed card's own period (unbounded for a
+    # claim by resident code). Instants; `decide` needs `now` to check a bounded one.
+    validity: Validity = field(default_factory=Validity)
+    card_validity: Validity = field(default_factory=Validity)
 
 
 @dataclass(frozen=True)
@@ -144,7 +170,7 @@ class Decision:
 
 
 def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence: Evidence,
-           locks: Locks = Locks()) -> Decision:
+           locks: Locks = Locks(), now: datetime | None = None) -> Decision:
     def deny(reason: Reason) -> Decision:
         offer = policy.alternatives if method.uses_face else frozenset()
         return Decision(False, reason, offer)
@@ -160,6 +186,9 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
         return deny(Reason.UNKNOWN_RESIDENT if claimed_by_code else Reason.UNKNOWN_CARD)
     if not subject.active:
         return deny(Reason.RESIDENT_INACTIVE)
+    period = _period_refusal(subject, now)
+    if period is not None:
+        return deny(period)
     if not subject.within_schedule:
         return deny(Reason.OUTSIDE_SCHEDULE)
     if not subject.passback_ok:
@@ -196,6 +225,17 @@ def decide(policy: GatePolicy, method: Method, subject: Subject | None, evidence
             return deny(face_reasons[evidence.face])
 
     return Decision(True, Reason.GRANTED)
+
+
+def _period_refusal(subject: Subject, now: datetime | None) -> Reason | None:
+    """Before any evidence: past the end of validity, card, PIN and face are all refused alike."""
+    if not (subject.validity.bounded or subject.card_validity.bounded):
+        return None
+    if now is None:  # fail closed: a bounded period never passes unchecked
+        raise ValueError("decide() needs `now` for a subject with a validity period")
+    standing = {Standing.NOT_YET: Reason.NOT_YET_VALID, Standing.ENDED: Reason.EXPIRED}
+    card_standing = {Standing.NOT_YET: Reason.CARD_NOT_YET_VALID, Standing.ENDED: Reason.CARD_EXPIRED}
+    return standing.get(subject.validity.standing(now)) or card_standing.get(subject.card_validity.standing(now))
 
 
 def decide_unavailable(methods: frozenset[Method], method: Method) -> Decision:

@@ -52,6 +52,7 @@ from gate.core.transaction import (
     StopFace,
     TimedOut,
 )
+from gate.core.visitors import is_visitor_code
 
 __all__ = [
     # the types, from gate.core.transaction
@@ -104,6 +105,11 @@ def face_fits(claim_kind: ClaimKind, rules: Rules) -> bool:
     """Whether face can follow this kind of claim here: a card needs card+face, a resident code needs face.
     Otherwise the attempt would end in "this gate does not accept that method" after the camera ran."""
     return (Method.CARD_FACE if claim_kind is ClaimKind.CARD else Method.FACE) in rules.methods
+
+
+def visitor_code_entered(state: State, event: Event, rules: Rules) -> bool:
+    """Ten digits starting with 9 (gate.core.visitors): a visitor code, decided at once, never with face."""
+    return isinstance(event, EnterCode) and is_visitor_code(event.code)
 
 
 def face_intended(state: State, event: Event, rules: Rules) -> bool:
@@ -212,6 +218,13 @@ def precheck_card(state: State, event: Event, rules: Rules) -> tuple[State, tupl
     claim = Claim(ClaimKind.CARD, event.number)
     new = _new(state, phase=Phase.PRECHECK, claim=claim, intent="face")
     return new, (Precheck(new.token, claim, 0), ArmTimer(new.token, rules.decision_timeout))
+
+
+def decide_visitor_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
+    assert isinstance(event, EnterCode)
+    claim = Claim(ClaimKind.VISITOR, event.code)
+    new = _new(state, phase=Phase.DECISION, claim=claim)
+    return new, _stop(state) + (Decide(new.token, Method.VISITOR, claim), ArmTimer(new.token, rules.decision_timeout))
 
 
 def hold_code(state: State, event: Event, rules: Rules) -> tuple[State, tuple[Effect, ...]]:
@@ -406,6 +419,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t({P.CLAIM}, PresentCard, face_intended, precheck_card, P.PRECHECK),
     _t(_CARD_READY, PresentCard, card_alone_accepted, decide_card, P.DECISION),
     _t(_CARD_READY, PresentCard, card_needs_second_step, hold_card, P.CHOICE),
+    # A visitor code (keypad or screen): decided at once, whatever way in was chosen.
+    _t({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL, P.OPEN}, EnterCode, visitor_code_entered, decide_visitor_code,
+       P.DECISION),
     # A resident code (keypad or screen).
     _t({P.CLAIM}, EnterCode, face_intended, precheck_code, P.PRECHECK),
     _t({P.IDLE, P.CLAIM, P.CHOICE, P.REFUSAL, P.OPEN}, EnterCode, face_not_intended, hold_code, P.CHOICE),

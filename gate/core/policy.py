@@ -14,6 +14,7 @@ class Method(enum.StrEnum):
     CARD_PIN = "card+pin"
     FACE = "face"          # 1:1 after a claim by card or resident code
     CARD_FACE = "card+face"
+    VISITOR = "visitor"    # a visitor code (gate.core.visitors): never a gate's policy choice, never face
 
     @property
     def uses_face(self) -> bool:
@@ -25,15 +26,21 @@ class Method(enum.StrEnum):
 
 
 NON_FACE = frozenset({Method.CARD, Method.PIN, Method.CARD_PIN})
+#: The methods a gate's policy chooses from. Visitor codes are accepted where a visitor record names
+#: the gate, whatever its policy, so "visitor" is not one of them.
+POLICY_METHODS = tuple(m for m in Method if m is not Method.VISITOR)
 LIVENESS_MODES = ("none", "blink", "head_turn")
 
 
 def parse_methods(text: str) -> frozenset[Method]:
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
     try:
-        return frozenset(Method(name) for name in names)
+        methods = frozenset(Method(name) for name in names)
+        if Method.VISITOR in methods:
+            raise ValueError(Method.VISITOR.value)
+        return methods
     except ValueError as err:
-        known = ", ".join(m.value for m in Method)
+        known = ", ".join(m.value for m in POLICY_METHODS)
         raise PolicyError(f"Unknown method in {text!r}: methods are {known}.") from err
 
 
@@ -95,7 +102,7 @@ def read_stored(text: str) -> tuple[frozenset[Method], str | None]:
     stops deciding, and the known names are kept.
     """
     names = [part.strip().lower() for part in text.split(",") if part.strip()]
-    values = {m.value for m in Method}
+    values = {m.value for m in POLICY_METHODS}
     unknown = [name for name in names if name not in values]
     known = frozenset(Method(name) for name in names if name in values)
     if unknown:

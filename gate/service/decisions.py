@@ -22,13 +22,13 @@ from collections.abc import Callable
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from gate.access.offline import CacheExpired, OfflineCache
+from gate.access.offline import OFFLINE_METHODS, CacheExpired, OfflineCache
 from gate.access.pipeline import AccessService, face_method
 from gate.clock import Clock
 from gate.core import machine as m
 from gate.core.claims import Claim, ClaimKind
 from gate.core.decision import Decision, decide_unavailable
-from gate.core.policy import NON_FACE, GatePolicy, Method
+from gate.core.policy import GatePolicy, Method
 from gate.errors import NotMigratedError
 from gate.service.db_deadline import DatabaseDeadline
 from gate.service.event_log import EventLog
@@ -164,14 +164,15 @@ class Decider:
 
     def _decide_offline(self, effect: m.Decide, rules: m.Rules) -> Decision:
         detail = "database unreachable"
-        if self.cache is not None and effect.method in NON_FACE:
+        if self.cache is not None and effect.method in OFFLINE_METHODS:
             try:
                 outcome = self.cache.decide(effect.method, effect.claim, self.clock(), pin=effect.pin)
             except CacheExpired as expired:
                 detail = str(expired)
             else:
                 self.events.offline(effect.method, outcome.decision, outcome.resident_id, self.gate_id,
-                                    "decided from the local cache", _card(effect.claim))
+                                    "decided from the local cache", _card(effect.claim),
+                                    visitor_id=outcome.visitor_id)
                 return outcome.decision
         decision = decide_unavailable(rules.methods, effect.method)
         self.events.offline(effect.method, decision, None, self.gate_id, detail, _card(effect.claim))

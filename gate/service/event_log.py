@@ -25,10 +25,10 @@ from gate.core.decision import Decision
 from gate.core.policy import Method
 from gate.service.db_health import DatabaseHealth
 from gate.service.journal import Journal, JournalEntry
-from gate.store import events
+from gate.store import events, visitors
 from gate.store.db import transaction
 from gate.store.events import EventRow
-from gate.store.models import AccessEvent, Gate, Resident
+from gate.store.models import AccessEvent, Gate, Resident, Visitor
 
 log = logging.getLogger("gate.service")
 
@@ -81,10 +81,11 @@ class EventLog:
         self.remember({"kind": "door", "event": kind, "detail": detail, "event_id": event_id})
 
     def offline(self, method: Method, decision: Decision, resident_id: int | None, gate_id: int | None,
-                detail: str, card: str | None = None) -> None:
+                detail: str, card: str | None = None, visitor_id: int | None = None) -> None:
         """A decision taken without the database: on the local journal now, in the table when it is back."""
         row = EventRow(at=self.clock(), gate_id=gate_id, gate_name=self.gate_name, method=method.value,
-                       granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, detail=detail)
+                       granted=decision.granted, reason=decision.reason.value, resident_id=resident_id, detail=detail,
+                       visitor_id=visitor_id)
         self._journal(row)
         row = replace(row, card=card)  # for the log line only (masked there); never journalled
         events.log_line(row, None, offline=True)
@@ -140,6 +141,7 @@ class EventLog:
         # A resident (or gate) deleted while the gate was offline keeps its event, without the link.
         residents = _existing(session, Resident.id, (e.get("resident_id") for e in batch))
         gates = _existing(session, Gate.id, [gate_id, *(e.get("gate_id") for e in batch)])
+        visitor_ids = _existing(session, Visitor.id, (e.get("visitor_id") for e in batch))
         for entry in batch:
             if entry["id"] in written:
                 continue
@@ -151,6 +153,11 @@ class EventLog:
                            granted=bool(entry["granted"]), reason=str(entry["reason"]),
                            resident_id=resident if isinstance(resident, int) and resident in residents else None,
                            detail="offline: " + str(entry.get("detail", "")))
+            visitor = entry.get("visitor_id")
+            if isinstance(visitor, int) and visitor in visitor_ids:
+                row = replace(row, visitor_id=visitor)
+                if row.granted:  # the offline use takes its entry now (never below zero): the reconciliation
+                    visitors.take_entry(session, visitor)
             events.add_row(session, row, journal_id=str(entry["id"]))
 
     @property

@@ -66,6 +66,16 @@ REFUSALS: dict[Reason, str] = {
     Reason.LIVENESS_FAILED: N_("The liveness check did not pass."),
     Reason.FACE_MISMATCH: N_("Face not matched. Please use your card or PIN."),
     Reason.DATABASE_UNAVAILABLE: N_("Cannot check right now. Please call the management office."),
+    Reason.NOT_YET_VALID: N_("Your access has not started yet."),
+    Reason.EXPIRED: N_("Your access has ended. Please ask the management office."),
+    Reason.CARD_NOT_YET_VALID: N_("This card is not valid yet."),
+    Reason.CARD_EXPIRED: N_("This card has expired. Please use your PIN or ask the management office."),
+    Reason.VISITOR_UNKNOWN: N_("Visitor code not recognised."),
+    Reason.VISITOR_NOT_YET_VALID: N_("This visitor code is not valid yet."),
+    Reason.VISITOR_EXPIRED: N_("This visitor code has expired."),
+    Reason.VISITOR_USED_UP: N_("This visitor code has been used up."),
+    Reason.VISITOR_WRONG_GATE: N_("This visitor code is not for this gate."),
+    Reason.VISITOR_REVOKED: N_("This visitor code was cancelled."),
 }
 SCREEN_ENROLL_HINT = N_("To use face, ask the management office (it needs your separate consent).")
 SCREEN_DOOR_FAILED = N_("The door could not be released. Please call the management office.")

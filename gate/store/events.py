@@ -30,13 +30,14 @@ class EventRow:
     resident_id: int | None = None
     detail: str = ""
     card: str | None = None  # the claimed card, for the log line only (masked there); never stored
+    visitor_id: int | None = None  # a visitor-code decision's record (its label stays on the record)
 
 
 def add_row(session: Session, row: EventRow, journal_id: str | None = None) -> int:
     """Add the row in the caller's transaction and return its id."""
     event = AccessEvent(at=row.at, gate_id=row.gate_id, resident_id=row.resident_id, method=row.method[:METHOD_LEN],
                         granted=row.granted, reason=row.reason[:REASON_LEN], detail=row.detail[:DETAIL_LEN],
-                        journal_id=journal_id)
+                        journal_id=journal_id, visitor_id=row.visitor_id)
     session.add(event)
     session.flush()
     return event.id
@@ -55,6 +56,8 @@ def log_line(row: EventRow, event_id: int | None, *, offline: bool = False) -> N
     else:
         line = {"event": "access", "id": event_id, "at": at, "gate": row.gate_name, "resident_id": row.resident_id,
                 "method": row.method, "granted": row.granted, "reason": row.reason}
+        if row.visitor_id is not None:
+            line["visitor_id"] = row.visitor_id
         if offline:
             line.update(offline=True, detail=row.detail)
         if row.card is not None:

@@ -100,6 +100,9 @@ class Resident(Base):
     audit_salt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     moved_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A tenant's lease: local calendar days in the site's time zone, until inclusive (gate.core.validity).
+    valid_from: Mapped[date | None] = mapped_column(Date, default=None)
+    valid_until: Mapped[date | None] = mapped_column(Date, default=None, index=True)
 
     cards: Mapped[list[Card]] = relationship(back_populates="resident", cascade="all, delete-orphan")
     pin: Mapped[Pin | None] = relationship(back_populates="resident", cascade="all, delete-orphan")
@@ -114,6 +117,8 @@ class Card(Base):
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[date | None] = mapped_column(Date, default=None)
+    valid_until: Mapped[date | None] = mapped_column(Date, default=None)
 
     resident: Mapped[Resident] = relationship(back_populates="cards")
 
@@ -275,6 +280,8 @@ class AccessEvent(Base):
     # The gate's local journal line a row was replayed from (events taken while the database was
     # away): unique, so a replay cut short after its commit never writes a row twice.
     journal_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=None)
+    # The visitor record a visitor-code decision was about (its label is on the record, never here).
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("visitors.id", ondelete="SET NULL"), default=None)
 
 
 class AuditEntry(Base):
@@ -488,3 +495,32 @@ __all__ = [
     "SchemaRevision",
     "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]
+
+
+class Visitor(Base):
+    """A visitor code: where and when it opens and how many times. The code itself is never stored:
+    `locator` finds the record, `code_hash` (argon2id) checks the secret digits (gate.core.visitors)."""
+
+    __tablename__ = "visitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), default="")  # what the operator typed, e.g. "plumber, 3-201"
+    locator: Mapped[str] = mapped_column(String(8), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    entries: Mapped[int] = mapped_column(Integer)
+    remaining: Mapped[int] = mapped_column(Integer)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    gates: Mapped[list[VisitorGate]] = relationship(cascade="all, delete-orphan")
+
+
+class VisitorGate(Base):
+    __tablename__ = "visitor_gates"
+
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("visitors.id", ondelete="CASCADE"), primary_key=True)
+    gate_id: Mapped[int] = mapped_column(ForeignKey("gates.id", ondelete="CASCADE"), primary_key=True)

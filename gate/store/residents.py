@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.core.cardnumber import normalize_card
+from gate.core.visitors import is_visitor_code
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.secrets import passwords
 from gate.store import alternatives, audit, shredding
@@ -66,6 +67,8 @@ def add_resident(session: Session, *, code: str, name: str, unit: str = "", birt
     check_birth_date(birth_date, now)
     if not CODE_PATTERN.fullmatch(code):
         raise PolicyError("A resident code is 1-32 letters, digits, '-' or '_', starting with a letter or digit.")
+    if is_visitor_code(code):
+        raise PolicyError("Ten digits starting with 9 is the shape of a visitor code: choose another resident code.")
     if not name.strip():
         raise PolicyError("A resident needs a name.")
     if session.scalar(select(Resident.id).where(Resident.code == code)) is not None:

@@ -46,8 +46,9 @@ def fake_webcam_video(photo: Path, target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def launch_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Behind the session fixture `browser` in conftest.py: one Chromium per worker, whichever browser
+    test module asks (two sync Playwright instances cannot run in one thread)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
     from playwright.sync_api import sync_playwright
