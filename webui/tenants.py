@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from gate.errors import GateError, NotFoundError
 from gate.store import residents as resident_service
 from gate.store import validity
 from gate.store.models import Resident
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, today
-from webui.gettext_shim import _, install_template_fallback
 
 bp = Blueprint("tenants", __name__)
-install_template_fallback(bp)
 
 
 def _load(code: str) -> Resident:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import segno
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from gate.core.visitors import spaced
@@ -16,10 +17,8 @@ from gate.errors import GateError, PolicyError
 from gate.store import visitors as visitor_service
 from gate.store.models import Gate
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
-from webui.gettext_shim import _, install_template_fallback
 
 bp = Blueprint("visitors", __name__)
-install_template_fallback(bp)
 
 
 def _zone() -> ZoneInfo:
