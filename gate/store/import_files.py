@@ -50,6 +50,8 @@ class Table:
     kind: str  # "CSV (UTF-8 with BOM)", "CSV (GB18030)", "XLSX", ...
     columns: list[str]
     rows: Iterator[Row]
+    #: Lines to expect, for a progress bar (a workbook's own count; it may hold trailing blank lines).
+    total: int | None = None
 
 
 def header_names(language: str = "en") -> list[str]:
@@ -142,7 +144,8 @@ def _xlsx(data: bytes) -> Table:
         finally:
             book.close()
 
-    return Table("XLSX", [c for c in columns if c], rows())
+    total = sheet.max_row - 1 if sheet.max_row else None
+    return Table("XLSX", [c for c in columns if c], rows(), total)
 
 
 def _csv(data: bytes) -> Table:
@@ -155,7 +158,10 @@ def _csv(data: bytes) -> Table:
     if header is None:
         raise PolicyError("The file is empty: put the column headers on its first line.")
     columns = _columns(header)
-    return Table(f"CSV ({encoding})", [c for c in columns if c], _rows(columns, records, 2))
+    # Counting costs a second parse (~0.3 s for 100,000 lines) and buys a progress bar that means something.
+    total = sum(1 for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+                if any(cell.strip() for cell in record)) - 1
+    return Table(f"CSV ({encoding})", [c for c in columns if c], _rows(columns, records, 2), total)
 
 
 def open_table(data: bytes, filename: str = "") -> Table:
