@@ -102,7 +102,7 @@ def resident_import(env: Env, file: Path, dry_run: bool) -> None:
 
     def line(result: imports.LineResult) -> None:
         click.echo(f"line {result.line}\t{result.code}\t{result.verdict.value}"
-                   + (f"\t{result.detail}" if result.detail else ""))
+                   + (f"\t{result.text}" if result.detail else ""))
 
     result = imports.run_import(ctx.sessions, table, ctx.hasher, actor=CLI_ACTOR,
                                 options=imports.Options(dry_run=dry_run, pins_allowed=False),

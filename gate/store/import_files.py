@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from gate.errors import PolicyError
+from gate.i18n.marker import N_
 
 #: Each column's accepted headers (English, then Chinese as on a property office's spreadsheet). The
 #: first English and first Chinese name are what the template and the export write.
@@ -33,6 +34,16 @@ CARD_SEPARATORS = (";", "；")
 ALIASES = {alias.casefold(): column for column, names in COLUMNS.items() for alias in names}
 
 XLSX_MAGIC = b"PK\x03\x04"
+
+
+class ImportError_(PolicyError):
+    """A refusal whose sentence is a catalogue message (`template`) with its values, so the web UI can
+    say it in the reader's language; str() is the English sentence, for the command line and the log."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = {name: str(value) for name, value in params.items()}
+        super().__init__(template % self.params if self.params else template)
 
 
 @dataclass(frozen=True)
@@ -78,24 +89,25 @@ def decode_csv(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("gb18030"), "GB18030"
     except UnicodeDecodeError:
-        raise PolicyError("The file is neither UTF-8 nor GB18030 text: save it from the spreadsheet as "
-                          "\"CSV UTF-8\" or as an Excel workbook (.xlsx) and try again.") from None
+        raise ImportError_(N_("The file is neither UTF-8 nor GB18030 text: save it from the spreadsheet as "
+                              "\"CSV UTF-8\" or as an Excel workbook (.xlsx) and try again.")) from None
 
 
 def _columns(header: list[str]) -> list[str]:
     names = [str(cell or "").strip() for cell in header]
     unknown = [name for name in names if name and name.casefold() not in ALIASES]
     if unknown:
-        raise PolicyError(f"Unknown column(s) {', '.join(unknown)}: use the headers of the template "
-                          f"({', '.join(header_names('en'))} or {'、'.join(header_names('zh'))}).")
+        raise ImportError_(N_("Unknown column(s) %(unknown)s: use the headers of the template (%(english)s or "
+                              "%(chinese)s)."), unknown=", ".join(unknown),
+                           english=", ".join(header_names("en")), chinese="、".join(header_names("zh")))
     columns = [ALIASES.get(name.casefold(), "") for name in names]
     missing = [column for column in REQUIRED if column not in columns]
     if missing:
-        raise PolicyError(f"The first line must name the columns; {' and '.join(missing)} is missing "
-                          "(download the template to see them).")
+        raise ImportError_(N_("The first line must name the columns; %(missing)s is missing (download the "
+                              "template to see them)."), missing=" and ".join(missing))
     doubled = {column for column in columns if column and columns.count(column) > 1}
     if doubled:
-        raise PolicyError(f"The column {', '.join(sorted(doubled))} appears twice: keep one.")
+        raise ImportError_(N_("The column %(column)s appears twice: keep one."), column=", ".join(sorted(doubled)))
     return columns
 
 
@@ -129,13 +141,14 @@ def _xlsx(data: bytes) -> Table:
         # Read-only mode streams the sheet's XML: a 100,000-row workbook is not held as cell objects.
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many kinds for a damaged file
-        raise PolicyError(f"The workbook cannot be read ({type(err).__name__}): save it again as .xlsx.") from None
+        raise ImportError_(N_("The workbook cannot be read (%(error)s): save it again as .xlsx."),
+                           error=type(err).__name__) from None
     sheet = book.worksheets[0]
     cells = ([_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True))
     header = next(cells, None)
     if header is None:
         book.close()
-        raise PolicyError("The workbook's first sheet is empty: put the column headers on its first line.")
+        raise ImportError_(N_("The workbook's first sheet is empty: put the column headers on its first line."))
     columns = _columns(header)
 
     def rows() -> Iterator[Row]:
@@ -156,7 +169,7 @@ def _csv(data: bytes) -> Table:
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(records, None)
     if header is None:
-        raise PolicyError("The file is empty: put the column headers on its first line.")
+        raise ImportError_(N_("The file is empty: put the column headers on its first line."))
     columns = _columns(header)
     # Counting costs a second parse (~0.3 s for 100,000 lines) and buys a progress bar that means something.
     total = sum(1 for record in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -169,6 +182,6 @@ def open_table(data: bytes, filename: str = "") -> Table:
     if data.startswith(XLSX_MAGIC):
         return _xlsx(data)
     if Path(filename).suffix.lower() in (".xlsx", ".xlsm"):
-        raise PolicyError("The file is named .xlsx but is not an Excel workbook: save it again from the "
-                          "spreadsheet.")
+        raise ImportError_(N_("The file is named .xlsx but is not an Excel workbook: save it again from the "
+                              "spreadsheet."))
     return _csv(data)

@@ -28,9 +28,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gate.clock import utcnow
 from gate.core.cardnumber import normalize_card
-from gate.errors import GateError, PolicyError
+from gate.errors import GateError
+from gate.i18n.marker import N_
 from gate.store import audit, residents
-from gate.store.import_files import Row, Table, split_cards
+from gate.store.import_files import ImportError_, Row, Table, split_cards
 from gate.store.models import Card, Resident, ResidentStatus
 from gate.store.resident_edit import generate_pin, update_resident
 
@@ -58,8 +59,15 @@ class LineResult:
     line: int
     code: str
     verdict: Verdict
-    #: What changes ("unit, group, card 12345678") or, when refused, why in a sentence.
+    #: What changes ("unit, group, card 12345678") or, when refused, why in a sentence: a catalogue
+    #: message with `params`, so each reader gets it in their language.
     detail: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The detail in English (the command line, the log)."""
+        return self.detail % self.params if self.params else self.detail
 
 
 @dataclass(frozen=True)
@@ -118,7 +126,7 @@ def _truthy(text: str) -> bool:
         return True
     if lowered in NO:
         return False
-    raise PolicyError(f"new_pin (生成密码) is yes/是 or empty, not {text!r}.")
+    raise ImportError_(N_("new_pin (生成密码) is yes/是 or empty, not %(value)s."), value=repr(text))
 
 
 def _details(row: Row, now: datetime) -> dict[str, object]:
@@ -171,15 +179,15 @@ class _Planner:
             try:
                 out.append(self.line(row, stored.get(code), holders))
             except GateError as err:
-                out.append(LineResult(row.line, code, Verdict.REFUSE, str(err)))
+                out.append(_refused(row.line, code, err))
         return out
 
     def line(self, row: Row, resident: Resident | None, holders: dict[str, str]) -> _Plan | LineResult:
         code = row.values.get("code", "")
         residents.check_code(code)
         if code in self.code_lines:
-            raise PolicyError(f"Resident {code} is also on line {self.code_lines[code]}: give each resident one "
-                              "line and separate several cards with ';'.")
+            raise ImportError_(N_("Resident %(code)s is also on line %(line)s: give each resident one line and "
+                                  "separate several cards with ';'."), code=code, line=self.code_lines[code])
         self.code_lines[code] = row.line
         details = _details(row, self.now)
         cards: list[str] = []
@@ -187,19 +195,21 @@ class _Planner:
             uid = normalize_card(raw)
             holder = holders.get(uid)
             if holder is not None and holder != code:
-                raise PolicyError(f"Card {uid} is already registered to resident {holder}.")
+                raise ImportError_(N_("Card %(card)s is already registered to resident %(code)s."), card=uid,
+                                   code=holder)
             if uid in self.card_lines:
-                raise PolicyError(f"Card {uid} is also on line {self.card_lines[uid]}: a card belongs to one "
-                                  "resident.")
+                raise ImportError_(N_("Card %(card)s is also on line %(line)s: a card belongs to one resident."),
+                                   card=uid, line=self.card_lines[uid])
             self.card_lines[uid] = row.line
             if holder is None and uid not in cards:
                 cards.append(uid)
         asks = _truthy(row.values.get("new_pin", "")) or self.options.generate_pins
         if asks and not self.options.pins_allowed:
-            raise PolicyError("PIN letters are printed from the web UI's import: leave new_pin empty here, or "
-                              "import this file there.")
+            raise ImportError_(N_("PIN letters are printed from the web UI's import: leave new_pin empty here, "
+                                  "or import this file there."))
         if resident is not None and resident.status == ResidentStatus.MOVED_OUT:
-            raise PolicyError(f"Resident {code} has moved out; an import does not change a moved-out resident.")
+            raise ImportError_(N_("Resident %(code)s has moved out; an import does not change a moved-out "
+                                  "resident."), code=code)
         wants_pin = asks and (resident is None or resident.pin is None)
         changes = [column for column, attr in DETAILS
                    if column in details and resident is not None and getattr(resident, attr) != details[column]]
@@ -249,6 +259,12 @@ def _apply(session: Session, plan: _Plan, pin: str | None, hasher: PasswordHashe
                       ", ".join(c for c in plan.changes if c.startswith(("card", "new PIN"))))
 
 
+def _refused(line: int, code: str, err: GateError) -> LineResult:
+    if isinstance(err, ImportError_):
+        return LineResult(line, code, Verdict.REFUSE, err.template, err.params)
+    return LineResult(line, code, Verdict.REFUSE, str(err))  # the services' sentences, translated as they are
+
+
 def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
@@ -291,7 +307,7 @@ class _Writer:
                     with session.begin_nested():
                         line = _apply(session, item, pin, hasher, self.actor, self.now)
                 except GateError as err:  # a race since planning (another operator's save): refused, go on
-                    line = LineResult(item.row.line, item.code, Verdict.REFUSE, str(err))
+                    line = _refused(item.row.line, item.code, err)
                 letter = None
                 if pin is not None and line.verdict != Verdict.REFUSE:
                     resident = residents.get_resident(session, item.code)
