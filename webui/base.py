@@ -99,7 +99,8 @@ def _is_operator_page(endpoint: str | None) -> bool:
     if endpoint is None:
         return False
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
-    return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site"}
+    return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site",
+                         "imports"}
 
 
 def install_request_hooks(app: Flask) -> None:
