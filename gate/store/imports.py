@@ -40,6 +40,10 @@ log = logging.getLogger(__name__)
 PLAN_CHUNK = 500
 #: Seconds a write transaction may run before it commits and lets a waiting card decision write.
 WRITE_BUDGET = 0.1
+#: On SQLite, seconds the import leaves the write lock free after each commit. A waiting writer polls
+#: (SQLite's busy handler sleeps 1, 2, 5 ... 50, 100 ms between tries); without a pause the import would
+#: take the lock again before the decision's next try, every time, until the decision gave up.
+WRITE_PAUSE = 0.05
 YES = {"yes", "y", "1", "true", "是", "生成"}
 NO = {"", "no", "n", "0", "false", "否"}
 #: Details compared for "unchanged", by file column and model attribute.
@@ -275,10 +279,14 @@ def _begin(session: Session) -> None:
     """Start the write transaction. On SQLite, explicitly: pysqlite begins one only before an INSERT, so the
     services' SAVEPOINT would otherwise open a transaction of its own and its RELEASE commit it, each
     line alone with an fsync (30 ms a line, and no batch). BEGIN IMMEDIATE takes the write lock at once:
-    readers go on, writers wait at most WRITE_BUDGET."""
-    session.begin()
+    readers go on, writers wait at most WRITE_BUDGET, and between two transactions the lock is left free
+    for WRITE_PAUSE."""
     if session.get_bind().dialect.name == "sqlite":
+        time.sleep(WRITE_PAUSE)
+        session.begin()
         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        session.begin()
 
 
 class _Writer:
