@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 
 from gate.config import load_settings
 from gate.context import GateContext
+from gate.store.models import OperatorRole
 from tests.conftest import GateCli
 from webui import create_app
 from webui.i18n import LANGUAGE_COOKIE
 
-from gate.store.models import OperatorRole
-
 from .conftest import add_operator, csrf
 
 
-def test_a_new_install_speaks_chinese_in_shanghai_time_unless_told_english(tmp_path: Path) -> None:
+def test_a_new_install_speaks_chinese_in_shanghai_time_unless_told_english(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     GateCli(tmp_path / "zh").ok("init")
     site = load_settings(tmp_path / "zh").site
     assert (site.language, site.timezone) == ("zh_Hans_CN", "Asia/Shanghai")
+    with caplog.at_level(logging.WARNING, logger="gate.store.site_settings"):
+        context = GateContext.open(tmp_path / "zh")
+    context.close()
+    assert (context.settings.site.language, context.settings.site.timezone) == ("zh_Hans_CN", "Asia/Shanghai")
+    assert "is ignored" not in caplog.text  # the values init wrote seeded the database and agree with it
     GateCli(tmp_path / "en").ok("init", "--language", "en")
     site = load_settings(tmp_path / "en").site
     assert (site.language, site.timezone) == ("en", "UTC")
