@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.webui.conftest import PASSWORD
-from tests.webui.test_browser import browser  # noqa: F401 - the session's Chromium
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +32,7 @@ def plain_live(gctx) -> Iterator[str]:
         thread.join(5)
 
 
-def test_import_dry_run_then_apply_with_progress(browser, plain_live, tmp_path: Path, monkeypatch):  # noqa: F811
+def test_import_dry_run_then_apply_with_progress(browser, plain_live, tmp_path: Path, monkeypatch):
     from gate.store import imports
 
     release = threading.Event()
