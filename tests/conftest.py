@@ -149,3 +149,49 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         where = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
         if where.startswith(TIMING_SENSITIVE) and not item.get_closest_marker("flaky"):
             item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
+
+
+# ---- one Chromium per test process, for every browser test (Playwright's sync API allows one per thread) ----
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        # A fake webcam, so the webcam path (getUserMedia -> frame check -> feedback -> enroll) runs headless.
+        "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        # The kiosk's tone plays before anyone touched the page, as on the gate's screen (deploy/kiosk).
+        "--autoplay-policy=no-user-gesture-required"]
+WEBCAM_PHOTO = "special/obama/obama-480p.jpg"
+
+
+def fake_webcam_video(photo: Path, target: Path) -> Path:
+    """The test's fake camera: a real photo as a few frames of Y4M (Chromium's file-backed fake device).
+    Test fixture only, in pytest's temporary folder; the product never writes pixels anywhere."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(photo) as image:
+        rgb = image.convert("RGB")
+        width, height = rgb.width - rgb.width % 2, rgb.height - rgb.height % 2
+        ycc = np.asarray(rgb.crop((0, 0, width, height)).convert("YCbCr"))
+    frame = ycc[:, :, 0].tobytes() + ycc[::2, ::2, 1].tobytes() + ycc[::2, ::2, 2].tobytes()
+    with target.open("wb") as handle:
+        handle.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(3):
+            handle.write(b"FRAME\n" + frame)
+    return target
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One Chromium per test session, shared by every browser test here (Playwright's sync API allows one
+    per process)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
+    from playwright.sync_api import sync_playwright
+
+    video = fake_webcam_video(faces_dir() / WEBCAM_PHOTO, tmp_path_factory.mktemp("webcam") / "face.y4m")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=ARGS + [f"--use-file-for-fake-video-capture={video}"])
+        yield instance
+        instance.close()

@@ -77,13 +77,26 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     CSRFProtect(app)
     add_headers(app, tls)
 
-    from webui import auth, dashboard, enroll, events, i18n, residents, rights, settings_views, site, tenants, visitors
+    from webui import (
+        auth,
+        dashboard,
+        enroll,
+        events,
+        i18n,
+        imports,
+        residents,
+        rights,
+        settings_views,
+        site,
+        tenants,
+        visitors,
+    )
     from webui.base import install_request_hooks, render_error
 
     install_request_hooks(app)
     i18n.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
-                      site.bp, tenants.bp, visitors.bp):
+                      site.bp, tenants.bp, visitors.bp, imports.bp):
         app.register_blueprint(blueprint)
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)

@@ -31,6 +31,27 @@ def bench_access(rounds: int, as_json: bool) -> None:
                        f"(n={figures['n']})")
 
 
+@bench.command("import")
+@click.option("--rows", default=100_000, show_default=True, help="Residents in the generated file.")
+@click.option("--database-url", default=None, help="Run on this database (e.g. PostgreSQL) instead of SQLite.")
+@click.option("--json", "as_json", is_flag=True)
+def bench_import(rows: int, database_url: str | None, as_json: bool) -> None:
+    """A generated residents file imported, with card decisions taken on the decision path meanwhile."""
+    from gate.bench.imports import import_with_decisions
+
+    result = import_with_decisions(rows, database_url)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    idle, during = result["card_idle"], result["card_during_import"]
+    assert isinstance(idle, dict) and isinstance(during, dict)
+    click.echo(f"import         {result['rows']} rows in {result['seconds']} s ({result['rows_per_second']} rows/s), "
+               f"added {result['added']}{'; ' + str(result['failure']) if result['failure'] else ''}")
+    click.echo(f"card, idle     median {idle['median_ms']:.1f} ms  p99 {idle['p99_ms']:.1f} ms  (n={idle['n']})")
+    click.echo(f"card, import   median {during['median_ms']:.1f} ms  p99 {during['p99_ms']:.1f} ms  "
+               f"max {during['max_ms']:.1f} ms  not granted {during['not_granted']}  (n={during['n']})")
+
+
 __all__ = ["Env", "bench", "pass_env"]
 
 

@@ -12,7 +12,7 @@ from gate.errors import PolicyError
 from gate.secrets import passwords
 from gate.store import audit
 from gate.store.models import Resident
-from gate.store.residents import check_birth_date
+from gate.store.residents import check_birth_date, check_details
 
 
 def update_resident(session: Session, resident: Resident, *, name: str, unit: str, birth_date: date | None,
@@ -22,10 +22,7 @@ def update_resident(session: Session, resident: Resident, *, name: str, unit: st
     The old manual "under 14" flag is not edited here: it is read only while no date of birth is
     recorded, and entering one supersedes it (gate.store.face_standing.is_minor)."""
     check_birth_date(birth_date, utcnow())
-    if not name.strip():
-        raise PolicyError("A resident needs a name.")
-    if len(name) > 200 or len(unit) > 64 or len(guardian_name or "") > 200 or len(group_name or "") > 64:
-        raise PolicyError("Name and guardian are at most 200 characters, unit and group at most 64.")
+    check_details(name, unit, guardian_name, group_name)
     new = {"name": name.strip(), "unit": unit.strip(), "birth_date": birth_date,
            "guardian_name": (guardian_name or "").strip() or None, "group_name": (group_name or "").strip() or None}
     changed = [field for field, value in new.items() if getattr(resident, field) != value]

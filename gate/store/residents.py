@@ -59,18 +59,29 @@ def check_birth_date(birth_date: date | None, now: datetime) -> None:
         raise PolicyError(f"A date of birth cannot be in the future ({birth_date.isoformat()}).")
 
 
+def check_code(code: str) -> None:
+    if not CODE_PATTERN.fullmatch(code):
+        raise PolicyError("A resident code is 1-32 letters, digits, '-' or '_', starting with a letter or digit.")
+    if is_visitor_code(code):
+        raise PolicyError("Ten digits starting with 9 is the shape of a visitor code: choose another resident code.")
+
+
+def check_details(name: str, unit: str, guardian_name: str | None, group_name: str | None) -> None:
+    """The rules on a resident's details, for adding, editing and importing alike."""
+    if not name.strip():
+        raise PolicyError("A resident needs a name.")
+    if len(name) > 200 or len(unit) > 64 or len(guardian_name or "") > 200 or len(group_name or "") > 64:
+        raise PolicyError("Name and guardian are at most 200 characters, unit and group at most 64.")
+
+
 def add_resident(session: Session, *, code: str, name: str, unit: str = "", birth_date: date | None = None,
                  guardian_name: str | None = None, group_name: str | None = None, actor: str,
                  now: datetime | None = None) -> Resident:
     """`birth_date` decides "under 14" (guardian consent, gate.store.face_standing); it is optional."""
     now = now or utcnow()
     check_birth_date(birth_date, now)
-    if not CODE_PATTERN.fullmatch(code):
-        raise PolicyError("A resident code is 1-32 letters, digits, '-' or '_', starting with a letter or digit.")
-    if is_visitor_code(code):
-        raise PolicyError("Ten digits starting with 9 is the shape of a visitor code: choose another resident code.")
-    if not name.strip():
-        raise PolicyError("A resident needs a name.")
+    check_code(code)
+    check_details(name, unit, guardian_name, group_name)
     if session.scalar(select(Resident.id).where(Resident.code == code)) is not None:
         raise ConflictError(f"A resident with code {code!r} already exists.")
     resident = Resident(code=code, name=name.strip(), unit=unit.strip(), birth_date=birth_date, is_minor=False,

@@ -230,42 +230,36 @@ def test_the_kiosk_page_offers_the_action_and_shows_the_receipt(client, gate: Ga
 
 
 @pytest.mark.browser
-def test_kiosk_self_service_in_the_browser(gate: Gate) -> None:
+def test_kiosk_self_service_in_the_browser(gate: Gate, browser) -> None:
     """The journey on the touch screen: button, resident code and PIN on the on-screen keypad, delete."""
     import threading
 
     from werkzeug.serving import make_server
 
-    from tests.service.test_web import CHROMIUM, CHROMIUM_ARGS
     from webui.server import make_app
 
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
-    sync_api = pytest.importorskip("playwright.sync_api")
     _give_face_data(gate.ctx)
     server = make_server("127.0.0.1", 0, make_app(gate.ctx, gate.runtime, simulate=True), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.set_default_timeout(20_000)
-                page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/")
-                page.get_by_role("button", name="My face data").click()
-                page.get_by_label("Resident code").fill(CODE)
-                page.get_by_label("Resident code").press("Enter")
-                pad = page.get_by_role("group", name="Keypad")
-                page.get_by_label("PIN", exact=True).wait_for()
-                for digit in PIN:
-                    pad.get_by_role("button", name=digit, exact=True).click()
-                pad.get_by_role("button", name="OK").click()
-                page.get_by_role("button", name="Withdraw consent and delete my face data").click()
-                page.locator("#receipt").get_by_text("Receipt number").wait_for()
-                assert "card and PIN keep working" in page.locator("#message").inner_text()
-            finally:
-                browser.close()
+        page = browser.new_page()
+        try:
+            page.set_default_timeout(20_000)
+            page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/")
+            page.get_by_role("button", name="My face data").click()
+            page.get_by_label("Resident code").fill(CODE)
+            page.get_by_label("Resident code").press("Enter")
+            pad = page.get_by_role("group", name="Keypad")
+            page.get_by_label("PIN", exact=True).wait_for()
+            for digit in PIN:
+                pad.get_by_role("button", name=digit, exact=True).click()
+            pad.get_by_role("button", name="OK").click()
+            page.get_by_role("button", name="Withdraw consent and delete my face data").click()
+            page.locator("#receipt").get_by_text("Receipt number").wait_for()
+            assert "card and PIN keep working" in page.locator("#message").inner_text()
+        finally:
+            page.close()
     finally:
         server.shutdown()
         thread.join(10)

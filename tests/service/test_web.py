@@ -80,18 +80,13 @@ def served(gate: Gate) -> Iterator[str]:
 
 
 @pytest.fixture
-def page(served: str):
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run scripts/test-services")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(20_000)
-            yield page
-        finally:
-            browser.close()
+def page(served: str, browser):
+    page = browser.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 @pytest.mark.browser

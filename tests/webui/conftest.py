@@ -51,13 +51,6 @@ def add_operator(context: GateContext, username: str, role: OperatorRole) -> Non
 
 
 @pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from tests.webui.test_browser import launch_browser
-
-    yield from launch_browser(tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
 def face_engine():
     """dlib's models, loaded once for the whole session and shared by the apps that need face."""
     from gate.face.engine import FaceEngine

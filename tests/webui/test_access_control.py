@@ -11,7 +11,7 @@ from tests.webui.helpers import add_resident
 # The language switch works before sign-in too (a language is no secret); it still needs the CSRF token.
 PUBLIC = {"static", "auth.login", "auth.setup", "language.choose"}
 ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css",
-        "section": "retention", "visitor_id": 1}
+        "section": "retention", "visitor_id": 1, "job_id": "no-such-job"}
 
 
 def routes(app: Flask) -> list[tuple[str, str, str, tuple]]:

@@ -16,9 +16,10 @@ import pytest
 from gate.face.images import read_image_file
 from gate.service.simrig import FIRE_ALARM
 from gate.store import site_settings
+from tests.conftest import CHROMIUM
 from tests.service.conftest import CARD, CODE, Gate, allow_face, make_installation
 from tests.service.test_face_e2e import FACES, enroll_resident
-from tests.webui.test_browser import CHROMIUM, REPO
+from tests.webui.test_browser import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.faces]
 SIZE = {"width": 800, "height": 1280}
@@ -76,16 +77,11 @@ def served(kiosk_gate: Gate) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def kiosk_page(served: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu",
-                                                                          "--autoplay-policy=no-user-gesture-required"])
-        page = browser.new_page(viewport=SIZE)
-        page.set_default_timeout(20_000)
-        yield page
-        browser.close()
+def kiosk_page(served: str, browser) -> Iterator[object]:
+    page = browser.new_page(viewport=SIZE)
+    page.set_default_timeout(20_000)
+    yield page
+    page.close()
 
 
 def shots() -> Path | None:
