@@ -32,7 +32,7 @@ def dat():
 
 @pytest.fixture(scope="module")
 def graph(dat):
-    return onnx_convert.convert(dat)
+    return onnx_convert.to_onnx(onnx_convert.read_dlib_net(dat.read_bytes()), check=True)
 
 
 def test_the_network_is_read_whole_with_dlibs_input_means(dat):
