@@ -107,7 +107,9 @@ class FaceEngine:
     def from_settings(cls, settings: Any) -> FaceEngine:
         """The engine `[face]` asks for, caching the converted graph in the data folder."""
         face = settings.face
-        return cls(encoder=face.engine, cache_dir=Path(settings.data_dir) / "models", threads=face.threads)
+        from gate.face.onnx_encoder import CACHE_FOLDER  # noqa: PLC0415 - keeps onnxruntime out until load
+
+        return cls(encoder=face.engine, cache_dir=Path(settings.data_dir) / CACHE_FOLDER, threads=face.threads)
 
     # -- loading -----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -223,20 +225,28 @@ class FaceEngine:
         """128-d float32 encoding of the aligned face. `mirror` averages it with the encoding of the
         mirrored chip: faces are near-symmetric, so this cancels some pose and lighting asymmetry at
         the cost of a second pass (used for enrollment, where time is less tight)."""
+        chip = self.chip(rgb, landmarks)
+        chips = [chip, np.ascontiguousarray(chip[:, ::-1])] if mirror else [chip]
+        return np.asarray(np.mean(self.encode_chips(chips), axis=0, dtype=np.float32))
+
+    def chip(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """dlib's aligned 150x150 face chip (padding 0.25), the encoder's input."""
         import dlib  # noqa: PLC0415
 
-        _, _, encoder = self._get()
+        self._get()
         points = dlib.points([dlib.point(int(x), int(y)) for x, y in landmarks])
         xs, ys = landmarks[:, 0], landmarks[:, 1]
         rect = dlib.rectangle(int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
         shape = dlib.full_object_detection(rect, points)
         with self._lock:
-            chip = dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING)
-        chips = [chip, np.ascontiguousarray(chip[:, ::-1])] if mirror else [chip]
+            return np.asarray(dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING))
+
+    def encode_chips(self, chips: list[np.ndarray]) -> np.ndarray:
+        """(n, 128) float32 descriptors of aligned chips, by the encoder in use."""
+        _, _, encoder = self._get()
         # An onnxruntime session may run on several threads at once; dlib's network may not.
         with self._lock if self._in_use == "dlib" else contextlib.nullcontext():
-            vectors = encoder(chips)
-        return np.asarray(np.mean(vectors, axis=0, dtype=np.float32))
+            return encoder(chips)
 
 
 def _dlib_encoder(model: Any) -> Encoder:

@@ -18,6 +18,9 @@ Layer versions we do not know raise ConversionError: a different file is refused
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 
 #: Bump when the graph this module writes changes: the cache of converted files is keyed by it.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 CHIP = 150
 DESCRIPTOR_SIZE = 128
 
@@ -277,10 +280,19 @@ def _read_fc(reader: _Reader, layer: Layer) -> None:
 
 # -- the ONNX graph ----------------------------------------------------------------------------------
 def to_onnx(net: DlibNet, check: bool = False) -> bytes:
-    """A graph from uint8 chips (N, 150, 150, 3), RGB as dlib.get_face_chip returns them, to (N, 128).
-    `check` runs onnx's model checker (the tests do; it costs a second serialization at run time)."""
+    """The graph's bytes (see build_model). `check` runs onnx's model checker, as the tests do."""
     import onnx  # noqa: PLC0415 - only conversion needs it
-    from onnx import TensorProto, helper, numpy_helper  # noqa: PLC0415
+
+    model = build_model(net)
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    return bytes(model.SerializeToString())
+
+
+def build_model(net: DlibNet) -> Any:
+    """An onnx ModelProto from uint8 chips (N, 150, 150, 3), RGB as dlib.get_face_chip returns them,
+    to (N, 128) descriptors."""
+    from onnx import TensorProto, helper, numpy_helper  # noqa: PLC0415 - only conversion needs it
 
     nodes: list[Any] = []
     inits: list[Any] = []
@@ -303,7 +315,7 @@ def to_onnx(net: DlibNet, check: bool = False) -> bytes:
     x = node("Mul", [x, const(np.array(1 / 256, np.float32), "scale")])
     shape: tuple[int, int, int] = (3, CHIP, CHIP)  # k, rows, cols: add_prev pads to the larger one
     tags: dict[int, tuple[str, tuple[int, int, int]]] = {}
-    for layer in net.layers:
+    for layer in _fold_affine(net.layers):
         p = layer.params
         if layer.kind == "con":
             pad_y, pad_x = p["pad"]
@@ -348,9 +360,24 @@ def to_onnx(net: DlibNet, check: bool = False) -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
                               producer_name="gate.face.onnx_convert", producer_version=str(CONVERTER_VERSION))
     model.ir_version = 8  # readable by every onnxruntime since 1.14
-    if check:
-        onnx.checker.check_model(model, full_check=True)
-    return bytes(model.SerializeToString())
+    return model
+
+
+def _fold_affine(layers: list[Layer]) -> list[Layer]:
+    """Each affine that follows a convolution folded into its weights and bias, as onnxruntime would do
+    at every load: done once here, the load builds no second copy of the weights (peak memory)."""
+    folded: list[Layer] = []
+    for layer in layers:
+        previous = folded[-1] if folded else None
+        if layer.kind == "affine" and previous is not None and previous.kind == "con":
+            scale, shift = layer.params["scale"], layer.params["shift"]
+            bias = previous.params.get("bias", np.zeros_like(scale))
+            params = {"weight": previous.params["weight"] * scale[:, None, None, None],
+                      "bias": (bias * scale + shift).astype(np.float32), "pad": previous.params["pad"]}
+            folded[-1] = Layer("con", previous.arg, previous.stride, previous.size, params)
+        else:
+            folded.append(layer)
+    return folded
 
 
 def _window(shape: tuple[int, int, int], layer: Layer) -> tuple[int, int]:
@@ -368,6 +395,27 @@ def _pad(node: Callable[..., str], const: Callable[[np.ndarray, str], str], x: s
     return node("Pad", [x, const(np.array([0, 0, 0, 0, *extra], np.int64), "pads")], mode="constant")
 
 
+def write(dat: Path, target: Path) -> None:
+    """The graph for `dat` as `target` and its weights beside it as `target`.data (onnxruntime maps that
+    file instead of copying the weights out of the graph: a lower peak in the gate's memory). Both files
+    are 0600 and appear whole or not at all; the data file first, so a graph never lacks its weights."""
+    import onnx  # noqa: PLC0415
+
+    model = build_model(read_dlib_net(Path(dat).read_bytes()))
+    staging = target.parent / f".{target.name}.{os.getpid()}"
+    staging.mkdir(mode=0o700)
+    try:
+        onnx.save_model(model, staging / target.name, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=f"{target.name}.data", size_threshold=1024)
+        for name in (f"{target.name}.data", target.name):
+            (staging / name).chmod(0o600)
+            with open(staging / name, "rb") as written:
+                os.fsync(written.fileno())
+            os.replace(staging / name, target.parent / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def convert(dat: Path) -> bytes:
     """The ONNX bytes for dlib's .dat file at `dat`."""
     return to_onnx(read_dlib_net(Path(dat).read_bytes()))
@@ -378,3 +426,20 @@ def cache_key(dat: Path) -> str:
     digest = hashlib.sha256(Path(dat).read_bytes()).hexdigest()[:16]
     return f"dlib-resnet-v1-{digest}-c{CONVERTER_VERSION}"
 
+
+def main(argv: list[str]) -> int:
+    """`python -m gate.face.onnx_convert DAT TARGET`: the engine converts in a child process, so the
+    onnx package and the conversion's copies of the weights never weigh on the gate's own memory."""
+    if len(argv) != 2:
+        print("usage: python -m gate.face.onnx_convert MODEL.dat TARGET.onnx", file=sys.stderr)
+        return 2
+    try:
+        write(Path(argv[0]), Path(argv[1]))
+    except (ConversionError, OSError) as err:
+        print(f"{err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

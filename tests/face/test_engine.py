@@ -85,14 +85,23 @@ def test_without_onnxruntime_the_engine_falls_back_to_dlib_and_says_why(monkeypa
     assert np.linalg.norm(fallback.encode(rgb, points) - engine.encode(rgb, points)) < 1e-4
 
 
-def test_a_failed_conversion_falls_back_to_dlib_and_caches_nothing(monkeypatch, tmp_path):
+def test_a_failed_conversion_falls_back_to_dlib(monkeypatch):
     from gate.face import onnx_convert
 
     monkeypatch.setattr(onnx_convert, "CHIP", 151)  # the file's 150x150 input no longer matches
-    fallback = FaceEngine(encoder="onnx", cache_dir=tmp_path / "models")
+    fallback = FaceEngine(encoder="onnx")
     fallback.load()
     assert fallback.encoder_name == "dlib" and "151x151" in (fallback.fallback_reason or "")
-    assert not (tmp_path / "models").exists() or not any((tmp_path / "models").iterdir())
+
+
+def test_a_conversion_past_its_deadline_falls_back_to_dlib_and_caches_nothing(monkeypatch, tmp_path):
+    from gate.face import onnx_encoder
+
+    monkeypatch.setattr(onnx_encoder, "CONVERT_TIMEOUT", 0.01)  # the child cannot even import in time
+    fallback = FaceEngine(encoder="onnx", cache_dir=tmp_path / "models")
+    fallback.load()
+    assert fallback.encoder_name == "dlib" and "took over" in (fallback.fallback_reason or "")
+    assert not any((tmp_path / "models").glob("*.onnx*"))
 
 
 def test_the_engine_follows_the_face_section(tmp_path):

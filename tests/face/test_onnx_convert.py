@@ -75,16 +75,20 @@ def test_the_graph_gives_dlibs_descriptor_for_a_chip(engine, photo, graph):
 def test_the_cache_is_private_keyed_and_rebuilt_when_stale(tmp_path, dat, monkeypatch):
     folder = tmp_path / "models"
     first = onnx_encoder.prepare(dat, folder)
-    assert first == onnx_encoder.cache_path(folder, dat) and first.name.endswith("-c1.onnx")
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(first.stat().st_mode) == 0o600
+    version = onnx_convert.CONVERTER_VERSION
+    assert first == onnx_encoder.cache_path(folder, dat) and first.name.endswith(f"-c{version}.onnx")
+    weights = first.with_name(first.name + ".data")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(first.stat().st_mode) == stat.S_IMODE(weights.stat().st_mode) == 0o600
+    assert weights.stat().st_size > 20_000_000 > first.stat().st_size  # onnxruntime maps the weights
     mtime = first.stat().st_mtime_ns
     assert onnx_encoder.prepare(dat, folder) == first and first.stat().st_mtime_ns == mtime  # reused
 
-    monkeypatch.setattr(onnx_convert, "CONVERTER_VERSION", 2)
+    monkeypatch.setattr(onnx_convert, "CONVERTER_VERSION", version + 1)
     second = onnx_encoder.prepare(dat, folder)
-    assert second.name.endswith("-c2.onnx") and second.is_file()
-    assert not first.exists()  # the stale graph is gone
-    assert [p.name for p in folder.iterdir()] == [second.name]  # no temporary file left
+    assert second.name.endswith(f"-c{version + 1}.onnx") and second.is_file()
+    assert not first.exists() and not weights.exists()  # the stale graph is gone
+    assert sorted(p.name for p in folder.iterdir()) == [second.name, second.name + ".data"]  # no temporary left
 
 
 def test_a_damaged_cached_graph_is_converted_again(tmp_path, dat):
@@ -93,4 +97,31 @@ def test_a_damaged_cached_graph_is_converted_again(tmp_path, dat):
     cached.write_bytes(b"not an onnx graph")
     encoder = onnx_encoder.load(dat, folder)
     assert encoder([np.zeros((150, 150, 3), np.uint8)]).shape == (1, 128)
-    assert cached.stat().st_size > 20_000_000
+    assert cached.stat().st_size > 1000 and cached.with_name(cached.name + ".data").is_file()
+
+
+def test_a_conversion_that_fails_in_the_child_says_why_and_leaves_no_graph(tmp_path):
+    damaged = tmp_path / "model.dat"
+    damaged.write_bytes(b"\x01\x01" + b"\0" * 100)
+    with pytest.raises(ConversionError, match="Converting the face model failed: .*"):
+        onnx_encoder.prepare(damaged, tmp_path / "models")
+    assert not any((tmp_path / "models").glob("*.onnx*"))
+
+
+def test_the_install_step_converts_into_the_data_folder_and_the_engine_uses_it(tmp_path):
+    import subprocess
+    import sys
+
+    from gate.face.engine import FaceEngine
+
+    done = subprocess.run([sys.executable, "-m", "gate.face.onnx_encoder", str(tmp_path / "data")],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    cached = tmp_path / "data" / "models" / done.stdout.strip().rsplit("/", 1)[-1]
+    assert cached.is_file() and stat.S_IMODE(cached.stat().st_mode) == 0o600
+    before = cached.stat().st_mtime_ns
+    engine = FaceEngine(cache_dir=tmp_path / "data" / "models")
+    assert engine.encoder_name == "onnx" and cached.stat().st_mtime_ns == before  # used, not rebuilt
+    failed = subprocess.run([sys.executable, "-m", "gate.face.onnx_encoder"], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert failed.returncode == 2 and "usage" in failed.stderr
