@@ -91,8 +91,11 @@ def face_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
     from gate.bench.face import run
 
     result: dict[str, Any] = run(rounds.face, photo)
-    return [Row("face verify 1:1 (640x480)", int(result["rounds"]), result["median_ms"], result["p95_ms"], None,
-                f"plain face_recognition {result['speedup']}x slower; peak RSS {result['peak_rss_mb']} MB")]
+    return [Row(f"face verify 1:1 (640x480, {result['engine']})", int(result["rounds"]), result["median_ms"],
+                result["p95_ms"], None,
+                f"plain face_recognition {result['speedup']}x slower; peak RSS {result['peak_rss_mb']} MB"),
+            Row("face verify 1:1 (640x480, dlib)", int(result["rounds"]), result["dlib_verify_median_ms"],
+                result["dlib_verify_p95_ms"], None, f"dlib encoding alone {result['dlib_encode_median_ms']} ms")]
 
 
 def halfopen_rows(rounds: Rounds, faces: Path | None) -> list[Row]:

@@ -104,24 +104,34 @@ def _rate_row(key: str, row: dict) -> str:
 @click.option("--rounds", type=click.IntRange(5, 1000), default=40, show_default=True)
 @click.option("--photo", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Photo to cut the 640x480 frame from (default: ../shared/faces/special/obama/obama-720p.jpg).")
+@click.option("--threads", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="onnxruntime threads per encoding ([face] threads).")
 @click.option("--json", "as_json", is_flag=True)
-def bench_face(rounds: int, photo: Path | None, as_json: bool) -> None:
-    """One 1:1 verification from a 640x480 frame: median, p95, peak memory, and plain
-    face_recognition on the same frame for comparison."""
+def bench_face(rounds: int, photo: Path | None, threads: int, as_json: bool) -> None:
+    """One 1:1 verification from a 640x480 frame with the onnx and the dlib engine, each encoder alone,
+    median, p95, peak memory, and plain face_recognition on the same frame for comparison."""
     from gate.bench.face import DEFAULT_PHOTO, run
 
     if photo is None and not DEFAULT_PHOTO.is_file():
         raise click.UsageError(f"{DEFAULT_PHOTO} is not there; pass --photo with a frontal face photo.")
-    result = run(rounds, photo)
+    result = run(rounds, photo, threads=threads)
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"verify 1:1 from {result['frame']}: median {result['median_ms']} ms, p95 {result['p95_ms']} ms "
-               f"({result['rounds']} rounds)")
+    if result["engine_fallback"]:
+        click.echo(f"onnx engine unavailable, both rows run dlib: {result['engine_fallback']}")
+    click.echo(f"verify 1:1 from {result['frame']}, {result['engine']} engine: median {result['median_ms']} ms, "
+               f"p95 {result['p95_ms']} ms ({result['rounds']} rounds)")
+    click.echo(f"verify 1:1, dlib engine: median {result['dlib_verify_median_ms']} ms, "
+               f"p95 {result['dlib_verify_p95_ms']} ms")
+    click.echo(f"encoding alone: {result['engine']} {result['encode_median_ms']} ms, "
+               f"dlib {result['dlib_encode_median_ms']} ms; {result['engine']} verification / dlib encoding "
+               f"= {result['verify_to_dlib_encode']}")
     click.echo(f"plain face_recognition, same frame: median {result['baseline_median_ms']} ms "
                f"({result['speedup']}x slower than ours)")
     click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; "
-               f"peak RSS {result['peak_rss_mb']} MB")
+               f"peak RSS {result['peak_rss_mb']} MB ({result['peak_rss_with_dlib_mb']} MB with the dlib engine, "
+               f"{result['peak_rss_with_baseline_mb']} MB with face_recognition)")
 
 
 def _fmt(value: object) -> str:

@@ -117,6 +117,8 @@ port = 8080
 [face]
 # Face threshold and liveness are set per gate (`gate gates set`).
 # max_upload_megapixels = 12    # bigger uploaded photos are refused before decoding (1..40)
+# engine = "onnx"               # the face encoder's runtime: "onnx" (fast) or "dlib"; same templates
+# threads = 1                   # onnxruntime threads per encoding (1..16); keep 1 on a 2-core gate
 
 [log]
 # format = "json"               # one JSON object per line (docs/operations.md), or "text"

@@ -35,6 +35,8 @@ CONFIG_NAME = "gate.toml"
 DEFAULT_TEMPLATE_RETENTION_DAYS = 365
 #: CAC 2025 rules: filing is due at 100,000 people with face data; warn well before.
 FACE_FILING_THRESHOLD = 100_000
+#: The runtimes for dlib's face-recognition ResNet (gate.face.engine): same weights, same templates.
+FACE_ENGINES = ("onnx", "dlib")
 DEFAULT_IDLE_MINUTES = 15
 #: OWASP ASVS 3.3.2: a session ends after this long however active it is (a working day and a half).
 DEFAULT_SESSION_HOURS = 12
@@ -135,6 +137,15 @@ class FaceSection:
         12.0, number(1, 40, "megapixels"),
         "Photos uploaded in the operator UI with more pixels than this are refused from their header, before "
         "any decoding: a PNG costs about 6 MB of memory per megapixel while it is decoded and checked.")
+    engine: str = setting(
+        "onnx", text('"onnx" or "dlib"', lambda v: v in FACE_ENGINES),
+        "What runs the face encoder (dlib's ResNet, the same weights either way, so templates work with both): "
+        "onnx is about ten times faster; without onnxruntime, or if converting the model fails, the gate "
+        "uses dlib and logs why. /health names the one in use.")
+    threads: int = setting(
+        1, whole(1, 16, "threads"),
+        "Threads onnxruntime uses for one face encoding. On a 2-core gate keep 1: the other core serves the "
+        "web UI and the door loop, and two threads measured slower there.")
 
 
 @dataclass(frozen=True)

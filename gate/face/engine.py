@@ -4,27 +4,43 @@ Loaded lazily, once, behind a lock, and held by whoever owns the engine (the gat
 there is no module-level model. A missing or broken model raises FaceUnavailable, which callers turn
 into "face unavailable, use card or PIN" -- the service itself keeps running.
 
-dlib's encoder network keeps scratch buffers between calls, so inference is serialised by the same lock.
+The encoder is dlib's ResNet either way; `encoder="onnx"` (the default) runs its weights, converted
+by gate.face.onnx_convert, with onnxruntime (same 128-d templates, several times faster), and falls back
+to dlib's own runtime, with the reason logged, when onnxruntime is missing or the conversion fails.
+Detection, landmarks and the aligned chip are always dlib's.
+
+dlib's networks keep scratch buffers between calls, so dlib inference is serialised by the same lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from gate.config.sections import FACE_ENGINES
 from gate.face.errors import FaceUnavailable
+
+log = logging.getLogger("gate.face")
 
 #: HOG's sliding window is 80x80: at upsample 0 it finds faces from about this size up.
 HOG_MIN_FACE_PX = 80
 #: dlib's aligned chip for the encoder; the size the ResNet was trained on.
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
+#: The encoders `[face] engine` may name: dlib's ResNet under onnxruntime, or under dlib itself.
+ENCODERS = FACE_ENGINES
+
+#: chips (150x150x3 uint8) -> (n, 128) float32 descriptors.
+Encoder = Callable[[list[np.ndarray]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -71,11 +87,29 @@ class ModelPaths:
 
 
 class FaceEngine:
-    def __init__(self, paths: ModelPaths | None = None) -> None:
+    def __init__(self, paths: ModelPaths | None = None, *, encoder: str = "onnx",
+                 cache_dir: Path | None = None, threads: int = 1) -> None:
+        """`encoder`: "onnx" or "dlib"; `cache_dir`: where the converted graph is kept (the data
+        folder's models/; None converts in memory); `threads`: onnxruntime's intra-op threads."""
+        if encoder not in ENCODERS:
+            raise ValueError(f"The face engine is one of {', '.join(ENCODERS)}, not {encoder!r}.")
         self._paths = paths
+        self._wanted = encoder
+        self._cache_dir = cache_dir
+        self._threads = threads
         self._lock = threading.RLock()
-        self._models: tuple[Any, Any, Any] | None = None
+        self._models: tuple[Any, Any, Encoder] | None = None
         self._version: str | None = None
+        self._in_use: str | None = None
+        self.fallback_reason: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> FaceEngine:
+        """The engine `[face]` asks for, caching the converted graph in the data folder."""
+        face = settings.face
+        from gate.face.onnx_encoder import CACHE_FOLDER  # noqa: PLC0415 - keeps onnxruntime out until load
+
+        return cls(encoder=face.engine, cache_dir=Path(settings.data_dir) / CACHE_FOLDER, threads=face.threads)
 
     # -- loading -----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -97,7 +131,14 @@ class FaceEngine:
         assert self._version is not None
         return self._version
 
-    def _get(self) -> tuple[Any, Any, Any]:
+    @property
+    def encoder_name(self) -> str:
+        """The encoder actually running: "onnx", or "dlib" when asked for or fallen back to."""
+        self._get()
+        assert self._in_use is not None
+        return self._in_use
+
+    def _get(self) -> tuple[Any, Any, Encoder]:
         if self._models is not None:
             return self._models
         with self._lock:
@@ -105,7 +146,7 @@ class FaceEngine:
                 self._models, self._version = self._load()
         return self._models
 
-    def _load(self) -> tuple[tuple[Any, Any, Any], str]:
+    def _load(self) -> tuple[tuple[Any, Any, Encoder], str]:
         try:
             import dlib  # noqa: PLC0415 - a missing dlib must not stop the gate from starting
         except Exception as err:
@@ -117,12 +158,31 @@ class FaceEngine:
         try:
             detector = dlib.get_frontal_face_detector()
             predictor = dlib.shape_predictor(str(paths.landmarks68))
-            encoder = dlib.face_recognition_model_v1(str(paths.encoder))
+            encoder = self._onnx_encoder(Path(paths.encoder)) if self._wanted == "onnx" else None
+            if encoder is None:
+                encoder = _dlib_encoder(dlib.face_recognition_model_v1(str(paths.encoder)))
+                self._in_use = "dlib"
+            else:
+                self._in_use = "onnx"
         except Exception as err:  # dlib raises RuntimeError for corrupt files
             raise FaceUnavailable(f"Face model cannot be loaded: {err}") from err
+        # The same weights under either runtime give the same templates: the version names the
+        # weights, not the runtime, so templates enrolled with one verify with the other.
         digest = hashlib.sha256(Path(paths.encoder).read_bytes()).hexdigest()[:12]
         version = f"dlib-resnet-v1:{digest}+sp68+hog/dlib-{dlib.__version__}"
         return (detector, predictor, encoder), version
+
+    def _onnx_encoder(self, dat: Path) -> Encoder | None:
+        """onnxruntime's encoder, or None (reason logged and kept) so dlib's runs instead."""
+        try:
+            from gate.face import onnx_encoder  # noqa: PLC0415 - imports onnxruntime lazily
+
+            return onnx_encoder.load(dat, self._cache_dir, self._threads)
+        except Exception as err:  # a missing runtime, a failed conversion: dlib still works
+            self.fallback_reason = f"{type(err).__name__}: {err}"
+            log.warning("face encoder: onnxruntime is not used (%s); using dlib's own, which is slower",
+                        self.fallback_reason)
+            return None
 
     # -- inference ---------------------------------------------------------------------------------
     def detect(self, rgb: np.ndarray, scale: float = 1.0, roi: tuple[int, int, int, int] | None = None,
@@ -165,15 +225,32 @@ class FaceEngine:
         """128-d float32 encoding of the aligned face. `mirror` averages it with the encoding of the
         mirrored chip: faces are near-symmetric, so this cancels some pose and lighting asymmetry at
         the cost of a second pass (used for enrollment, where time is less tight)."""
+        chip = self.chip(rgb, landmarks)
+        chips = [chip, np.ascontiguousarray(chip[:, ::-1])] if mirror else [chip]
+        return np.asarray(np.mean(self.encode_chips(chips), axis=0, dtype=np.float32))
+
+    def chip(self, rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """dlib's aligned 150x150 face chip (padding 0.25), the encoder's input."""
         import dlib  # noqa: PLC0415
 
-        _, _, encoder = self._get()
+        self._get()
         points = dlib.points([dlib.point(int(x), int(y)) for x, y in landmarks])
         xs, ys = landmarks[:, 0], landmarks[:, 1]
         rect = dlib.rectangle(int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
         shape = dlib.full_object_detection(rect, points)
         with self._lock:
-            chip = dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING)
-            chips = [chip, np.ascontiguousarray(chip[:, ::-1])] if mirror else [chip]
-            vectors = encoder.compute_face_descriptor(chips)
-        return np.mean(np.array([np.array(v) for v in vectors], dtype=np.float32), axis=0)
+            return np.asarray(dlib.get_face_chip(rgb, shape, CHIP_SIZE, CHIP_PADDING))
+
+    def encode_chips(self, chips: list[np.ndarray]) -> np.ndarray:
+        """(n, 128) float32 descriptors of aligned chips, by the encoder in use."""
+        _, _, encoder = self._get()
+        # An onnxruntime session may run on several threads at once; dlib's network may not.
+        with self._lock if self._in_use == "dlib" else contextlib.nullcontext():
+            return encoder(chips)
+
+
+def _dlib_encoder(model: Any) -> Encoder:
+    def encode(chips: list[np.ndarray]) -> np.ndarray:
+        return np.array([np.array(v) for v in model.compute_face_descriptor(chips)], dtype=np.float32)
+
+    return encode

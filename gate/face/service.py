@@ -82,6 +82,7 @@ class FaceService:
     @classmethod
     def from_context(cls, context: HasTemplateStore, engine: FaceEngine | None = None) -> FaceService:
         """The service with the installation's template store and its [face] upload budget."""
+        engine = engine or FaceEngine.from_settings(context.settings)
         return cls(context.store, engine, uploads=Uploads(context.settings.face.max_upload_megapixels),
                    timezone=context.settings.site.timezone)
 

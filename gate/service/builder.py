@@ -82,7 +82,7 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     if face_engine == "default":
         from gate.face.engine import FaceEngine
 
-        face_engine = FaceEngine()
+        face_engine = FaceEngine.from_settings(ctx.settings)  # [face] engine; the graph cached in the data folder
 
     runtime_box: list[GateRuntime] = []
 

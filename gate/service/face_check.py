@@ -82,7 +82,8 @@ class FaceCheck:
             return
         try:
             self.engine.load()
-            self._model = FaceModelStatus("ready", version=str(self.engine.model_version))
+            self._model = FaceModelStatus("ready", version=str(self.engine.model_version),
+                                          engine=self.engine.encoder_name, engine_fallback=self.engine.fallback_reason)
         except FaceUnavailable as err:
             self._model = FaceModelStatus("unavailable", detail=str(err))
         self.on_alarm(MODEL_UNAVAILABLE, self._model.state == "unavailable")

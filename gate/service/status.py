@@ -89,16 +89,24 @@ class CameraStatus:
 
 @dataclass(frozen=True)
 class FaceModelStatus:
-    """`state`: "disabled", "loading", "ready" (with `version`) or "unavailable" (with `detail`)."""
+    """`state`: "disabled", "loading", "ready" (with `version` and `engine`) or "unavailable" (with
+    `detail`). `engine` is the encoder's runtime in use ("onnx" or "dlib"); `engine_fallback` says why
+    it is dlib when onnx was asked for."""
 
     state: str
     version: str | None = None
     detail: str | None = None
+    engine: str | None = None
+    engine_fallback: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         shown: dict[str, object] = {"state": self.state}
         if self.version is not None:
             shown["version"] = self.version
+        if self.engine is not None:
+            shown["engine"] = self.engine
+        if self.engine_fallback is not None:
+            shown["engine_fallback"] = self.engine_fallback
         if self.detail is not None:
             shown["detail"] = self.detail
         return shown

@@ -242,6 +242,8 @@ BAD = [
     ("security", "pin_gate_delay_max_seconds", "3601", "a whole number of seconds between 1 and 3600"),
     ("security", "pin_gate_window_minutes", "true", "a whole number of minutes between 1 and 1440"),
     ("face", "max_upload_megapixels", "0.5", "a number of megapixels between 1 and 40"),
+    ("face", "engine", '"tensorflow"', '"onnx" or "dlib"'),
+    ("face", "threads", "0", "a whole number of threads between 1 and 16"),
     ("web", "host", '"two words"', "a host name or IP address"),
     ("web", "host", '""', "a host name or IP address"),
     ("web", "port", "70000", "a whole number between 1 and 65535"),
@@ -332,7 +334,7 @@ def test_unknown_key_is_refused_naming_the_keys_there_are() -> None:
         f"{WHERE}: [mqtt] passwd is not a known key; the [mqtt] keys are ca_file, client_cert, client_key, enabled, "
         "host, include_resident, password, port, tls, topic, username.")
     assert refusal("[face]\nthreshold = 0.5\n") == (
-        f"{WHERE}: [face] threshold is not a known key; the [face] keys are max_upload_megapixels.")
+        f"{WHERE}: [face] threshold is not a known key; the [face] keys are engine, max_upload_megapixels, threads.")
     assert "[web] idle_minute is not a known key" in refusal("[web]\nidle_minute = 15\n")
 
 

@@ -37,3 +37,11 @@ def photo() -> Callable[[str], np.ndarray]:
         return _photo(root / relative)
 
     return load
+
+
+@pytest.fixture(scope="session")
+def dlib_engine() -> FaceEngine:
+    """The same models with dlib's own runtime for the encoder: the reference the onnx engine must match."""
+    engine = FaceEngine(encoder="dlib")
+    engine.load()
+    return engine

@@ -61,3 +61,55 @@ def test_concurrent_first_use_loads_once(monkeypatch):
     for t in threads:
         t.join()
     assert len(calls) == 1 and engine.available
+
+
+def test_the_default_engine_runs_the_encoder_on_onnxruntime(engine):
+    assert engine.encoder_name == "onnx" and engine.fallback_reason is None
+
+
+def test_without_onnxruntime_the_engine_falls_back_to_dlib_and_says_why(monkeypatch, caplog, engine, photo):
+    import sys
+
+    import numpy as np
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
+    fallback = FaceEngine(encoder="onnx")
+    with caplog.at_level("WARNING", logger="gate.face"):
+        fallback.load()
+    assert fallback.encoder_name == "dlib"
+    assert "onnxruntime" in (fallback.fallback_reason or "")
+    assert any("using dlib" in r.getMessage() and "onnxruntime" in r.getMessage() for r in caplog.records)
+    assert fallback.model_version == engine.model_version  # templates stay valid
+    rgb = photo("people/biden/biden.jpg")
+    points = engine.landmarks(rgb, engine.detect(rgb)[0])
+    assert np.linalg.norm(fallback.encode(rgb, points) - engine.encode(rgb, points)) < 1e-4
+
+
+def test_a_failed_conversion_falls_back_to_dlib(monkeypatch):
+    from gate.face import onnx_convert
+
+    monkeypatch.setattr(onnx_convert, "CHIP", 151)  # the file's 150x150 input no longer matches
+    fallback = FaceEngine(encoder="onnx")
+    fallback.load()
+    assert fallback.encoder_name == "dlib" and "151x151" in (fallback.fallback_reason or "")
+
+
+def test_a_conversion_past_its_deadline_falls_back_to_dlib_and_caches_nothing(monkeypatch, tmp_path):
+    from gate.face import onnx_encoder
+
+    monkeypatch.setattr(onnx_encoder, "CONVERT_TIMEOUT", 0.01)  # the child cannot even import in time
+    fallback = FaceEngine(encoder="onnx", cache_dir=tmp_path / "models")
+    fallback.load()
+    assert fallback.encoder_name == "dlib" and "took over" in (fallback.fallback_reason or "")
+    assert not any((tmp_path / "models").glob("*.onnx*"))
+
+
+def test_the_engine_follows_the_face_section(tmp_path):
+    from gate.config import parse_settings
+
+    settings = parse_settings('[face]\nengine = "dlib"\nthreads = 2\n', tmp_path, where="gate.toml")
+    chosen = FaceEngine.from_settings(settings)
+    assert chosen._wanted == "dlib" and chosen._threads == 2 and chosen._cache_dir == tmp_path / "models"
+    assert chosen.encoder_name == "dlib" and chosen.fallback_reason is None
+    with pytest.raises(ValueError, match="onnx, dlib"):
+        FaceEngine(encoder="tensorflow")

@@ -173,3 +173,22 @@ def test_template_of_another_model_is_not_compared(people, engine, photo):
     with people.transaction() as session:
         verdict = service.verify(session, _resident(session, "A1"), [photo("people/obama/obama3.jpg")])
         assert verdict.outcome is FaceOutcome.UNAVAILABLE and verdict.reasons == [OTHER_MODEL]
+
+
+def test_templates_enrolled_with_either_engine_verify_with_the_other(ctx, engine, dlib_engine, photo):
+    assert (engine.encoder_name, dlib_engine.encoder_name) == ("onnx", "dlib")
+    assert engine.model_version == dlib_engine.model_version  # same weights: nobody re-enrolls
+    genuine, impostor = [photo("people/obama/obama3.jpg")], [photo("people/biden/biden2.jpg")]
+    with ctx.transaction() as session:
+        for code, enrolling, verifying in (("X1", engine, dlib_engine), ("X2", dlib_engine, engine)):
+            resident = residents.add_resident(session, code=code, name=code, actor="test")
+            consent.grant_consent(session, resident, operator="test", retention_days=365)
+            enrolled = FaceService(ctx.store, enrolling).enroll(
+                session, resident, [photo("people/obama/obama.jpg"), photo("people/obama/obama1.jpg")], "test")
+            assert enrolled.ok and enrolled.model_version == verifying.model_version
+            same = FaceService(ctx.store, enrolling).verify(session, resident, genuine, max_encodes=1)
+            other = FaceService(ctx.store, verifying).verify(session, resident, genuine, max_encodes=1)
+            assert same.outcome is other.outcome is FaceOutcome.MATCH
+            assert abs(same.verification.distance - other.verification.distance) < 1e-4
+            stranger = FaceService(ctx.store, verifying).verify(session, resident, impostor, max_encodes=1)
+            assert stranger.outcome is FaceOutcome.MISMATCH

@@ -3,6 +3,8 @@ headless Chromium (Debian's package, driven by Playwright)."""
 
 from __future__ import annotations
 
+import stat
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -36,6 +38,29 @@ def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> Non
     assert data["face_model"]["state"] in ("loading", "ready", "unavailable", "disabled")
     assert [e for e in data["last_events"] if e["kind"] == "access"][0]["method"] == "card"
     assert "188" not in str(data["last_events"])  # no card numbers in health
+
+
+def _face_model(client) -> dict:
+    return client.get("/health").get_json()["face_model"]
+
+
+def test_health_names_the_face_engine_and_its_graph_is_cached_privately(client, gate: Gate) -> None:
+    assert gate.wait_for(lambda: _face_model(client)["state"] != "loading", 60)
+    model = _face_model(client)
+    assert model["state"] == "ready" and model["engine"] == "onnx" and "engine_fallback" not in model
+    folder = gate.ctx.settings.data_dir / "models"
+    (cached,) = folder.glob("*.onnx")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(cached.stat().st_mode) == 0o600
+
+
+def test_health_says_why_face_runs_on_dlib_without_onnxruntime(gate_factory, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    gate = gate_factory()
+    client = make_app(gate.ctx, gate.runtime, simulate=True).test_client()
+    assert gate.wait_for(lambda: _face_model(client)["state"] != "loading", 60)
+    model = _face_model(client)
+    assert model["state"] == "ready" and model["engine"] == "dlib"
+    assert "onnxruntime" in model["engine_fallback"]
 
 
 def test_kiosk_posts_are_json_and_same_origin_only(client, gate: Gate) -> None:
