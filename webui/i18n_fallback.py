@@ -12,12 +12,12 @@ from flask import current_app
 from flask.sansio.app import App
 
 
-def gettext(text: str, **fields: object) -> str:
+def gettext(string: str, /, **fields: object) -> str:
     if "babel" in current_app.extensions:
         from flask_babel import gettext as babel_gettext
 
-        return babel_gettext(text, **fields)
-    return text % fields if fields else text
+        return babel_gettext(string, **fields)
+    return string % fields if fields else string
 
 
 def install(app: App) -> None:

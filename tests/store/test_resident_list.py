@@ -39,8 +39,15 @@ def _walk(session, flt: ResidentFilter, size: int = 9) -> list[Resident]:
             return seen
 
 
-def test_pages_in_every_order_visit_each_resident_once(any_ctx) -> None:
+def test_pages_search_and_filters(any_ctx) -> None:
+    """One installation per backend for the three checks: a PostgreSQL database costs seconds to make."""
     _fill(any_ctx)
+    _pages_in_every_order_visit_each_resident_once(any_ctx)
+    _search_finds_code_name_unit_and_card_number(any_ctx)
+    _filters_combine(any_ctx)
+
+
+def _pages_in_every_order_visit_each_resident_once(any_ctx) -> None:
     with any_ctx.sessions() as session:
         for sort in ("name", "-name", "unit", "-unit", "code", "-code"):
             seen = _walk(session, ResidentFilter(sort=sort))
@@ -50,8 +57,7 @@ def test_pages_in_every_order_visit_each_resident_once(any_ctx) -> None:
             assert pairs == sorted(pairs, reverse=sort.startswith("-")), sort
 
 
-def test_search_finds_code_name_unit_and_card_number(any_ctx) -> None:
-    _fill(any_ctx)
+def _search_finds_code_name_unit_and_card_number(any_ctx) -> None:
     with any_ctx.sessions() as session:
         codes = lambda **kw: sorted(r.code for r in _walk(session, ResidentFilter(**kw)))  # noqa: E731
         assert codes(search="R0042") == ["R0042"]
@@ -65,8 +71,7 @@ def test_search_finds_code_name_unit_and_card_number(any_ctx) -> None:
         assert codes(search="nobody") == []
 
 
-def test_filters_combine(any_ctx) -> None:
-    _fill(any_ctx)
+def _filters_combine(any_ctx) -> None:
     with any_ctx.sessions() as session:
         count = lambda **kw: len(_walk(session, ResidentFilter(**kw)))  # noqa: E731
         assert count(status=ResidentStatus.MOVED_OUT) == len(range(0, 130, 13))
