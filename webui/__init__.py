@@ -75,12 +75,12 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     CSRFProtect(app)
     add_headers(app, tls)
 
-    from webui import auth, dashboard, enroll, events, residents, rights, settings_views, site
+    from webui import auth, dashboard, enroll, events, residents, rights, schedules, settings_views, site
     from webui.base import install_request_hooks, render_error
 
     install_request_hooks(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
-                      site.bp):
+                      site.bp, schedules.bp):
         app.register_blueprint(blueprint)
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)

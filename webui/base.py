@@ -93,7 +93,8 @@ def _is_operator_page(endpoint: str | None) -> bool:
     if endpoint is None:
         return False
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
-    return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site"}
+    return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site",
+                         "schedules"}
 
 
 def install_request_hooks(app: Flask) -> None:

@@ -10,7 +10,7 @@ from tests.webui.helpers import add_resident
 
 PUBLIC = {"static", "auth.login", "auth.setup"}
 ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css",
-        "section": "retention"}
+        "section": "retention", "window_id": 1, "assignment_id": 1, "day": "2026-10-01"}
 
 
 def routes(app: Flask) -> list[tuple[str, str, str, tuple]]:
