@@ -120,6 +120,9 @@ def system():
     return _page(SYSTEM, "events/system.html")
 
 
+FIRST_ROWS = 100
+
+
 def _csv_stream(header: list[str], rows: Callable[[], Iterable[list[str]]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -129,7 +132,7 @@ def _csv_stream(header: list[str], rows: Callable[[], Iterable[list[str]]]) -> I
     buffer.truncate()
     for n, row in enumerate(rows(), 1):
         writer.writerow([_cell(cell) for cell in row])
-        if n % 500 == 0:
+        if n % 500 == 0 or n == FIRST_ROWS:  # the first rows leave early: the download visibly starts
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

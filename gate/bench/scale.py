@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+
 from gate.bench.access import summarize
 from gate.context import GateContext
 from gate.install import initialise
@@ -145,10 +147,17 @@ def _fill(data_dir: Path, residents: int, events: int, now: datetime) -> None:
         con.execute("ANALYZE")
 
 
-def _finish(data_dir: Path) -> None:
-    """The parts that go through the services: a resident with a PIN (argon2id at production cost) and
-    the operator the pages are fetched as."""
+def cheap_hasher() -> PasswordHasher:
+    """Still argon2id, at the test suite's cost: for --quick, a smoke run whose PIN figure means nothing."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def _finish(data_dir: Path, cheap: bool) -> None:
+    """The parts that go through the services: a resident with a PIN (argon2id at production cost unless
+    `cheap`) and the operator the pages are fetched as."""
     ctx = GateContext.open(data_dir)
+    if cheap:
+        ctx.hasher = cheap_hasher()
     try:
         with ctx.transaction() as session:
             resident = resident_service.add_resident(session, code=PIN_CODE, name="Bench PIN", actor="bench")
@@ -159,19 +168,20 @@ def _finish(data_dir: Path) -> None:
         ctx.close()
 
 
-def build(data_dir: Path, residents: int, events: int, now: datetime | None = None) -> None:
+def build(data_dir: Path, residents: int, events: int, now: datetime | None = None, *, cheap: bool = False) -> None:
     initialise(data_dir)
     _fill(data_dir, residents, events, now or datetime.now(UTC))
-    _finish(data_dir)
+    _finish(data_dir, cheap)
 
 
 def cached_install(cache_root: Path, residents: int, events: int,
-                   progress: Callable[[str], None] = lambda _: None) -> tuple[Path, float | None]:
+                   progress: Callable[[str], None] = lambda _: None, *,
+                   cheap: bool = False) -> tuple[Path, float | None]:
     """The large installation from the cache, built first if missing. Returns its folder and the build
     time in seconds (None when it came from the cache). The schema head is in the folder's name, so a
     new migration builds a fresh one rather than timing an old schema."""
     head = store_db.head_revision()
-    folder = cache_root / f"scale-r{residents}-e{events}-m{head}"
+    folder = cache_root / f"scale-r{residents}-e{events}-m{head}{'-cheap' if cheap else ''}"
     marker = folder / "ready.json"
     if marker.is_file():
         return folder, None
@@ -180,7 +190,7 @@ def cached_install(cache_root: Path, residents: int, events: int,
     folder.parent.mkdir(parents=True, exist_ok=True)
     progress(f"building {residents:,} residents and {events:,} events in {folder} (once) ...")
     started = time.perf_counter()
-    build(folder, residents, events)
+    build(folder, residents, events, cheap=cheap)
     elapsed = time.perf_counter() - started
     marker.write_text(json.dumps({"residents": residents, "events": events, "build_seconds": round(elapsed, 1),
                                   "built_at": datetime.now(UTC).isoformat()}))
@@ -191,10 +201,12 @@ def cached_install(cache_root: Path, residents: int, events: int,
 class Install:
     """One installation opened for timing: the access service and a signed-in web client."""
 
-    def __init__(self, data_dir: Path, residents: int) -> None:
+    def __init__(self, data_dir: Path, residents: int, *, cheap: bool = False) -> None:
         from webui import create_app
 
         self.ctx = GateContext.open(data_dir)
+        if cheap:
+            self.ctx.hasher = cheap_hasher()
         self.residents = residents
         self.access = self.ctx.access()
         app = create_app(self.ctx, config={"TESTING": True, "WTF_CSRF_ENABLED": False,
@@ -275,12 +287,14 @@ def _export_pair(big: Install, small: Install, since: str, rounds: int) -> list[
 
 
 def scale_latency(cache_root: Path, residents: int = 100_000, events: int = 10_000_000, rounds: int = 20,
-                  progress: Callable[[str], None] = lambda _: None, small_events: int = SMALL_EVENTS) -> dict[str, Any]:
-    folder, build_seconds = cached_install(cache_root, residents, events, progress)
+                  progress: Callable[[str], None] = lambda _: None, small_events: int = SMALL_EVENTS, *,
+                  cheap: bool = False) -> dict[str, Any]:
+    """`cheap`: argon2id at the test suite's cost (PINs and the sign-in), for a smoke run."""
+    folder, build_seconds = cached_install(cache_root, residents, events, progress, cheap=cheap)
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as tmp:
         small_dir = Path(tmp) / "small"
-        build(small_dir, SMALL_RESIDENTS, small_events)
-        big, small = Install(folder, residents), Install(small_dir, SMALL_RESIDENTS)
+        build(small_dir, SMALL_RESIDENTS, small_events, cheap=cheap)
+        big, small = Install(folder, residents, cheap=cheap), Install(small_dir, SMALL_RESIDENTS, cheap=cheap)
         try:
             progress("timing ...")
             since = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
@@ -298,7 +312,7 @@ def scale_latency(cache_root: Path, residents: int = 100_000, events: int = 10_0
             big.close()
             small.close()
     return {"residents": residents, "events": events, "small_residents": SMALL_RESIDENTS,
-            "small_events": small_events, "build_seconds": build_seconds, "cache": str(folder),
+            "small_events": small_events, "build_seconds": build_seconds, "cache": str(folder), "cheap": cheap,
             "goal_ms": GOAL_MS, "goal_ratio": GOAL_RATIO, "figures": {f.name: f.as_dict() for f in figures}}
 
 

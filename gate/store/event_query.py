@@ -121,11 +121,14 @@ def events_page(session: Session, flt: EventFilter, *, after: str | None = None,
     return rows, (encode_cursor(rows[-1].at, rows[-1].id) if more and rows else None)
 
 
-def iter_events(session: Session, flt: EventFilter, batch: int = 1000) -> Iterator[EventRow]:
-    """Every matching event, newest first, fetched in keyset batches (for CSV export)."""
+def iter_events(session: Session, flt: EventFilter, batch: int = 1000, first: int = 100) -> Iterator[EventRow]:
+    """Every matching event, newest first, fetched in keyset batches (for CSV export). The first batch is
+    small, so a download's first rows leave before a whole batch has been read."""
     cursor: str | None = None
+    size = min(first, batch)
     while True:
-        rows, cursor = events_page(session, flt, after=cursor, size=batch)
+        rows, cursor = events_page(session, flt, after=cursor, size=size)
+        size = batch
         yield from rows
         if cursor is None:
             return
