@@ -144,7 +144,6 @@ def _fill(data_dir: Path, residents: int, events: int, now: datetime) -> None:
         for _name, sql in indexes:
             con.execute(sql)
         con.execute("COMMIT")
-        con.execute("ANALYZE")
 
 
 def cheap_hasher() -> PasswordHasher:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from gate.core.cardnumber import normalize_card
@@ -75,23 +75,27 @@ def _card_number(text: str) -> str | None:
         return None
 
 
-def search_condition(text: str) -> ColumnElement[bool]:
-    """Code, name or unit containing the text (any case), or a card with that number."""
+def search_condition(text: str, *, sqlite: bool = False) -> ColumnElement[bool]:
+    """Code, name or unit containing the text (any case), or a card with that number.
+
+    SQLite's LIKE already ignores ASCII case (Chinese has none); SQLAlchemy's ILIKE would wrap every
+    column in lower(), which costs more than the rest of the search at 100,000 residents. The card is
+    looked up once through its unique index, not once per resident."""
     pattern = _like(text)
-    found: list[ColumnElement[bool]] = [Resident.code.ilike(pattern, escape="\\"),
-                                        Resident.name.ilike(pattern, escape="\\"),
-                                        Resident.unit.ilike(pattern, escape="\\")]
+    columns = (Resident.code, Resident.name, Resident.unit)
+    found: list[ColumnElement[bool]] = [c.like(pattern, escape="\\") if sqlite else c.ilike(pattern, escape="\\")
+                                        for c in columns]
     number = _card_number(text)
     if number is not None:
-        found.append(exists().where(Card.resident_id == Resident.id, Card.uid == number))
+        found.append(Resident.id.in_(select(Card.resident_id).where(Card.uid == number)))
     return or_(*found)
 
 
-def _filtered(query: Select[Any], flt: ResidentFilter) -> Select[Any]:
+def _filtered(query: Select[Any], flt: ResidentFilter, sqlite: bool) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = []
     text = flt.search.strip()[:SEARCH_MAX]
     if text:
-        conditions.append(search_condition(text))
+        conditions.append(search_condition(text, sqlite=sqlite))
     if flt.status is not None:
         conditions.append(Resident.status == flt.status)
     if flt.group is not None:
@@ -106,16 +110,23 @@ def residents_page(session: Session, flt: ResidentFilter, *, after: str | None =
     """One page in the filter's order, with cards and PIN loaded for the page only. Returns the rows and
     the cursor of the next page, or None at the end."""
     size = max(1, min(size, MAX_PAGE_SIZE))
-    column = _column(flt.sort)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    column: ColumnElement[Any] = _column(flt.sort).expression
+    row_id: ColumnElement[int] = Resident.id.expression
+    if flt.search.strip():
+        # A search matches few rows: read them all and sort them. Walking the sort key's index instead
+        # (what SQLite picks for ORDER BY ... LIMIT) reads every row in index order, about ten times
+        # slower at 100,000 residents. An expression, not the bare column, keeps the index out of it.
+        column, row_id = func.coalesce(column, ""), Resident.id + 0
     descending = flt.sort.startswith("-")
-    query = _filtered(select(Resident), flt)
+    query = _filtered(select(Resident), flt, sqlite)
     if after:
-        value, row_id = decode_cursor(after)
+        value, last_id = decode_cursor(after)
         if descending:
-            query = query.where(column <= value, or_(column < value, and_(column == value, Resident.id < row_id)))
+            query = query.where(column <= value, or_(column < value, and_(column == value, row_id < last_id)))
         else:
-            query = query.where(column >= value, or_(column > value, and_(column == value, Resident.id > row_id)))
-    order = (column.desc(), Resident.id.desc()) if descending else (column.asc(), Resident.id.asc())
+            query = query.where(column >= value, or_(column > value, and_(column == value, row_id > last_id)))
+    order = (column.desc(), row_id.desc()) if descending else (column.asc(), row_id.asc())
     query = query.order_by(*order).limit(size + 1).options(selectinload(Resident.cards), selectinload(Resident.pin))
     rows = list(session.scalars(query))
     more = len(rows) > size
