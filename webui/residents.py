@@ -19,6 +19,7 @@ from webui.i18n_fallback import install as install_gettext
 bp = Blueprint("residents", __name__)
 bp.record_once(lambda state: install_gettext(state.app))
 CARD_CAPTURE_SECONDS = 10.0
+RENEWALS_PAGE = 50
 
 
 def load(code: str) -> Resident:
@@ -75,8 +76,13 @@ def index():
 @bp.get("/residents/renewals")
 @roles_required(*RESIDENT_ROLES)
 def renewals():
-    """Who must renew face consent at the office: face is not used for them until they do."""
-    return render_template("residents/renewals.html", renewals=face_standing.needing_renewal(db(), today()))
+    """Who must renew face consent at the office: face is not used for them until they do. In pages of
+    RENEWALS_PAGE by resident code (`after`: the last code of the page before)."""
+    after = request.args.get("after", "")[:32]
+    due = [r for r in face_standing.needing_renewal(db(), today()) if r.resident.code > after]
+    page = due[:RENEWALS_PAGE]
+    return render_template("residents/renewals.html", renewals=page,
+                           cursor=page[-1].resident.code if len(due) > RENEWALS_PAGE else None)
 
 
 @bp.route("/residents/new", methods=["GET", "POST"])

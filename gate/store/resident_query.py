@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from gate.core.cardnumber import normalize_card
@@ -135,10 +135,20 @@ def residents_page(session: Session, flt: ResidentFilter, *, after: str | None =
     return rows, cursor
 
 
+#: A loose index scan: one index seek per group, where DISTINCT reads every resident's index entry
+#: (100,000 of them for three groups). Plain SQL that SQLite and PostgreSQL both run.
+_GROUPS = text("""
+    WITH RECURSIVE found(name) AS (
+        SELECT min(group_name) FROM residents
+        UNION ALL
+        SELECT (SELECT min(group_name) FROM residents WHERE group_name > found.name) FROM found
+        WHERE found.name IS NOT NULL)
+    SELECT name FROM found WHERE name IS NOT NULL""")
+
+
 def groups(session: Session) -> list[str]:
-    """Every group name in use, for the filter (answered from the group index)."""
-    return list(session.scalars(select(Resident.group_name).where(Resident.group_name.is_not(None))
-                                .distinct().order_by(Resident.group_name)))
+    """Every group name in use, in order, for the filter."""
+    return [str(name) for name in session.scalars(_GROUPS)]
 
 
 __all__ = ["PAGE_SIZE", "SORT_KEYS", "ResidentFilter", "decode_cursor", "encode_cursor", "groups",

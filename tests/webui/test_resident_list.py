@@ -55,3 +55,28 @@ def test_filters_and_search_on_the_page(client, auth, gctx) -> None:
     assert len(codes("face=no&group=-")) == 50 and codes("face=yes") == []
     for bad in ("status=gone", "face=maybe", "sort=password", "after=%21%21"):
         assert client.get("/residents?" + bad).status_code == 400, bad
+
+
+def test_renewals_are_paged_by_code(client, auth, gctx) -> None:
+    """120 guardian consents of residents who are no longer under 14: every one must be renewed."""
+    from sqlalchemy import select
+
+    from gate.store.models import Consent, Notice
+
+    _fill(gctx, 120)
+    with gctx.transaction() as session:
+        notice_id = session.scalar(select(Notice.id).where(Notice.published_at.is_not(None)))
+        ids = list(session.scalars(select(Resident.id).where(Resident.status == ResidentStatus.ACTIVE)))
+        session.execute(insert(Consent), [
+            {"resident_id": rid, "notice_id": notice_id, "purpose": "face", "retention_days": 365, "operator": "t",
+             "granted_at": NOW, "guardian_name": "Guardian"} for rid in ids])
+    auth.login("op", OperatorRole.OPERATOR)
+    url: str | None = "/residents/renewals"
+    seen: list[str] = []
+    while url:
+        page = client.get(url).get_data(as_text=True)
+        codes = re.findall(r'<a href="/residents/(C\d{4})/enroll', page) or re.findall(r">(C\d{4})</a>", page)
+        assert len(codes) <= 50
+        seen += codes
+        url = _next(page)
+    assert seen == sorted(f"C{i:04d}" for i in range(120) if i % 2)
