@@ -16,6 +16,7 @@ from sqlalchemy import select
 from gate.clock import utcnow
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, ENV_DATABASE_URL, load_settings, sitewide
 from gate.errors import ConfigError, ConflictError, PolicyError
+from gate.i18n.locales import DEFAULT_TIMEZONE
 from gate.secrets.keys import KeyFile
 from gate.store import db, notices, site_keys, site_settings
 from gate.store.gates import DEFAULT_METHODS, GATE_NAME, add_gate
@@ -44,10 +45,15 @@ def _refuse_sqlite_over_configured(config: Path, effective_url: str) -> None:
                           f"file {new_file}: unset {ENV_DATABASE_URL} (or set it to the site's database).")
 
 
-def config_text(database_url: str | None = None, gate_name: str | None = None) -> str:
+def config_text(database_url: str | None = None, gate_name: str | None = None,
+                language: str | None = None) -> str:
     """The default gate.toml, with this gate's database and name filled in when given (`gate init
-    --database-url URL --gate-name NAME`, docs/site.md)."""
+    --database-url URL --gate-name NAME`, docs/site.md), and the site's language and its time zone."""
     text = DEFAULT_CONFIG_TEXT
+    if language:
+        zone = DEFAULT_TIMEZONE.get(language, "UTC")
+        site = f"[site]\nlanguage = {json.dumps(language)}\ntimezone = {json.dumps(zone)}\n"
+        text = text.replace("[site]\n", site, 1)
     if database_url:
         # A TOML basic string: JSON's escaping is valid TOML.
         text = text.replace('[database]\n', f"[database]\nurl = {json.dumps(database_url)}\n", 1)
@@ -60,7 +66,7 @@ def config_text(database_url: str | None = None, gate_name: str | None = None) -
 
 
 def initialise(data_dir: Path, *, database_url: str | None = None, gate_name: str | None = None,
-               local_key: bool = True) -> list[str]:
+               local_key: bool = True, language: str | None = None) -> list[str]:
     """Idempotent: creates what is missing and says what it did. `database_url` and `gate_name` go into
     a new gate.toml; an existing one is never rewritten (edit it instead). `local_key=False` (`gate
     join`): no master key file, the gate gets the site's key through its slot (docs/keys.md)."""
@@ -74,7 +80,7 @@ def initialise(data_dir: Path, *, database_url: str | None = None, gate_name: st
     config = data_dir / CONFIG_NAME
     if not config.exists():
         with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as out:
-            out.write(config_text(database_url, gate_name))
+            out.write(config_text(database_url, gate_name, language))
         done.append(f"wrote {config}")
     elif database_url or gate_name:
         _refuse_other_config(config, database_url, gate_name)

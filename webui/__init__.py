@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import SecurityError
 
@@ -75,10 +77,11 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     CSRFProtect(app)
     add_headers(app, tls)
 
-    from webui import auth, dashboard, enroll, events, residents, rights, schedules, settings_views, site
+    from webui import auth, dashboard, enroll, events, i18n, residents, rights, schedules, settings_views, site
     from webui.base import install_request_hooks, render_error
 
     install_request_hooks(app)
+    i18n.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
                       site.bp, schedules.bp):
         app.register_blueprint(blueprint)
@@ -87,8 +90,8 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
 
     @app.errorhandler(CSRFError)
     def _csrf(err: CSRFError):
-        return render_error(400, "The form was stale or not sent by this site (CSRF check failed): "
-                                 "go back, reload the page and try again.")
+        return render_error(400, _("The form was stale or not sent by this site (CSRF check failed): "
+                                   "go back, reload the page and try again."))
 
     @app.errorhandler(SecurityError)
     def _untrusted_host(err: SecurityError) -> Response:
@@ -96,10 +99,11 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         return Response("This gate does not answer to that host name (a DNS-rebinding page?): open it by an "
                         "address listed in [web] trusted_hosts.\n", 400, mimetype="text/plain")
 
-    for code, text in ((403, "Your role does not allow this page."), (404, "There is no such page or record."),
-                       (405, "That action is not allowed here."),
-                       (413, "The upload is too large: send fewer or smaller photos.")):
-        app.register_error_handler(code, lambda _err, c=code, t=text: render_error(c, t))
+    for code, text in ((403, _l("Your role does not allow this page.")),
+                       (404, _l("There is no such page or record.")),
+                       (405, _l("That action is not allowed here.")),
+                       (413, _l("The upload is too large: send fewer or smaller photos."))):
+        app.register_error_handler(code, lambda _err, c=code, t=text: render_error(c, str(t)))
     return app
 
 

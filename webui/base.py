@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext
 from sqlalchemy.orm import Session
 
 from gate.context import GateContext
@@ -32,11 +33,16 @@ PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
 #: The Flask session (a signed cookie) carries only this: the random id of a row in operator_sessions.
 SESSION_ID = "sid"
 ENDED = {
-    "idle": "You were signed out after a period of inactivity.",
-    "expired": "Your session reached its time limit; sign in again.",
+    "idle": lazy_gettext("You were signed out after a period of inactivity."),
+    "expired": lazy_gettext("Your session reached its time limit; sign in again."),
 }
-ENDED_OTHERWISE = ("Your session was ended (signed out, password or role changed, or account disabled); "
-                   "sign in again.")
+ENDED_OTHERWISE = lazy_gettext("Your session was ended (signed out, password or role changed, or account "
+                               "disabled); sign in again.")
+ROLE_NAMES = {ADMIN: lazy_gettext("admin"), OPERATOR: lazy_gettext("operator"), AUDITOR: lazy_gettext("auditor")}
+
+
+def role_name(role: OperatorRole) -> str:
+    return str(ROLE_NAMES.get(role, role.value))
 
 
 def ctx() -> GateContext:
@@ -113,7 +119,7 @@ def install_request_hooks(app: Flask) -> None:
             db().commit()  # the refreshed idle clock, or the session marked ended
             if result.operator is None:
                 session.clear()
-                flash(ENDED.get(result.ended, ENDED_OTHERWISE), "info")
+                flash(str(ENDED.get(result.ended, ENDED_OTHERWISE)), "info")
             else:
                 g.operator = result.operator
                 g.session_id = str(token)
@@ -135,7 +141,7 @@ def install_request_hooks(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         op = g.get("operator")
         return {"current_operator": op, "Role": OperatorRole,
-                "can": lambda *roles: op is not None and op.role in roles,
+                "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name,
                 "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
 
 

@@ -16,35 +16,39 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, render_template, request, stream_with_context
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from gate.core.policy import Method
 from gate.errors import GateError, PolicyError
+from gate.i18n.timefmt import iso_with_offset
 from gate.store import audit
 from gate.store.audit_query import AuditFilter, actors, audit_page, iter_audit
 from gate.store.event_query import DECISIONS, SYSTEM, EventFilter, events_page, iter_events
 from gate.store.models import Gate, Resident
 from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, actor, ctx, db, roles_required
-from webui.i18n_fallback import gettext as _
-from webui.i18n_fallback import install as install_gettext
+from webui.i18n import site_zone
 
 bp = Blueprint("events", __name__)
-bp.record_once(lambda state: install_gettext(state.app))
 
 #: System events a gate records (gate.service.door_watch, the runtime's reader and remote-open events),
 #: in words; an unknown kind is shown as its code with spaces.
 SYSTEM_KINDS = {
-    "reader_online": "reader online", "reader_offline": "reader offline", "reader_fault": "reader fault",
-    "link_lost": "relay board link lost", "link_restored": "relay board link restored",
-    "door_opened": "door opened", "door_closed": "door closed", "door_forced": "door forced open",
-    "held_open": "door held open", "passage": "someone passed", "granted_not_used": "granted, nobody passed",
-    "exit_request": "exit button", "fire_alarm": "fire alarm", "fire_alarm_cleared": "fire alarm cleared",
-    "remote_open": "opened remotely", "grant_failed": "relay did not release", "grant_too_late": "release too late",
+    "reader_online": lazy_gettext("reader online"), "reader_offline": lazy_gettext("reader offline"),
+    "reader_fault": lazy_gettext("reader fault"), "link_lost": lazy_gettext("relay board link lost"),
+    "link_restored": lazy_gettext("relay board link restored"), "door_opened": lazy_gettext("door opened"),
+    "door_closed": lazy_gettext("door closed"), "door_forced": lazy_gettext("door forced open"),
+    "held_open": lazy_gettext("door held open"), "passage": lazy_gettext("someone passed"),
+    "granted_not_used": lazy_gettext("granted, nobody passed"), "exit_request": lazy_gettext("exit button"),
+    "fire_alarm": lazy_gettext("fire alarm"), "fire_alarm_cleared": lazy_gettext("fire alarm cleared"),
+    "remote_open": lazy_gettext("opened remotely"), "grant_failed": lazy_gettext("relay did not release"),
+    "grant_too_late": lazy_gettext("release too late"),
 }
 
 
 def _zone() -> ZoneInfo:
-    return ZoneInfo(ctx().settings.site.timezone)
+    return site_zone()
 
 
 def _when(name: str, *, end: bool = False) -> datetime | None:
@@ -64,7 +68,7 @@ def _when(name: str, *, end: bool = False) -> datetime | None:
 
 def _local_text(at: datetime) -> str:
     """ISO 8601 in the site's time zone, with its UTC offset: a spreadsheet reader knows which clock."""
-    return at.astimezone(_zone()).isoformat(timespec="seconds")
+    return iso_with_offset(at, _zone())
 
 
 def _filter(kind: str | None) -> EventFilter:
@@ -102,7 +106,7 @@ def _page(kind: str, template: str):
         flash(str(err), "error")
         rows, cursor, status = [], None, 400
     args = {k: v for k, v in request.args.items() if k != "after" and v != ""}
-    return render_template(template, rows=rows, cursor=cursor, args=args, gates=gates, zone=_zone(),
+    return render_template(template, rows=rows, cursor=cursor, args=args, gates=gates,
                            methods=[m.value for m in Method], kinds=SYSTEM_KINDS), status
 
 
@@ -187,7 +191,7 @@ def _audit_render(report: audit.ChainReport | None = None):
         flash(str(err), "error")
         entries, next_before, status = [], None, 400
     return render_template("events/audit.html", entries=entries, next_before=next_before, args=args,
-                           action=args.get("action", ""), actors=actors(db()), zone=_zone(), report=report), status
+                           action=args.get("action", ""), actors=actors(db()), report=report), status
 
 
 @bp.get("/audit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import ConflictError, GateError, NotFoundError, PolicyError
@@ -13,11 +14,8 @@ from gate.store.models import Resident, ResidentStatus
 from gate.store.resident_edit import generate_pin, update_resident
 from gate.store.resident_query import SORT_KEYS, ResidentFilter, groups, residents_page
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime, today
-from webui.i18n_fallback import gettext as _
-from webui.i18n_fallback import install as install_gettext
 
 bp = Blueprint("residents", __name__)
-bp.record_once(lambda state: install_gettext(state.app))
 CARD_CAPTURE_SECONDS = 10.0
 RENEWALS_PAGE = 50
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from gate.errors import GateError, PolicyError
@@ -14,14 +16,12 @@ from gate.store import residents as resident_service
 from gate.store import schedule_edit
 from gate.store.models import Gate, Holiday, PassbackPair, Resident, Schedule, ScheduleAssignment
 from webui.base import SETTINGS_ROLES, actor, db, fail, now, roles_required
-from webui.i18n_fallback import gettext as _
-from webui.i18n_fallback import install as install_gettext
 
 bp = Blueprint("schedules", __name__)
-bp.record_once(lambda state: install_gettext(state.app))
 
 #: Monday first, as the days string is.
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = (lazy_gettext("Mon"), lazy_gettext("Tue"), lazy_gettext("Wed"), lazy_gettext("Thu"), lazy_gettext("Fri"),
+            lazy_gettext("Sat"), lazy_gettext("Sun"))
 
 
 def _page(status: int = 200) -> ResponseReturnValue:

@@ -8,6 +8,7 @@ from gate import install
 from gate.cli import CLI_ACTOR, Env, pass_env
 from gate.config import load_settings
 from gate.errors import ConflictError
+from gate.i18n.locales import NEW_INSTALL, SUPPORTED
 from gate.secrets.keys import KeyFile
 from gate.store import db, rotation, site_keys
 
@@ -16,11 +17,13 @@ from gate.store import db, rotation, site_keys
 @click.option("--database-url", default=None,
               help="The site's shared database (PostgreSQL), written into the new gate.toml (docs/site.md).")
 @click.option("--gate-name", default=None, help="This gate's name, written into the new gate.toml as [gate] name.")
+@click.option("--language", type=click.Choice(SUPPORTED), default=NEW_INSTALL, show_default=True,
+              help="The site's language ([site] language); zh_Hans_CN also sets [site] timezone Asia/Shanghai.")
 @pass_env
-def init(env: Env, database_url: str | None, gate_name: str | None) -> None:
+def init(env: Env, database_url: str | None, gate_name: str | None, language: str) -> None:
     """Create config, master key and a migrated database (SQLite in the data folder unless
     --database-url names the site's), and this gate ([gate] name, "main" unless --gate-name)."""
-    done = install.initialise(env.data_dir, database_url=database_url, gate_name=gate_name)
+    done = install.initialise(env.data_dir, database_url=database_url, gate_name=gate_name, language=language)
     for line in done or ["nothing to do: the data folder is already initialised"]:
         click.echo(line)
 

@@ -39,6 +39,7 @@ master_key_file = "keys/master.key"
 # Set true to forbid face for residents under 14 altogether (PIPL art. 31 strict reading); the next
 # purge (at start and daily) then deletes their face data.
 # forbid_face_for_minors = false
+# language = "en"              # "zh_Hans_CN" (中文) or "en": the kiosk, the notice and the operator pages
 # timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules and birthdays use local time
 # face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
 

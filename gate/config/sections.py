@@ -27,6 +27,8 @@ from gate.config.checks import (
     whole,
 )
 from gate.core.retention import MAX_TEMPLATE_RETENTION_DAYS
+from gate.i18n.locales import SOURCE as SOURCE_LANGUAGE
+from gate.i18n.locales import is_supported
 
 CONFIG_NAME = "gate.toml"
 #: Under the legal cap (gate.core.retention: BIPA 15(a), 3 years); PIPL wants the shortest necessary.
@@ -247,6 +249,9 @@ class MetricsSection:
 
 @dataclass(frozen=True)
 class SiteSection:
+    language: str = setting(SOURCE_LANGUAGE, text('"zh_Hans_CN" (Chinese) or "en" (English)', is_supported),
+                            "The language of the gate's screen, the notice and the operator pages unless an "
+                            "operator chose another; `gate init` writes zh_Hans_CN unless told --language en.")
     timezone: str = setting("UTC", text('an IANA time zone such as "Asia/Shanghai"', is_timezone),
                             "The site's local time, for schedules, holidays and birthdays (who is under 14).")
     forbid_face_for_minors: bool = setting(False, FLAG, "Forbid face for residents under 14 altogether (PIPL "

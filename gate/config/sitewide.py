@@ -32,6 +32,7 @@ SITE_WIDE_KEYS: tuple[str, ...] = (
     "security.pin_gate_delay_max_seconds",
     "security.pin_gate_window_minutes",
     "security.face_max_attempts",
+    "site.language",
     "site.timezone",
     "site.forbid_face_for_minors",
     "site.face_filing_warn_at",

@@ -104,7 +104,7 @@ def load(sessions: sessionmaker[Session], written: Mapping[str, object], *, acto
     """At start: seed what the database lacks, then read every value and the version.
 
     `written` are the site-wide keys this gate's gate.toml sets: used for seeding only; each one that was
-    not needed for that is ignored, with a warning naming it, so nobody edits the file and wonders why
+    not needed for that and differs from the stored value is ignored, with a warning naming it, so nobody edits the file and wonders why
     nothing changed.
     """
     for attempt in (1, 2):
@@ -117,7 +117,9 @@ def load(sessions: sessionmaker[Session], written: Mapping[str, object], *, acto
             if attempt == 2:  # pragma: no cover - two gates seeding at once: the second reads the first's rows
                 raise
     for name in written:
-        if name not in seeded:
+        # A file value equal to the stored one changes nothing, so it is worth no warning (`gate init`
+        # writes [site] language and timezone, which seed the database the first time).
+        if name not in seeded and values.get(name) != written[name]:
             section, key = sitewide.split(name)
             log.warning("[%s] %s in gate.toml is ignored: it is a site-wide setting kept in the database "
                         "(now %r); change it with `gate site set %s VALUE` or on the Settings page, and "

@@ -296,6 +296,7 @@ BAD = [
     ("webhook", "url", '"https://"', "an http:// or https:// URL naming a host"),
     ("webhook", "timeout_seconds", "61", "a number of seconds between 0.1 and 60"),
     ("webhook", "include_resident", "1", "true or false"),
+    ("site", "language", '"fr"', '"zh_Hans_CN" (Chinese) or "en" (English)'),
     ("site", "timezone", '"Mars/Olympus"', 'an IANA time zone such as "Asia/Shanghai"'),
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),

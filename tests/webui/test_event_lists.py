@@ -114,3 +114,12 @@ def test_audit_csv_is_streamed_with_names_offsets_and_is_itself_audited(client, 
         assert session.scalar(select(AuditEntry.actor).where(AuditEntry.action == "audit.export")) == "aud"
     auth.login("op", OperatorRole.OPERATOR)
     assert client.get("/audit.csv").status_code == 403
+
+
+def test_system_events_in_chinese_are_never_refusals(client, auth, gctx) -> None:
+    _door_events(gctx, ["reader_online", "link_restored"])
+    auth.login("aud", OperatorRole.AUDITOR)
+    client.set_cookie("gate_lang", "zh_Hans_CN")
+    page = client.get("/events/system").get_data(as_text=True)
+    assert "读卡器在线" in page and "继电器板连接恢复" in page and "系统事件" in page
+    assert "禁止通行" not in page and "reader online" not in page
