@@ -86,6 +86,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         imports,
         residents,
         rights,
+        schedules,
         settings_views,
         site,
         tenants,
@@ -96,7 +97,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     install_request_hooks(app)
     i18n.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
-                      site.bp, tenants.bp, visitors.bp, imports.bp):
+                      site.bp, tenants.bp, visitors.bp, imports.bp, schedules.bp):
         app.register_blueprint(blueprint)
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)

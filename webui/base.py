@@ -100,7 +100,7 @@ def _is_operator_page(endpoint: str | None) -> bool:
         return False
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site", "tenants",
-                         "visitors", "imports"}
+                         "visitors", "imports", "schedules"}
 
 
 def install_request_hooks(app: Flask) -> None:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from gate.errors import ConflictError, GateError, NotFoundError
+from gate.errors import ConflictError, GateError, NotFoundError, PolicyError
 from gate.store import consent as consent_service
 from gate.store import data_access, face_standing
 from gate.store import residents as resident_service
-from gate.store.models import Resident
+from gate.store.models import Resident, ResidentStatus
 from gate.store.resident_edit import generate_pin, update_resident
+from gate.store.resident_query import SORT_KEYS, ResidentFilter, groups, residents_page
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime, today
 from webui.tenants import save_resident_validity
 
 bp = Blueprint("residents", __name__)
 CARD_CAPTURE_SECONDS = 10.0
+RENEWALS_PAGE = 50
 
 
 def load(code: str) -> Resident:
@@ -40,19 +43,45 @@ def can_capture_card() -> bool:
     return callable(getattr(runtime(), "capture_card", None))
 
 
+def _list_filter() -> ResidentFilter:
+    """The list's query string as a filter; a value that is not one of the choices is refused, not ignored."""
+    args = request.args
+    status = args.get("status") or None
+    if status is not None and status not in {s.value for s in ResidentStatus}:
+        raise PolicyError(_("Status is 'active' or 'moved_out'."))
+    face = args.get("face") or None
+    if face not in (None, "yes", "no"):
+        raise PolicyError(_("Face is 'yes' or 'no'."))
+    group = args.get("group") or None  # "-": residents in no group
+    return ResidentFilter(search=args.get("q", "")[:100], status=ResidentStatus(status) if status else None,
+                          group=None if group is None else "" if group == "-" else group[:64],
+                          has_face=None if face is None else face == "yes", sort=args.get("sort") or "name")
+
+
 @bp.get("/residents")
 @roles_required(*RESIDENT_ROLES)
 def index():
-    search = request.args.get("q", "")[:100]
-    return render_template("residents/index.html", residents=resident_service.list_residents(db(), search),
-                           q=search)
+    try:
+        rows, cursor = residents_page(db(), _list_filter(), after=request.args.get("after") or None)
+        status = 200
+    except GateError as err:
+        flash(str(err), "error")
+        rows, cursor, status = [], None, 400
+    args = {k: v for k, v in request.args.items() if k != "after" and v != ""}
+    return render_template("residents/index.html", residents=rows, cursor=cursor, args=args,
+                           q=args.get("q", ""), groups=groups(db()), sorts=SORT_KEYS), status
 
 
 @bp.get("/residents/renewals")
 @roles_required(*RESIDENT_ROLES)
 def renewals():
-    """Who must renew face consent at the office: face is not used for them until they do."""
-    return render_template("residents/renewals.html", renewals=face_standing.needing_renewal(db(), today()))
+    """Who must renew face consent at the office: face is not used for them until they do. In pages of
+    RENEWALS_PAGE by resident code (`after`: the last code of the page before)."""
+    after = request.args.get("after", "")[:32]
+    due = [r for r in face_standing.needing_renewal(db(), today()) if r.resident.code > after]
+    page = due[:RENEWALS_PAGE]
+    return render_template("residents/renewals.html", renewals=page,
+                           cursor=page[-1].resident.code if len(due) > RENEWALS_PAGE else None)
 
 
 @bp.route("/residents/new", methods=["GET", "POST"])

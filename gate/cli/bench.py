@@ -188,3 +188,44 @@ def bench_all(quick: bool, faces: Path | None, as_json: bool) -> None:
         click.echo(json.dumps([row.as_dict() for row in rows]))
     else:
         click.echo(format_table(rows))
+
+
+@bench.command("scale")
+@click.option("--residents", default=100_000, show_default=True, type=click.IntRange(10, 10_000_000),
+              help="Residents in the large installation (each with a card).")
+@click.option("--events", default=10_000_000, show_default=True, type=click.IntRange(100, 1_000_000_000),
+              help="Access events in the large installation.")
+@click.option("--rounds", default=20, show_default=True, type=click.IntRange(1, 10_000), help="Requests per page.")
+@click.option("--quick", is_flag=True, help="1,000 residents, 20,000 events, 3 rounds and argon2id at the test "
+              "suite's cost: a smoke run, not figures.")
+@click.option("--json", "as_json", is_flag=True)
+@pass_env
+def bench_scale(env: Env, residents: int, events: int, rounds: int, quick: bool, as_json: bool) -> None:
+    """Card and PIN decisions, the residents page and search, the events pages, the event CSV export and the
+    dashboard at a compound's size, beside a 10-resident install in the same run. The large installation
+    is built once into <data>/bench-cache/ and reused."""
+    from gate.bench.scale import GOAL_MS, GOAL_RATIO, meets_goal, scale_latency
+    from gate.bench.table import Row, format_table
+
+    if quick:
+        residents, events, rounds = 1_000, 20_000, 3
+    result = scale_latency(env.data_dir / "bench-cache", residents, events, rounds,
+                           progress=lambda text: click.echo(text, err=True), cheap=quick)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    rows: list[Row] = []
+    big, small = f"{residents:,} residents", f"{result['small_residents']} residents"
+    for name, f in result["figures"].items():
+        verdict = meets_goal(name, f)
+        note = f"{f['ratio']:.2f}x the small install" + (
+            "" if verdict is None else "; meets the goal" if verdict else "; MISSES the goal")
+        note += f"; {f['note']}" if f["note"] else ""
+        for label, figures, text in ((big, f["big"], note), (small, f["small"], "")):
+            rows.append(Row(f"{name}, {label}", int(figures["n"]), figures["median_ms"], figures["p95_ms"],
+                            figures["p99_ms"], text))
+    click.echo(format_table(rows))
+    built = result["build_seconds"]
+    origin = "from the cache" if built is None else f"built in {built:.0f} s"
+    click.echo(f"{events:,} events; large install {origin} ({result['cache']}); goal: pages <= {GOAL_MS:.0f} ms "
+               f"median and <= {GOAL_RATIO}x the small install, decisions <= {GOAL_RATIO}x")

@@ -1,21 +1,19 @@
 """`gate schedule`, `gate holiday`, `gate passback`: time schedules, holidays and anti-passback pairs.
 
-Every change is audited like the other commands. The gate service reads them at every decision (and
+Every change is audited like the other commands; the checks and the audit entries are the web UI's too
+(gate.store.schedule_edit). The gate service reads them at every decision (and
 copies them into its offline cache at every refresh).
 """
 
 from __future__ import annotations
-
-from datetime import date
 
 import click
 from sqlalchemy import select
 
 from gate.cli import Env, pass_env
 from gate.clock import utcnow
-from gate.errors import PolicyError
-from gate.store import audit, gates, residents, schedules
-from gate.store.models import Holiday, PassbackPair, Schedule, ScheduleAssignment
+from gate.store import residents, schedule_edit
+from gate.store.models import Holiday, Schedule, ScheduleAssignment
 
 ACTOR = "cli"
 
@@ -35,9 +33,7 @@ def schedule_group() -> None:
 def schedule_window(env: Env, name: str, days: str, start: str, end: str, on_holidays: bool) -> None:
     """Add a window to schedule NAME (created if new)."""
     with env.context().transaction() as session:
-        schedules.add_window(session, name, days, start, end, on_holidays, utcnow())
-        audit.record(session, ACTOR, "schedule.window", f"schedule:{name}", days=days, start=start, end=end,
-                     on_holidays=on_holidays)
+        schedule_edit.add_window(session, name, days, start, end, on_holidays, actor=ACTOR, now=utcnow())
     click.echo(f"schedule {name}: window {days} {start}-{end}" + (" (also on holidays)" if on_holidays else ""))
 
 
@@ -50,9 +46,7 @@ def schedule_assign(env: Env, name: str, code: str | None, group: str | None) ->
     """Bind a resident, or every resident of a group, to schedule NAME."""
     with env.context().transaction() as session:
         resident = residents.get_resident(session, code) if code else None
-        schedules.assign(session, name, resident=resident, group=group)
-        audit.record(session, ACTOR, "schedule.assign", f"schedule:{name}",
-                     resident=resident.id if resident else None, group=group)
+        schedule_edit.assign(session, name, resident=resident, group=group, actor=ACTOR)
     click.echo(f"schedule {name} assigned to " + (f"resident {code}" if code else f"group {group}"))
 
 
@@ -80,14 +74,9 @@ def holiday_group() -> None:
 @click.option("--name", default="")
 @pass_env
 def holiday_add(env: Env, day: str, name: str) -> None:
-    try:
-        when = date.fromisoformat(day)
-    except ValueError as err:
-        raise PolicyError(f"A holiday is a date YYYY-MM-DD, got {day!r}.") from err
     with env.context().transaction() as session:
-        session.add(Holiday(day=when, name=name))
-        audit.record(session, ACTOR, "holiday.add", f"holiday:{when.isoformat()}", name=name)
-    click.echo(f"holiday {when.isoformat()} added")
+        holiday = schedule_edit.add_holiday(session, day, name, actor=ACTOR)
+    click.echo(f"holiday {holiday.day.isoformat()} added")
 
 
 @click.group("passback")
@@ -99,17 +88,12 @@ def passback_group() -> None:
 @click.argument("name")
 @click.option("--entry", "entry_name", required=True)
 @click.option("--exit", "exit_name", required=True)
-@click.option("--reset-minutes", default=720, show_default=True, type=click.IntRange(1, 10080))
+@click.option("--reset-minutes", default=720, show_default=True, type=int,
+              help="After this many minutes inside, a new entry is allowed again (1 to 10080).")
 @pass_env
 def passback_add(env: Env, name: str, entry_name: str, exit_name: str, reset_minutes: int) -> None:
     with env.context().transaction() as session:
-        entry, exit_gate = gates.get_gate(session, entry_name), gates.get_gate(session, exit_name)
-        if entry.id == exit_gate.id:
-            raise PolicyError("The entry and the exit gate of a pair must differ.")
-        session.add(PassbackPair(name=name, entry_gate_id=entry.id, exit_gate_id=exit_gate.id,
-                                 reset_minutes=reset_minutes))
-        audit.record(session, ACTOR, "passback.add", f"passback:{name}", entry=entry_name, exit=exit_name,
-                     reset_minutes=reset_minutes)
+        schedule_edit.add_passback(session, name, entry_name, exit_name, reset_minutes, actor=ACTOR)
     click.echo(f"anti-passback {name}: entry {entry_name}, exit {exit_name}, reset after {reset_minutes} min")
 
 

@@ -12,6 +12,7 @@ from gate.clock import utcnow
 from gate.config import FACE_FILING_THRESHOLD, Settings
 from gate.core.policy import read_stored
 from gate.store import face_standing
+from gate.store.change_marker import directory_version
 from gate.store.gates import filing_warning
 from gate.store.models import Consent, FaceTemplate, Gate, Notice, Resident, ResidentStatus, SystemState
 from gate.store.retention import LAST_PURGE_KEY, due_for_deletion
@@ -50,14 +51,34 @@ def _state(session: Session, key: str) -> str | None:
     return row.value if row else None
 
 
+#: (database URL) -> (directory version, (active, moved out)): counting 100,000 residents on every load of
+#: the dashboard cost more than the rest of the page, and the counts change only with the residents table,
+#: whose every change moves the directory version (gate.store.change_marker, triggers of 0009).
+_COUNTS: dict[str, tuple[str, tuple[int, int]]] = {}
+
+
+def resident_counts(session: Session) -> tuple[int, int]:
+    """Active and moved-out residents, counted again only when the directory version moved."""
+    version = directory_version(session)
+    key = str(session.get_bind().engine.url)
+    cached = _COUNTS.get(key)
+    if version is not None and cached is not None and cached[0] == version:
+        return cached[1]
+    by_status = {status: n for status, n in
+                 session.execute(select(Resident.status, func.count(Resident.id)).group_by(Resident.status))}
+    counts = (by_status.get(ResidentStatus.ACTIVE, 0), by_status.get(ResidentStatus.MOVED_OUT, 0))
+    if version is not None:
+        _COUNTS[key] = (version, counts)
+    return counts
+
+
 def privacy_report(session: Session, settings: Settings, now: datetime | None = None) -> PrivacyReport:
     now = now or utcnow()
     count = lambda query: session.scalar(query) or 0  # noqa: E731
-    active = count(select(func.count(Resident.id)).where(Resident.status == ResidentStatus.ACTIVE))
-    moved = count(select(func.count(Resident.id)).where(Resident.status == ResidentStatus.MOVED_OUT))
-    with_face = count(select(func.count(Resident.id)).where(Resident.face_pseudonym.is_not(None)))
+    active, moved = resident_counts(session)
+    with_face = count(select(func.count(Resident.id)).where(face_standing.with_face_data()))
     today = face_standing.site_today(now, settings.site.timezone)
-    minors = sum(1 for resident in session.scalars(select(Resident).where(Resident.face_pseudonym.is_not(None)))
+    minors = sum(1 for resident in session.scalars(select(Resident).where(face_standing.with_face_data()))
                  if face_standing.is_minor(resident, today))
     by_notice = {version: n for version, n in session.execute(
         select(Notice.version, func.count(Consent.id)).join(Consent, Consent.notice_id == Notice.id)

@@ -16,10 +16,14 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from gate.errors import PolicyError
-from gate.store.models import AccessEvent, AuditEntry, Gate, Resident
+from gate.store.models import AccessEvent, Gate, Resident
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+#: The method of door and reader events ("reader online", "link restored", a forced door): rows in the
+#: same table as decisions, but nobody was refused anything, so they are listed apart (gate.service.event_log).
+SYSTEM_METHOD = "door"
+DECISIONS, SYSTEM = "decisions", "system"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,9 @@ class EventFilter:
     granted: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    #: None: every row; DECISIONS: access decisions only; SYSTEM: door and reader events only.
+    kind: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,14 @@ class EventRow:
     method: str
     granted: bool
     reason: str
+    #: The resident's name and unit while the resident exists (a deleted one leaves the event without them).
+    resident_name: str | None = None
+    resident_unit: str | None = None
+    detail: str = ""
+
+    @property
+    def is_system(self) -> bool:
+        return self.method == SYSTEM_METHOD
 
 
 def encode_cursor(at: datetime, row_id: int) -> str:
@@ -74,12 +89,18 @@ def _filtered(query: Select, flt: EventFilter) -> Select:
         conditions.append(AccessEvent.at >= flt.since)
     if flt.until is not None:
         conditions.append(AccessEvent.at < flt.until)
+    if flt.kind == DECISIONS:
+        conditions.append(AccessEvent.method != SYSTEM_METHOD)
+    elif flt.kind == SYSTEM:
+        conditions.append(AccessEvent.method == SYSTEM_METHOD)
+    if flt.reason:
+        conditions.append(AccessEvent.reason == flt.reason)
     return query.where(*conditions) if conditions else query
 
 
 def _base() -> Select:
     return (select(AccessEvent.id, AccessEvent.at, Gate.name, Resident.code, AccessEvent.method,
-                   AccessEvent.granted, AccessEvent.reason)
+                   AccessEvent.granted, AccessEvent.reason, Resident.name, Resident.unit, AccessEvent.detail)
             .outerjoin(Gate, Gate.id == AccessEvent.gate_id)
             .outerjoin(Resident, Resident.id == AccessEvent.resident_id))
 
@@ -100,26 +121,20 @@ def events_page(session: Session, flt: EventFilter, *, after: str | None = None,
     return rows, (encode_cursor(rows[-1].at, rows[-1].id) if more and rows else None)
 
 
-def iter_events(session: Session, flt: EventFilter, batch: int = 1000) -> Iterator[EventRow]:
-    """Every matching event, newest first, fetched in keyset batches (for CSV export)."""
+def iter_events(session: Session, flt: EventFilter, batch: int = 1000, first: int = 100) -> Iterator[EventRow]:
+    """Every matching event, newest first, fetched in keyset batches (for CSV export). The first batch is
+    small, so a download's first rows leave before a whole batch has been read."""
     cursor: str | None = None
+    size = min(first, batch)
     while True:
-        rows, cursor = events_page(session, flt, after=cursor, size=batch)
+        rows, cursor = events_page(session, flt, after=cursor, size=size)
+        size = batch
         yield from rows
         if cursor is None:
             return
 
 
-def audit_page(session: Session, *, before_id: int | None = None, action: str | None = None,
-               size: int = PAGE_SIZE) -> tuple[list[AuditEntry], int | None]:
-    """Newest first by id (ids follow the chain order)."""
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    query = select(AuditEntry)
-    if before_id is not None:
-        query = query.where(AuditEntry.id < before_id)
-    if action:
-        query = query.where(AuditEntry.action == action)
-    rows = list(session.scalars(query.order_by(AuditEntry.id.desc()).limit(size + 1)))
-    more = len(rows) > size
-    rows = rows[:size]
-    return rows, (rows[-1].id if more and rows else None)
+def system_reasons(session: Session) -> list[str]:
+    """The kinds of system event recorded so far, for the filter (read from the (method, at) index)."""
+    return list(session.scalars(select(AccessEvent.reason).where(AccessEvent.method == SYSTEM_METHOD)
+                                .distinct().order_by(AccessEvent.reason)))

@@ -11,7 +11,8 @@ from tests.webui.helpers import add_resident
 # The language switch works before sign-in too (a language is no secret); it still needs the CSRF token.
 PUBLIC = {"static", "auth.login", "auth.setup", "language.choose"}
 ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css",
-        "section": "retention", "visitor_id": 1, "job_id": "no-such-job"}
+        "section": "retention", "visitor_id": 1, "job_id": "no-such-job", "window_id": 1, "assignment_id": 1,
+        "day": "2026-10-01"}
 
 
 def routes(app: Flask) -> list[tuple[str, str, str, tuple]]:
