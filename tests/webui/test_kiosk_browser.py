@@ -1,9 +1,10 @@
 """The kiosk as a new user meets it, in Chromium at the portrait touch screen's size (800x1280), in
 Chinese and in English: card, PIN, face with the camera indicator pushed over /kiosk/events, a refusal
 with its alternatives as buttons, the fire alarm, and the 中文 / EN toggle returning to the site's
-language after the transaction, the door held open, the tone and `[gate] kiosk_sound = false`. One
-browser and one gate for the module; screenshots of each state go to webui/screenshots/ when
-GATE_UPDATE_SCREENSHOTS=1 (the README's pictures)."""
+language after the transaction, the door held open, the tone and `[gate] kiosk_sound = false`. Every
+state is checked to fit the screen: nothing outside it, no cut-off label, no two things on top of each
+other, no text under 20 px. One browser and one gate for the module; screenshots of each state go to
+webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (the README's pictures)."""
 
 from __future__ import annotations
 
@@ -101,11 +102,59 @@ def kiosk_page(served: str) -> Iterator[object]:
         browser.close()
 
 
+#: What is wrong with the screen as shown, for a person standing at it: the page scrolls, something
+#: is outside the screen, a text sticks out of its box (a cut-off label), two things shown side by side
+#: overlap, or a text is smaller than 20 px.
+PROBLEMS_JS = """() => {
+  const problems = [], W = innerWidth, H = innerHeight, root = document.documentElement;
+  if (root.scrollWidth > W || root.scrollHeight > H) {
+    problems.push(`the page is ${root.scrollWidth}x${root.scrollHeight}`);
+  }
+  const shown = (el) => el.getClientRects().length > 0 && !el.closest(".sr-only");
+  const name = (el) => el.id ? "#" + el.id : el.tagName.toLowerCase() + "." + (el.getAttribute("class") || "")
+    + " " + JSON.stringify((el.textContent || "").trim().slice(0, 24));
+  const inside = (r, box) => r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1
+    && r.bottom <= box.bottom + 1;
+  const screen = {left: 0, top: 0, right: W, bottom: H};
+  const all = Array.from(document.querySelectorAll("main *"))
+    .filter((el) => shown(el) && !el.parentElement.closest("svg"));
+  for (const el of all) {
+    const box = el.getBoundingClientRect();
+    if (!inside(box, screen)) problems.push(`${name(el)} is outside the screen`);
+    for (const other of Array.from(el.parentElement.children)) {
+      const before = el.compareDocumentPosition(other) & Node.DOCUMENT_POSITION_PRECEDING;
+      if (other === el || before || !all.includes(other)) continue;
+      const o = other.getBoundingClientRect();
+      const w = Math.min(box.right, o.right) - Math.max(box.left, o.left);
+      const h = Math.min(box.bottom, o.bottom) - Math.max(box.top, o.top);
+      if (w > 1 && h > 1) problems.push(`${name(el)} overlaps ${name(other)}`);
+    }
+    for (const node of el.childNodes) {
+      if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
+      const range = document.createRange(); range.selectNodeContents(node);
+      const text = range.getBoundingClientRect();  // a glyph may rise above a tight line box: sideways only
+      if (text.left < box.left - 1 || text.right > box.right + 1 || !inside(text, screen)) {
+        problems.push(`the text of ${name(el)} sticks out`);
+      }
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < 20) problems.push(`${name(el)} is in ${size} px type`);
+    }
+  }
+  return problems;
+}"""
+
+
+def fits(page, state: str) -> None:
+    problems = page.evaluate(PROBLEMS_JS)
+    assert not problems, f"{state}: {problems}"
+
+
 def shots() -> Path | None:
     return REPO / "webui" / "screenshots" if os.environ.get("GATE_UPDATE_SCREENSHOTS") == "1" else None
 
 
 def snap(page, name: str, language: str) -> None:
+    fits(page, f"{name} ({language})")
     folder = shots()
     if folder is not None:
         page.screenshot(path=str(folder / f"kiosk-{name}-{'zh' if language != 'en' else 'en'}.png"))
@@ -160,6 +209,7 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     page.get_by_label(words["code"]).press("Enter")
     pad = page.get_by_role("group", name="Keypad" if language == "en" else "键盘")
     page.get_by_label(words["pin_label"], exact=True).wait_for()
+    fits(page, f"pin ({language})")
     for digit in "000000":
         pad.get_by_role("button", name=digit, exact=True).click()
     pad.locator("[data-key=ok]").click()
@@ -179,6 +229,7 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     page.get_by_label(words["code"]).fill(CODE)
     page.get_by_label(words["code"]).press("Enter")
     page.locator("#camera-indicator", has_text=words["camera"]).wait_for()
+    fits(page, f"face ({language})")
     page.locator("body[data-view=open]").wait_for()
     snap(page, "face-open", language)
     idle(page, gate)
