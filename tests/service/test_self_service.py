@@ -237,6 +237,7 @@ def test_kiosk_self_service_in_the_browser(gate: Gate) -> None:
     from werkzeug.serving import make_server
 
     from tests.service.test_web import CHROMIUM, CHROMIUM_ARGS
+    from tests.webui.test_kiosk_browser import SIZE, fits
     from webui.server import make_app
 
     if not CHROMIUM.exists():
@@ -250,19 +251,26 @@ def test_kiosk_self_service_in_the_browser(gate: Gate) -> None:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page()
+                page = browser.new_page(viewport=SIZE)  # the gate's portrait touch screen
                 page.set_default_timeout(20_000)
                 page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/")
+                page.get_by_text("Tap your card here").wait_for()
+                fits(page, "idle with My face data")
                 page.get_by_role("button", name="My face data").click()
                 page.get_by_label("Resident code").fill(CODE)
                 page.get_by_label("Resident code").press("Enter")
                 pad = page.get_by_role("group", name="Keypad")
                 page.get_by_label("PIN", exact=True).wait_for()
+                fits(page, "self-service PIN")
                 for digit in PIN:
                     pad.get_by_role("button", name=digit, exact=True).click()
                 pad.get_by_role("button", name="OK").click()
-                page.get_by_role("button", name="Withdraw consent and delete my face data").click()
+                delete = page.get_by_role("button", name="Withdraw consent and delete my face data")
+                delete.wait_for()
+                fits(page, "self-service menu")
+                delete.click()
                 page.locator("#receipt").get_by_text("Receipt number").wait_for()
+                fits(page, "self-service receipt")
                 assert "card and PIN keep working" in page.locator("#message").inner_text()
             finally:
                 browser.close()
