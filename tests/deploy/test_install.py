@@ -267,6 +267,7 @@ def test_the_kiosk_opens_the_kiosk_page_from_an_address_allowed_to_press_its_but
     unit.read(REPO / "deploy/kiosk/gate-kiosk.service")
     command = unit["Service"]["ExecStart"].replace("\\\n", " ").split()
     assert command[0] == "/usr/bin/chromium" and "--kiosk" in command
+    assert "--autoplay-policy=no-user-gesture-required" in command  # the tone before the first touch
     url = re.fullmatch(r"http://([^/:]+):(\d+)/kiosk", command[-1])
     assert url, command[-1]
     defaults = load_settings(tmp_path)  # no gate.toml: every default

@@ -236,6 +236,7 @@ def test_kiosk_self_service_in_the_browser(gate: Gate, browser) -> None:
 
     from werkzeug.serving import make_server
 
+    from tests.webui.test_kiosk_browser import SIZE, fits
     from webui.server import make_app
 
     _give_face_data(gate.ctx)
@@ -243,20 +244,27 @@ def test_kiosk_self_service_in_the_browser(gate: Gate, browser) -> None:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        page = browser.new_page()
+        page = browser.new_page(viewport=SIZE)  # the gate's portrait touch screen
         try:
             page.set_default_timeout(20_000)
             page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/")
+            page.get_by_text("Tap your card here").wait_for()
+            fits(page, "idle with My face data")
             page.get_by_role("button", name="My face data").click()
             page.get_by_label("Resident code").fill(CODE)
             page.get_by_label("Resident code").press("Enter")
             pad = page.get_by_role("group", name="Keypad")
             page.get_by_label("PIN", exact=True).wait_for()
+            fits(page, "self-service PIN")
             for digit in PIN:
                 pad.get_by_role("button", name=digit, exact=True).click()
             pad.get_by_role("button", name="OK").click()
-            page.get_by_role("button", name="Withdraw consent and delete my face data").click()
+            delete = page.get_by_role("button", name="Withdraw consent and delete my face data")
+            delete.wait_for()
+            fits(page, "self-service menu")
+            delete.click()
             page.locator("#receipt").get_by_text("Receipt number").wait_for()
+            fits(page, "self-service receipt")
             assert "card and PIN keep working" in page.locator("#message").inner_text()
         finally:
             page.close()

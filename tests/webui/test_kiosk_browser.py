@@ -1,20 +1,25 @@
 """The kiosk as a new user meets it, in Chromium at the portrait touch screen's size (800x1280), in
 Chinese and in English: card, PIN, face with the camera indicator pushed over /kiosk/events, a refusal
 with its alternatives as buttons, the fire alarm, and the 中文 / EN toggle returning to the site's
-language after the transaction. One browser and one gate for the module; screenshots of each state go
-to webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (the README's pictures)."""
+language after the transaction, the door held open, the tone and `[gate] kiosk_sound = false`. Every
+state is checked to fit the screen: nothing outside it, no cut-off label, no two things on top of each
+other, no text under 20 px. One browser and one gate for the module; screenshots of each state go to
+webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (the README's pictures)."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from gate.context import GateContext
 from gate.face.images import read_image_file
-from gate.service.simrig import FIRE_ALARM
+from gate.service.simrig import DOOR_SENSOR, FIRE_ALARM
 from gate.store import site_settings
 from tests.conftest import CHROMIUM
 from tests.service.conftest import CARD, CODE, Gate, allow_face, make_installation
@@ -48,7 +53,8 @@ def kiosk_gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate]:
     folder = tmp_path_factory.mktemp("kiosk")
     ctx = make_installation(folder / "data")
     rig = SimRig(pulse_ms=300).start()
-    runtime = build_runtime(ctx, rig=rig, timeouts=Timeouts(face=60, decision=60, refusal=3, passage=2),
+    runtime = build_runtime(ctx, rig=rig, timeouts=Timeouts(face=60, decision=60, refusal=3, passage=2,
+                                                                    held_open=1),
                             face_engine=engine)
     runtime.start()
     gate = Gate(ctx, rig, runtime)
@@ -62,18 +68,26 @@ def kiosk_gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate]:
         ctx.close()
 
 
-@pytest.fixture(scope="module")
-def served(kiosk_gate: Gate) -> Iterator[str]:
+@contextmanager
+def serving(ctx: GateContext, runtime: object) -> Iterator[str]:
     from werkzeug.serving import make_server
 
     from webui.server import make_app
 
-    server = make_server("127.0.0.1", 0, make_app(kiosk_gate.ctx, kiosk_gate.runtime, simulate=True), threaded=True)
+    server = make_server("127.0.0.1", 0, make_app(ctx, runtime, simulate=True), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def served(kiosk_gate: Gate) -> Iterator[str]:
+    with serving(kiosk_gate.ctx, kiosk_gate.runtime) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +98,59 @@ def kiosk_page(served: str, browser) -> Iterator[object]:
     page.close()
 
 
+#: What is wrong with the screen as shown, for a person standing at it: the page scrolls, something
+#: is outside the screen, a text sticks out of its box (a cut-off label), two things shown side by side
+#: overlap, or a text is smaller than 20 px.
+PROBLEMS_JS = """() => {
+  const problems = [], W = innerWidth, H = innerHeight, root = document.documentElement;
+  if (root.scrollWidth > W || root.scrollHeight > H) {
+    problems.push(`the page is ${root.scrollWidth}x${root.scrollHeight}`);
+  }
+  const shown = (el) => el.getClientRects().length > 0 && !el.closest(".sr-only");
+  const name = (el) => el.id ? "#" + el.id : el.tagName.toLowerCase() + "." + (el.getAttribute("class") || "")
+    + " " + JSON.stringify((el.textContent || "").trim().slice(0, 24));
+  const inside = (r, box) => r.left >= box.left - 1 && r.right <= box.right + 1 && r.top >= box.top - 1
+    && r.bottom <= box.bottom + 1;
+  const screen = {left: 0, top: 0, right: W, bottom: H};
+  const all = Array.from(document.querySelectorAll("main *"))
+    .filter((el) => shown(el) && !el.parentElement.closest("svg"));
+  for (const el of all) {
+    const box = el.getBoundingClientRect();
+    if (!inside(box, screen)) problems.push(`${name(el)} is outside the screen`);
+    for (const other of Array.from(el.parentElement.children)) {
+      const before = el.compareDocumentPosition(other) & Node.DOCUMENT_POSITION_PRECEDING;
+      if (other === el || before || !all.includes(other)) continue;
+      const o = other.getBoundingClientRect();
+      const w = Math.min(box.right, o.right) - Math.max(box.left, o.left);
+      const h = Math.min(box.bottom, o.bottom) - Math.max(box.top, o.top);
+      if (w > 1 && h > 1) problems.push(`${name(el)} overlaps ${name(other)}`);
+    }
+    for (const node of el.childNodes) {
+      if (node.nodeType !== Node.TEXT_NODE || !node.textContent.trim()) continue;
+      const range = document.createRange(); range.selectNodeContents(node);
+      const text = range.getBoundingClientRect();  // a glyph may rise above a tight line box: sideways only
+      if (text.left < box.left - 1 || text.right > box.right + 1 || !inside(text, screen)) {
+        problems.push(`the text of ${name(el)} sticks out`);
+      }
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < 20) problems.push(`${name(el)} is in ${size} px type`);
+    }
+  }
+  return problems;
+}"""
+
+
+def fits(page, state: str) -> None:
+    problems = page.evaluate(PROBLEMS_JS)
+    assert not problems, f"{state}: {problems}"
+
+
 def shots() -> Path | None:
     return REPO / "webui" / "screenshots" if os.environ.get("GATE_UPDATE_SCREENSHOTS") == "1" else None
 
 
 def snap(page, name: str, language: str) -> None:
+    fits(page, f"{name} ({language})")
     folder = shots()
     if folder is not None:
         page.screenshot(path=str(folder / f"kiosk-{name}-{'zh' if language != 'en' else 'en'}.png"))
@@ -130,6 +192,8 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     assert page.locator("#greeting").inner_text() == words["name"]
     assert "Test Resident" not in page.content()
     assert page.locator("#panel").get_attribute("aria-live") == "assertive"
+    assert page.locator("body").get_attribute("data-tones") == "1"  # the rising tone ([gate] kiosk_sound)
+    assert page.locator("body").get_attribute("data-sound") == "open"
     snap(page, "open", language)
     idle(page, gate)
 
@@ -141,6 +205,7 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     page.get_by_label(words["code"]).press("Enter")
     pad = page.get_by_role("group", name="Keypad" if language == "en" else "键盘")
     page.get_by_label(words["pin_label"], exact=True).wait_for()
+    fits(page, f"pin ({language})")
     for digit in "000000":
         pad.get_by_role("button", name=digit, exact=True).click()
     pad.locator("[data-key=ok]").click()
@@ -149,6 +214,8 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     assert words["wrong"] in page.locator("#lines").inner_text()
     assert page.locator("#lines p").count() <= 2
     assert page.locator("#ways .tile:visible").count() >= 1
+    assert page.locator("body").get_attribute("data-tones") == "2"
+    assert page.locator("body").get_attribute("data-sound") == "refusal"
     snap(page, "refused", language)
     idle(page, gate)
 
@@ -158,6 +225,7 @@ def test_card_pin_face_refusal_and_fire_alarm_at_the_kiosk(kiosk_page, served: s
     page.get_by_label(words["code"]).fill(CODE)
     page.get_by_label(words["code"]).press("Enter")
     page.locator("#camera-indicator", has_text=words["camera"]).wait_for()
+    fits(page, f"face ({language})")
     page.locator("body[data-view=open]").wait_for()
     snap(page, "face-open", language)
     idle(page, gate)
@@ -185,3 +253,57 @@ def test_the_language_toggle_lasts_one_transaction(kiosk_page, served: str, kios
     page.locator("#headline", has_text="Welcome").wait_for()
     page.get_by_text("请将卡片靠近此处").wait_for()  # the transaction ended: the site's language again
     assert page.locator("html").get_attribute("lang") == "zh-Hans-CN"
+
+
+def test_a_door_held_open_fills_the_screen_until_it_closes(kiosk_page, served: str, kiosk_gate: Gate) -> None:
+    """[gate] held_open_seconds is 1 s here: the resident walks through and leaves the door open."""
+    page, gate = kiosk_page, kiosk_gate
+    set_language(gate, "zh_Hans_CN")
+    page.goto(served + "/kiosk/")
+    page.get_by_text("请将卡片靠近此处").wait_for()
+    gate.card(CARD)
+    page.locator("body[data-view=open]").wait_for()
+    gate.rig.set_input(DOOR_SENSOR, False)  # the door sensor's contact opens (on = closed)
+    try:
+        # The held-open alarm outlasts the transaction: the screen still says it at idle.
+        page.locator("body[data-view=alarm][data-phase=idle]").wait_for()
+        assert "door_held_open" in gate.runtime.snapshot().alarms
+        assert page.locator("#headline").inner_text() == "门长时间未关闭"
+        assert page.locator("#lines").inner_text() == "请随手关门。"
+        assert page.locator("#ways .tile:visible").count() == 0 and page.locator("#notice").is_hidden()
+        snap(page, "held", "zh_Hans_CN")
+        page.get_by_role("button", name="语言").click()
+        assert page.locator("#headline").inner_text() == "Door held open"
+        assert page.locator("#lines").inner_text() == "Please close the door behind you."
+        snap(page, "held", "en")
+    finally:
+        gate.rig.set_input(DOOR_SENSOR, True)
+    page.locator("body[data-view=idle]").wait_for()  # the door closed: the alarm clears by itself
+    assert "door_held_open" not in gate.runtime.snapshot().alarms
+    page.get_by_text("Tap your card here").wait_for()
+
+
+def test_kiosk_sound_false_plays_no_tone(kiosk_page, kiosk_gate: Gate) -> None:
+    """The same gate's screen served from a gate.toml with `[gate] kiosk_sound = false`: the page's
+    configuration says so and a grant plays nothing (the module's other tests count the tones when on)."""
+    page, gate = kiosk_page, kiosk_gate
+    set_language(gate, "en")
+    toml = gate.ctx.settings.data_dir / "gate.toml"
+    written = toml.read_text(encoding="utf-8")
+    assert "# kiosk_sound = true" in written
+    toml.write_text(written.replace("# kiosk_sound = true", "kiosk_sound = false", 1), encoding="utf-8")
+    quiet = GateContext.open(gate.ctx.settings.data_dir)
+    try:
+        assert quiet.settings.gate.kiosk_sound is False
+        with serving(quiet, gate.runtime) as url:
+            page.goto(url + "/kiosk/")
+            assert json.loads(page.locator("#kiosk-config").text_content())["sound"] is False
+            page.get_by_text("Tap your card here").wait_for()
+            gate.card(CARD)
+            page.locator("body[data-view=open]").wait_for()
+            assert page.locator("body").get_attribute("data-tones") == "0"
+            assert page.locator("body").get_attribute("data-sound") is None
+            idle(page, gate)
+    finally:
+        toml.write_text(written, encoding="utf-8")
+        quiet.close()

@@ -25,10 +25,14 @@
     });
   }
 
+  // One audio context for the page's life (a new one per tone would pile up on a screen that runs for
+  // months). body[data-tones] counts the tones played, body[data-sound] names the last one.
+  let audio = null;
   function sound(kind) {
-    if (!config.sound) return;
+    if (!config.sound) return;  // [gate] kiosk_sound = false
     try {
-      const ctx = new (window.AudioContext || window.webkitAudioContext)();
+      const ctx = audio || (audio = new (window.AudioContext || window.webkitAudioContext)());
+      if (ctx.state === "suspended") ctx.resume();
       const notes = kind === "open" ? [[880, 0], [1320, 0.16]] : [[220, 0]];
       notes.forEach(function (n) {
         const osc = ctx.createOscillator(), gain = ctx.createGain();
@@ -37,6 +41,7 @@
         osc.start(ctx.currentTime + n[1]); osc.stop(ctx.currentTime + n[1] + (kind === "open" ? 0.15 : 0.4));
       });
       body.dataset.sound = kind;
+      body.dataset.tones = String(Number(body.dataset.tones) + 1);
     } catch (e) { /* no audio device: the screen still says it */ }
   }
 
