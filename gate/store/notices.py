@@ -24,16 +24,17 @@ from gate.i18n.marker import N_
 from gate.store import audit
 from gate.store.models import Notice
 
+# The headings are shown in the notice's own language (gate.i18n.catalogue.gettext_for(notice.language)).
 REQUIRED_FIELDS = {
-    "processor": "who processes the face data",
-    "contact": "how to contact them",
-    "purpose": "the purpose",
-    "method": "the method of processing",
-    "retention": "the retention period",
-    "recipients": "who receives the face data, if anyone",
-    "necessity_and_impact": "why it is necessary and its impact on the person",
-    "rights": "how to exercise one's rights, including withdrawal",
-    "alternatives": "that card and PIN are available instead",
+    "processor": N_("who processes the face data"),
+    "contact": N_("how to contact them"),
+    "purpose": N_("the purpose"),
+    "method": N_("the method of processing"),
+    "retention": N_("the retention period"),
+    "recipients": N_("who receives the face data, if anyone"),
+    "necessity_and_impact": N_("why it is necessary and its impact on the person"),
+    "rights": N_("how to exercise one's rights, including withdrawal"),
+    "alternatives": N_("that card and PIN are available instead"),
 }
 #: A change to any of these changes what the person agreed to (PIPL art. 14, 17): consents given
 #: against an older text lapse for face. Wording elsewhere (method, necessity, rights...) may be
