@@ -13,12 +13,6 @@ from typing import TypeVar
 _E = TypeVar("_E", bound="GateError")
 
 
-class Words(str):
-    """A parameter of an error that is itself a catalogue message (N_-marked), translated with it."""
-
-    __slots__ = ()
-
-
 class GateError(Exception):
     """Base for expected errors: the message says what happened and what to do."""
 

@@ -144,7 +144,7 @@ def install_request_hooks(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         op = g.get("operator")
         return {"current_operator": op, "Role": OperatorRole,
-                "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name,
+                "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name, "tr": error_text,
                 "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
 
 
@@ -152,8 +152,9 @@ def render_error(code: int, message: str):
     return render_template("error.html", code=code, message=message), code
 
 
-def error_text(err: BaseException) -> str:
-    """A service's error in the operator's language (gate.i18n.errors)."""
+def error_text(err: object) -> str:
+    """A service's error, or a Message from below the web layer, in the operator's language
+    (gate.i18n.errors); templates call it as `tr`."""
     return translated(err, gettext)
 
 

@@ -98,6 +98,7 @@ def grant_consent(
     session.add(consent)
     session.flush()
     audit.record(session, operator, "consent.grant", f"resident:{resident.id}", notice=notice.version,
+                 notice_language=notice.language,
                  guardian=bool(consent.guardian_name), retention_days=retention_days,
                  renews=previous.notice.version if previous is not None else None)
     return consent

@@ -108,9 +108,9 @@ def retention_text(site_days: int, language: str = locales.SOURCE) -> str:
     """The notice's retention field, from the same numbers the purge uses (R5), so the two agree."""
     if language == locales.CHINESE:
         return (
-            f"在您撤回同意、搬离本小区，或连续 {site_days} 天未在门禁处使用刷脸时（以先到者为准），您的人脸特征值即被删除；"
-            f"无论使用多频繁，最迟在您同意后 {MAX_TEMPLATE_RETENTION_DAYS} 天（3 年）删除。书面保存期限说明在门禁屏幕的 "
-            f"{RETENTION_SCHEDULE_PATH} 页面和物业服务中心公示。"
+            f"在您撤回同意、搬离本小区，或连续 {site_days} 天未在门禁处使用刷脸时（以先到者为准），"
+            f"您的人脸特征值即被删除；无论使用多频繁，最迟在您同意后 {MAX_TEMPLATE_RETENTION_DAYS} 天（3 年）删除。"
+            f"书面保存期限说明在门禁屏幕的 {RETENTION_SCHEDULE_PATH} 页面和物业服务中心公示。"
         )
     return (
         f"Your face template is deleted when you withdraw consent, when you move out, or after {site_days} days "
