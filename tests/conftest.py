@@ -74,12 +74,26 @@ def publish_site_notice(data_dir: Path, version: str = "1") -> None:
         context.close()
 
 
+def allow_letter_codes(data_dir: Path) -> None:
+    """The suite's residents have codes like A101: a site that never types codes on a keypad."""
+    from gate.clock import utcnow
+    from gate.store import site_settings
+
+    context = GateContext.open(data_dir)
+    try:
+        with context.transaction() as session:
+            site_settings.change(session, "site.resident_codes", "letters", actor="test", now=utcnow())
+    finally:
+        context.close()
+
+
 def make_installation(data_dir: Path, database_url: str | None = None) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     if database_url:
         (data_dir / "gate.toml").write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
     initialise(data_dir)
     publish_site_notice(data_dir)
+    allow_letter_codes(data_dir)
     return data_dir
 
 

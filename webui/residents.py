@@ -65,7 +65,8 @@ def new():
                 unit=form.get("unit", "")[:64],
                 birth_date=resident_service.parse_birth_date(form.get("birth_date")),
                 guardian_name=form.get("guardian_name", "").strip()[:200] or None,
-                group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
+                group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now(),
+                code_characters=ctx().settings.site.resident_codes)
             commit_or_conflict("A resident with this code was just saved by someone else; open it from the list.")
             flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
             return redirect(url_for("residents.show", code=resident.code))

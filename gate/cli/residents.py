@@ -31,10 +31,11 @@ def resident_group() -> None:
 @click.option("--guardian", default=None, help="Guardian's name (for a minor).")
 @pass_env
 def resident_add(env: Env, code: str, name: str, unit: str, birth_date: str | None, guardian: str | None) -> None:
-    with env.context().transaction() as session:
+    context = env.context()
+    with context.transaction() as session:
         residents.add_resident(session, code=code, name=name, unit=unit,
                                birth_date=residents.parse_birth_date(birth_date), guardian_name=guardian,
-                               actor=CLI_ACTOR)
+                               actor=CLI_ACTOR, code_characters=context.settings.site.resident_codes)
     click.echo(f"added resident {code}")
 
 

@@ -247,6 +247,10 @@ class MetricsSection:
                                             "answers only requests from this machine.")
 
 
+#: [site] resident_codes: digits only (every keypad), or letters too (gate.store.residents.CODE_RULES).
+RESIDENT_CODE_KINDS = ("digits", "letters")
+
+
 @dataclass(frozen=True)
 class SiteSection:
     language: str = setting(SOURCE_LANGUAGE, text('"zh_Hans_CN" (Chinese) or "en" (English)', is_supported),
@@ -259,6 +263,10 @@ class SiteSection:
                                                         "the next purge deletes their face data, with receipts.")
     face_filing_warn_at: int = setting(90_000, whole(1, FACE_FILING_THRESHOLD),
                                        "Warn when this many people have face data (filing is due at 100,000).")
+    resident_codes: str = setting("digits", text('"digits" or "letters"', lambda v: v in RESIDENT_CODE_KINDS),
+                                  "What a new resident code may hold: digits (what the gates' keypads can type, "
+                                  "so code and PIN work) or letters (also letters, '-' and '_', for a site whose "
+                                  "residents never type their code; those residents use a card).")
 
 
 @dataclass(frozen=True)

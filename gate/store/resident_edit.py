@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.errors import PolicyError
+from gate.i18n.marker import N_
 from gate.secrets import passwords
 from gate.store import audit
 from gate.store.models import Resident
-from gate.store.residents import check_birth_date
+from gate.store.residents import NEEDS_NAME, check_birth_date
 
 
 def update_resident(session: Session, resident: Resident, *, name: str, unit: str, birth_date: date | None,
@@ -23,9 +24,9 @@ def update_resident(session: Session, resident: Resident, *, name: str, unit: st
     recorded, and entering one supersedes it (gate.store.face_standing.is_minor)."""
     check_birth_date(birth_date, utcnow())
     if not name.strip():
-        raise PolicyError("A resident needs a name.")
+        raise PolicyError.of(NEEDS_NAME)
     if len(name) > 200 or len(unit) > 64 or len(guardian_name or "") > 200 or len(group_name or "") > 64:
-        raise PolicyError("Name and guardian are at most 200 characters, unit and group at most 64.")
+        raise PolicyError.of(N_("Name and guardian are at most 200 characters, unit and group at most 64."))
     new = {"name": name.strip(), "unit": unit.strip(), "birth_date": birth_date,
            "guardian_name": (guardian_name or "").strip() or None, "group_name": (group_name or "").strip() or None}
     changed = [field for field, value in new.items() if getattr(resident, field) != value]
