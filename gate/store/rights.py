@@ -213,8 +213,8 @@ def receipt(session: Session, entry_id: int) -> Receipt:
         raise NotFoundError.of(N_("No receipt number %(number)s."), number=entry_id)
     details = json.loads(entry.details or "{}")
     if entry.action == "consent.grant":
-        return Receipt(entry.id, entry.action, Message(RECEIPT_ACTIONS[entry.action]), entry.at, entry.actor, entry.subject,
-                       [], (), details, _consent_lines(details))
+        return Receipt(entry.id, entry.action, Message(RECEIPT_ACTIONS[entry.action]), entry.at, entry.actor,
+                       entry.subject, [], (), details, _consent_lines(details))
     retained = FACE_RETAINED_FACTS if entry.action in FACE_RECEIPTS else RETAINED_FACTS
     return Receipt(entry.id, entry.action, Message(RECEIPT_ACTIONS[entry.action]), entry.at, entry.actor,
                    entry.subject, _deleted_lines(entry.action, details), retained, details)
