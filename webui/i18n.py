@@ -80,7 +80,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.template_filter("localtime")
-    def _localtime(moment: datetime | None, seconds: bool = True) -> str:
+    def _localtime(moment: datetime | str | None, seconds: bool = True) -> str:
+        if isinstance(moment, str):  # an ISO time kept as text (system state, reports)
+            text = moment
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                return text
         return timefmt.local_time_text(moment, site_zone(), seconds=seconds)
 
     @app.template_filter("localdate")

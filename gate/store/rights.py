@@ -188,7 +188,7 @@ def _deleted_lines(action: str, details: dict[str, object]) -> list[str]:
 
 def _consent_lines(details: dict[str, object]) -> list[str]:
     """What the person agreed to, from the audit facts of the grant: enough to prove it later."""
-    lines = [Message(N_("Notice version shown: %(version)s"), version=details.get("notice")),
+    lines: list[str] = [Message(N_("Notice version shown: %(version)s"), version=details.get("notice")),
              Message(N_("Face template kept at most %(days)s days after its last use at a gate (shorter if the "
                         "site's retention period is shorter), and deleted at once on withdrawal or move-out"),
                      days=details.get("retention_days")),
