@@ -168,7 +168,7 @@ def capture_card(code: str):
         return redirect(url_for("residents.show", code=code))
     number = capture(CARD_CAPTURE_SECONDS)
     if not number:
-        flash(_("No card was presented within %(seconds)s seconds; try again.", seconds=f"{CARD_CAPTURE_SECONDS:.0f}"),
+        flash(_("No card was presented within %(seconds)s seconds; try again.", seconds=int(CARD_CAPTURE_SECONDS)),
               "error")
         return redirect(url_for("residents.show", code=code))
     try:
