@@ -21,22 +21,18 @@ depends_on: Union[str, Sequence[str], None] = None
 compatible_with_previous = True
 
 
+# Plain ADD / DROP COLUMN, not a batch: SQLite (3.35+) does both in place, where a batch would copy the
+# notices table, which consents reference, and fail its foreign-key check.
 def upgrade() -> None:
-    with op.batch_alter_table('operators') as batch:
-        batch.add_column(sa.Column('language', sa.String(length=16), nullable=True))
-    with op.batch_alter_table('notices') as batch:
-        batch.add_column(sa.Column('language', sa.String(length=16), nullable=False, server_default='en'))
-    with op.batch_alter_table('consents') as batch:
-        batch.add_column(sa.Column('notice_language', sa.String(length=16), nullable=True))
+    op.add_column('operators', sa.Column('language', sa.String(length=16), nullable=True))
+    op.add_column('notices', sa.Column('language', sa.String(length=16), nullable=False, server_default='en'))
+    op.add_column('consents', sa.Column('notice_language', sa.String(length=16), nullable=True))
     # Consents given before this revision were given against English notices (the only kind there was).
     op.execute("UPDATE consents SET notice_language = "
                "(SELECT notices.language FROM notices WHERE notices.id = consents.notice_id)")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('consents') as batch:
-        batch.drop_column('notice_language')
-    with op.batch_alter_table('notices') as batch:
-        batch.drop_column('language')
-    with op.batch_alter_table('operators') as batch:
-        batch.drop_column('language')
+    op.drop_column('consents', 'notice_language')
+    op.drop_column('notices', 'language')
+    op.drop_column('operators', 'language')
