@@ -10,7 +10,7 @@ from flask import Flask
 from flask_babel import refresh
 
 from gate.face import quality
-from gate.face.enroll import NOT_SAME_PERSON, NOT_LIVE, TOO_FEW
+from gate.face.enroll import NOT_LIVE, NOT_SAME_PERSON, TOO_FEW
 from gate.face.errors import FaceUnavailable
 from webui import enroll_words
 

@@ -8,11 +8,10 @@ from flask.testing import FlaskClient
 
 from gate.config import load_settings
 from gate.context import GateContext
+from gate.store.models import OperatorRole
 from tests.conftest import GateCli
 from webui import create_app
 from webui.i18n import LANGUAGE_COOKIE
-
-from gate.store.models import OperatorRole
 
 from .conftest import add_operator, csrf
 
