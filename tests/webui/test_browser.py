@@ -7,7 +7,6 @@ to webui/screenshots/ when GATE_UPDATE_SCREENSHOTS=1 (that is how the README's p
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
