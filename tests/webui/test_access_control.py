@@ -8,7 +8,8 @@ from flask import Flask
 from gate.store.models import OperatorRole
 from tests.webui.helpers import add_resident
 
-PUBLIC = {"static", "auth.login", "auth.setup"}
+# The language switch works before sign-in too (it needs the CSRF token like every form).
+PUBLIC = {"static", "auth.login", "auth.setup", "language.choose"}
 ARGS = {"code": "A101", "username": "admin", "number": 1, "name": "main", "version": "1", "filename": "style.css",
         "section": "retention"}
 
