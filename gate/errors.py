@@ -1,8 +1,31 @@
-"""Errors a person can act on. The CLI prints their message without a traceback."""
+"""Errors a person can act on. The CLI prints their message without a traceback.
+
+An error raised with `.of(N_("... %(code)s ..."), code=...)` keeps its message template and parameters
+besides the English sentence, so the web UI and the CLI can show it in the reader's language
+(gate.i18n.errors.translated); `str(err)` stays the English sentence for logs and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="GateError")
 
 
 class GateError(Exception):
     """Base for expected errors: the message says what happened and what to do."""
+
+    #: The N_-marked message this error was made from, and its parameters (None: English only).
+    template: str | None = None
+    params: Mapping[str, object] = {}
+
+    @classmethod
+    def of(cls: type[_E], template: str, **params: object) -> _E:
+        """The error whose English text is `template % params`, translatable where it is shown."""
+        error = cls(template % params if params else template)
+        error.template, error.params = template, params
+        return error
 
 
 class ConfigError(GateError, ValueError):

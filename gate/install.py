@@ -16,7 +16,7 @@ from sqlalchemy import select
 from gate.clock import utcnow
 from gate.config import CONFIG_NAME, DEFAULT_CONFIG_TEXT, ENV_DATABASE_URL, load_settings, sitewide
 from gate.errors import ConfigError, ConflictError, PolicyError
-from gate.i18n.locales import DEFAULT_TIMEZONE
+from gate.i18n.locales import DEFAULT_TIMEZONE, SOURCE
 from gate.secrets.keys import KeyFile
 from gate.store import db, notices, site_keys, site_settings
 from gate.store.gates import DEFAULT_METHODS, GATE_NAME, add_gate
@@ -109,8 +109,14 @@ def initialise(data_dir: Path, *, database_url: str | None = None, gate_name: st
                 done.append("stored the site-wide settings in the database (`gate site show`)")
             site_days = sitewide.overlay(settings, site_settings.stored(session)).template_retention_days
             if session.scalar(select(Notice.id).limit(1)) is None:
-                notices.create_notice(session, "1", notices.default_fields(), SYSTEM_ACTOR,
-                                      site_days=site_days)
+                # A notice in the site's language, and in English beside a Chinese one: residents are
+                # shown the notice in the language they read (docs/i18n.md).
+                site_language = sitewide.overlay(settings, site_settings.stored(session)).site.language
+                notices.create_notice(session, "1", notices.default_fields(site_language), SYSTEM_ACTOR,
+                                      site_days=site_days, language=site_language)
+                if site_language != SOURCE:
+                    notices.create_notice(session, "1-en", notices.default_fields(SOURCE), SYSTEM_ACTOR,
+                                          site_days=site_days, language=SOURCE)
                 done.append("drafted face notice version 1: fill in the processor and contact and publish a "
                             "version (Settings) before anyone can consent to face")
             # The gate this installation runs ([gate] name), so `gate serve` finds it; the others of a

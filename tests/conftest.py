@@ -58,10 +58,17 @@ SITE_NOTICE_FIELDS = {"processor": "Lakeside Gardens Property Management Co., Lt
                       "contact": "Management office, Building 1; tel. 0571-8800 1234; privacy@lakeside-gardens.cn"}
 
 
-def publish_site_notice(data_dir: Path, version: str = "1") -> None:
-    """Fill in and publish the notice `gate init` drafted (version 1), as an admin does after `gate init`."""
+def publish_site_notice(data_dir: Path, version: str = "1", *, letter_codes: bool = False) -> None:
+    """Fill in and publish the notice `gate init` drafted (version 1), as an admin does after `gate init`.
+
+    `letter_codes`: the suite's residents have codes like A101, for a site that never types codes on a
+    keypad ([site] resident_codes = "letters"); written as `gate init` would have seeded it, so no test sees
+    an extra "site.setting" change in the audit log. Both in one context: this runs for every installation."""
+    import json
+
     from gate.config import load_settings
     from gate.store import notices
+    from gate.store.models import SiteSetting
 
     context = GateContext.open(data_dir)
     try:
@@ -70,6 +77,10 @@ def publish_site_notice(data_dir: Path, version: str = "1") -> None:
                 notices.create_notice(session, version, {**notices.default_fields(), **SITE_NOTICE_FIELDS}, "test",
                                       site_days=load_settings(data_dir).template_retention_days)
                 notices.publish_notice(session, version, "test")
+            if letter_codes:
+                row = session.get(SiteSetting, "site.resident_codes")
+                assert row is not None, "gate init seeds every site-wide key"
+                row.value = json.dumps("letters")
     finally:
         context.close()
 
@@ -79,7 +90,7 @@ def make_installation(data_dir: Path, database_url: str | None = None) -> Path:
     if database_url:
         (data_dir / "gate.toml").write_text(f'[database]\nurl = "{database_url}"\n', encoding="utf-8")
     initialise(data_dir)
-    publish_site_notice(data_dir)
+    publish_site_notice(data_dir, letter_codes=True)
     return data_dir
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import refresh
 
 from gate.errors import GateError
+from gate.i18n import locales
 from gate.store import operators as operator_service
 from webui.base import (
     READ_EVENT_ROLES,
@@ -50,13 +53,13 @@ def _start_session(op) -> None:
 @bp.route("/setup", methods=["GET", "POST"])
 def setup():
     if operator_service.any_operator(db()):
-        flash("The first admin exists already; sign in.", "info")
+        flash(_("The first admin exists already; sign in."), "info")
         return redirect(url_for("auth.login"))
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         if password != request.form.get("password2", ""):
-            flash("The two passwords differ.", "error")
+            flash(_("The two passwords differ."), "error")
             return render_template("auth/setup.html", username=username), 400
         try:
             op = operator_service.create_first_admin(db(), ctx().hasher, username=username, password=password,
@@ -66,7 +69,7 @@ def setup():
             fail(err)
             return render_template("auth/setup.html", username=username), 400
         _start_session(op)
-        flash(f"Admin {username} created and signed in.", "ok")
+        flash(_("Admin %(name)s created and signed in.", name=username), "ok")
         return redirect(url_for("dashboard.index"))
     return render_template("auth/setup.html", username="")
 
@@ -79,13 +82,13 @@ def login():
         address = request.remote_addr or "?"
         username = request.form.get("username", "").strip()[:64]
         if not current_app.extensions["login_throttle"].allow(address):
-            flash("Too many sign-in attempts from this address; wait a minute.", "error")
+            flash(_("Too many sign-in attempts from this address; wait a minute."), "error")
             return render_template("auth/login.html", username=username), 429
         result = operator_service.authenticate(db(), ctx().hasher, username, request.form.get("password", ""),
                                                now=now(), address=address)
         db().commit()  # failure counters and lockouts are kept even when the sign-in fails
         if not result.ok:
-            flash(result.message, "error")
+            flash(_(result.message), "error")
             return render_template("auth/login.html", username=username), 401
         assert result.operator is not None
         _start_session(result.operator)
@@ -101,7 +104,7 @@ def logout():
         operator_service.revoke_session(db(), token, now=now())
         db().commit()
     session.clear()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -113,11 +116,11 @@ def change_password():
 
         me = operator()
         if not passwords.verify(ctx().hasher, me.password_hash, request.form.get("current", "")):
-            flash("The current password is wrong.", "error")
-            return render_template("auth/password.html"), 400
+            flash(_("The current password is wrong."), "error")
+            return _account_page(), 400
         if request.form.get("password", "") != request.form.get("password2", ""):
-            flash("The two new passwords differ.", "error")
-            return render_template("auth/password.html"), 400
+            flash(_("The two new passwords differ."), "error")
+            return _account_page(), 400
         try:
             # Ends every session of this account, this one too; this browser continues on a fresh id.
             operator_service.set_password(db(), ctx().hasher, me, request.form.get("password", ""), actor=actor(),
@@ -125,11 +128,34 @@ def change_password():
             db().commit()
         except GateError as err:
             fail(err)
-            return render_template("auth/password.html"), 400
+            return _account_page(), 400
         _start_session(me)
-        flash("Password changed; other sessions of this account are signed out.", "ok")
+        flash(_("Password changed; other sessions of this account are signed out."), "ok")
         return redirect(url_for("dashboard.index"))
-    return render_template("auth/password.html")
+    return _account_page()
+
+
+def _account_page() -> str:
+    return render_template("auth/password.html", languages_offered=list(locales.NATIVE_NAMES.items()),
+                           chosen=operator().language)
+
+
+@bp.post("/account/language")
+@roles_required(*READ_EVENT_ROLES)
+def set_language():
+    """The operator's own language; "" follows the site's. The header switch stores it too (webui.i18n)."""
+    chosen = request.form.get("language", "")
+    try:
+        operator_service.set_language(db(), operator(), chosen or None)
+        db().commit()
+    except GateError as err:
+        fail(err)
+        return redirect(url_for("auth.change_password"))
+    # Flashed after the change, so it reads in the language just chosen.
+    g.operator_language = operator().language
+    refresh()
+    flash(_("Your language is saved; pages follow it from now on."), "ok")
+    return redirect(url_for("auth.change_password"))
 
 
 @bp.route("/operators", methods=["GET", "POST"])
@@ -144,7 +170,7 @@ def operators():
                 role=operator_service.parse_role(request.form.get("role", "")),
                 actor=actor(), now=now())
             db().commit()
-            flash("Operator added.", "ok")
+            flash(_("Operator added."), "ok")
             return redirect(url_for("auth.operators"))
         except GateError as err:
             fail(err)
@@ -172,7 +198,7 @@ def update_operator(username: str):
         else:
             abort(400)
         db().commit()
-        flash(f"Operator {username} updated.", "ok")
+        flash(_("Operator %(name)s updated.", name=username), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("auth.operators"))

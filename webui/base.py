@@ -8,10 +8,11 @@ from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Flask, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy.orm import Session
 
 from gate.context import GateContext
+from gate.i18n.errors import translated
 from gate.store import face_standing
 from gate.store import operators as operator_service
 from gate.store.models import Operator, OperatorRole
@@ -27,7 +28,8 @@ READ_EVENT_ROLES = (ADMIN, OPERATOR, AUDITOR)
 AUDIT_ROLES = (ADMIN, AUDITOR)
 SETTINGS_ROLES = (ADMIN,)
 # Blueprints of the gate service (kiosk, health, simulator) and static files are not operator pages.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup"}
+# The language switch works signed in (it then stores the operator's preference) and signed out.
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "language.choose"}
 
 
 #: The Flask session (a signed cookie) carries only this: the random id of a row in operator_sessions.
@@ -100,7 +102,7 @@ def _is_operator_page(endpoint: str | None) -> bool:
         return False
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site", "tenants",
-                         "visitors", "imports", "schedules"}
+                         "visitors", "imports", "schedules", "language"}
 
 
 def install_request_hooks(app: Flask) -> None:
@@ -123,6 +125,7 @@ def install_request_hooks(app: Flask) -> None:
             else:
                 g.operator = result.operator
                 g.session_id = str(token)
+                g.operator_language = result.operator.language  # webui.i18n.request_language
         if endpoint in PUBLIC_ENDPOINTS:
             return None
         if g.operator is None:
@@ -141,7 +144,7 @@ def install_request_hooks(app: Flask) -> None:
     def _globals() -> dict[str, Any]:
         op = g.get("operator")
         return {"current_operator": op, "Role": OperatorRole,
-                "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name,
+                "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name, "tr": error_text,
                 "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
 
 
@@ -149,7 +152,13 @@ def render_error(code: int, message: str):
     return render_template("error.html", code=code, message=message), code
 
 
+def error_text(err: object) -> str:
+    """A service's error, or a Message from below the web layer, in the operator's language
+    (gate.i18n.errors); templates call it as `tr`."""
+    return translated(err, gettext)
+
+
 def fail(err: Exception) -> None:
-    """Roll back the unit of work and show the service's message."""
+    """Roll back the unit of work and show the service's message in the operator's language."""
     db().rollback()
-    flash(str(err), "error")
+    flash(error_text(err), "error")

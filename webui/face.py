@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from gate.face.errors import ImageRejected
+from gate.i18n.marker import N_
 from gate.store.models import Resident
 
 MAX_FRAMES = 12
@@ -71,10 +72,11 @@ def enroll(session: Session, resident: Resident, frames: list[Any], operator: st
            challenge: str = "none") -> EnrollOutcome:
     """`challenge` is the liveness mode a gate-camera burst must pass; uploads come with "none"."""
     if not frames:
-        raise ImageRejected("No picture was sent: choose photos or capture frames from the webcam.")
+        raise ImageRejected.of(N_("No picture was sent: choose photos or capture frames from the webcam."))
     # The cap is on what a person uploads; a camera burst is as long as its challenge needs.
     if challenge == "none" and len(frames) > MAX_FRAMES:
-        raise ImageRejected(f"At most {MAX_FRAMES} pictures per enrollment; {len(frames)} were sent.")
+        raise ImageRejected.of(N_("At most %(most)s pictures per enrollment; %(sent)s were sent."), most=MAX_FRAMES,
+                               sent=len(frames))
     service = face_service()
     service.uploads.check(frames)
     with service.uploads.slot():

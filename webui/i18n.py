@@ -19,6 +19,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import Babel
 
 from gate.i18n import locales, timefmt
+from gate.store import operators
+from webui.base import db
 
 LANGUAGE_COOKIE = "gate_lang"
 
@@ -53,8 +55,11 @@ def _timezone() -> str:
 @bp.post("/language")
 def choose() -> ResponseReturnValue:
     """The switch on every page: remembers the choice in a cookie (a language is not a secret, and the
-    form carries the CSRF token like every other); the operator's own preference, where stored, wins."""
+    form carries the CSRF token like every other) and, for a signed-in operator, as their preference."""
     chosen = locales.match(request.form.get("language"))
+    if chosen is not None and g.get("operator") is not None:
+        operators.set_language(db(), g.operator, chosen)
+        db().commit()
     back = request.form.get("next") or "/"
     if not back.startswith("/") or back.startswith("//"):
         back = "/"
@@ -75,7 +80,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.template_filter("localtime")
-    def _localtime(moment: datetime | None, seconds: bool = True) -> str:
+    def _localtime(moment: datetime | str | None, seconds: bool = True) -> str:
+        if isinstance(moment, str):  # an ISO time kept as text (system state, reports)
+            text = moment
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                return text
         return timefmt.local_time_text(moment, site_zone(), seconds=seconds)
 
     @app.template_filter("localdate")

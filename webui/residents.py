@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from gate.errors import ConflictError, GateError, NotFoundError, PolicyError
+from gate.i18n.marker import N_
 from gate.store import consent as consent_service
 from gate.store import data_access, face_standing
 from gate.store import residents as resident_service
@@ -19,6 +20,7 @@ from webui.tenants import save_resident_validity
 bp = Blueprint("residents", __name__)
 CARD_CAPTURE_SECONDS = 10.0
 RENEWALS_PAGE = 50
+CARD_RACE = N_("This card was just registered by someone else.")
 
 
 def load(code: str) -> Resident:
@@ -36,7 +38,7 @@ def commit_or_conflict(conflict: str) -> None:
         db().commit()
     except IntegrityError as err:
         db().rollback()
-        raise ConflictError(conflict) from err
+        raise ConflictError.of(conflict) from err
 
 
 def can_capture_card() -> bool:
@@ -95,15 +97,23 @@ def new():
                 unit=form.get("unit", "")[:64],
                 birth_date=resident_service.parse_birth_date(form.get("birth_date")),
                 guardian_name=form.get("guardian_name", "").strip()[:200] or None,
-                group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now())
+                group_name=form.get("group_name", "").strip()[:64] or None, actor=actor(), now=now(),
+                code_characters=ctx().settings.site.resident_codes)
             save_resident_validity(resident, form)
-            commit_or_conflict("A resident with this code was just saved by someone else; open it from the list.")
-            flash(f"Resident {resident.code} added. Add a card or a PIN so they can get in.", "ok")
+            commit_or_conflict(N_("A resident with this code was just saved by someone else; open it from the "
+                                  "list."))
+            flash(_("Resident %(code)s added. Add a card or a PIN so they can get in.", code=resident.code), "ok")
             return redirect(url_for("residents.show", code=resident.code))
         except GateError as err:
             fail(err)
-            return render_template("residents/form.html", resident=None, form=form), 400
-    return render_template("residents/form.html", resident=None, form={})
+            return render_template("residents/form.html", resident=None, form=form, **_code_rule()), 400
+    return render_template("residents/form.html", resident=None, form={}, **_code_rule())
+
+
+def _code_rule() -> dict[str, object]:
+    """The form's code field accepts what the store will: digits only unless [site] resident_codes says letters."""
+    digits = ctx().settings.site.resident_codes == "digits"
+    return {"code_pattern": "[0-9]{1,32}" if digits else r"[A-Za-z0-9][A-Za-z0-9_\-]{0,31}", "digits_only": digits}
 
 
 @bp.get("/residents/<code>")
@@ -115,7 +125,8 @@ def show(code: str):
     consent = consent_service.current_consent(db(), resident)
     lapse = face_standing.lapse_for(db(), resident, consent, today()) if consent is not None else None
     return render_template("residents/show.html", resident=resident, consent=consent,
-                           lapse=face_standing.LAPSE_TEXT[lapse] if lapse else None,
+                           lapse=_(face_standing.LAPSE_TEXT[lapse]) if lapse else None,
+                           keypad_can_type=resident_service.keypad_can_type(resident.code),
                            minor=face_standing.is_minor(resident, today()),
                            has_template=ctx().store.has_template(db(), resident),
                            can_capture=can_capture_card())
@@ -134,7 +145,7 @@ def edit(code: str):
                                       group_name=form.get("group_name"), actor=actor())
             period_changed = save_resident_validity(resident, form)
             db().commit()
-            flash("Saved." if changed or period_changed else "Nothing changed.", "ok")
+            flash(_("Saved.") if changed or period_changed else _("Nothing changed."), "ok")
             return redirect(url_for("residents.show", code=code))
         except GateError as err:
             fail(err)
@@ -154,12 +165,13 @@ def edit(code: str):
 def move_out(code: str):
     resident = load(code)
     if request.form.get("confirm") != code:
-        flash(f"Type the resident code {code} to confirm the move-out.", "error")
+        flash(_("Type the resident code %(code)s to confirm the move-out.", code=code), "error")
         return redirect(url_for("residents.show", code=code))
     try:
         destroyed = resident_service.move_out(db(), resident, ctx().store, actor=actor(), now=now())
         db().commit()
-        flash(f"{code} moved out: cards and PIN stop working; {destroyed} face template(s) destroyed.", "ok")
+        flash(_("%(code)s moved out: cards and PIN stop working; %(count)s face template(s) destroyed.", code=code,
+                count=destroyed), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("residents.show", code=code))
@@ -172,8 +184,8 @@ def add_card(code: str):
     try:
         card = resident_service.add_card(db(), resident, request.form.get("number", "")[:64], actor=actor(),
                                          label=request.form.get("label", "")[:64], now=now())
-        commit_or_conflict("This card was just registered by someone else.")
-        flash(f"Card {card.uid} added.", "ok")
+        commit_or_conflict(CARD_RACE)
+        flash(_("Card %(card)s added.", card=card.uid), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("residents.show", code=code))
@@ -185,16 +197,17 @@ def capture_card(code: str):
     resident = load(code)
     capture = getattr(runtime(), "capture_card", None)
     if not callable(capture):
-        flash("No card reader is connected to this controller: type the card number instead.", "error")
+        flash(_("No card reader is connected to this controller: type the card number instead."), "error")
         return redirect(url_for("residents.show", code=code))
     number = capture(CARD_CAPTURE_SECONDS)
     if not number:
-        flash(f"No card was presented within {CARD_CAPTURE_SECONDS:.0f} seconds; try again.", "error")
+        flash(_("No card was presented within %(seconds)s seconds; try again.", seconds=int(CARD_CAPTURE_SECONDS)),
+              "error")
         return redirect(url_for("residents.show", code=code))
     try:
         card = resident_service.add_card(db(), resident, str(number), actor=actor(), label="captured", now=now())
-        commit_or_conflict("This card was just registered by someone else.")
-        flash(f"Card {card.uid} read from the reader and added.", "ok")
+        commit_or_conflict(CARD_RACE)
+        flash(_("Card %(card)s read from the reader and added.", card=card.uid), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("residents.show", code=code))
@@ -206,12 +219,12 @@ def remove_card(code: str):
     resident = load(code)
     number = request.form.get("number", "")[:64]
     if number not in {c.uid for c in resident.cards}:
-        flash("That card does not belong to this resident.", "error")
+        flash(_("That card does not belong to this resident."), "error")
         return redirect(url_for("residents.show", code=code))
     try:
         resident_service.remove_card(db(), number, actor=actor())
         db().commit()
-        flash(f"Card {number} removed.", "ok")
+        flash(_("Card %(card)s removed.", card=number), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("residents.show", code=code))
@@ -224,7 +237,7 @@ def clear_pin(code: str):
     try:
         resident_service.clear_pin(db(), resident, actor=actor())
         db().commit()
-        flash("PIN cleared: the resident code no longer opens with a PIN.", "ok")
+        flash(_("PIN cleared: the resident code no longer opens with a PIN."), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("residents.show", code=code))
@@ -237,7 +250,7 @@ def set_pin(code: str):
     generated = request.form.get("mode") == "generate"
     pin = generate_pin() if generated else request.form.get("pin", "")[:16]
     if not generated and pin != request.form.get("pin2", "")[:16]:
-        flash("The two PINs differ.", "error")
+        flash(_("The two PINs differ."), "error")
         return redirect(url_for("residents.show", code=code))
     try:
         resident_service.set_pin(db(), resident, pin, ctx().hasher, actor=actor(), now=now())
@@ -246,7 +259,7 @@ def set_pin(code: str):
         fail(err)
         return redirect(url_for("residents.show", code=code))
     if not generated:
-        flash("PIN set. It is stored only as a hash and cannot be shown again.", "ok")
+        flash(_("PIN set. It is stored only as a hash and cannot be shown again."), "ok")
         return redirect(url_for("residents.show", code=code))
     # Shown once, in this response only: not in a flash message (that is the session cookie), not logged.
     response = make_response(render_template("residents/pin_once.html", resident=resident, pin=pin))

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from gate.errors import GateError, NotFoundError
+from gate.i18n import locales
+from gate.i18n.errors import localised
 from gate.store import rights as rights_service
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
 from webui.residents import load
@@ -19,7 +22,7 @@ def delete_face(code: str):
     if request.method == "GET":
         return render_template("rights/confirm_face.html", resident=resident)
     if request.form.get("confirm") != "yes":
-        flash("Tick the confirmation box to delete the face data.", "error")
+        flash(_("Tick the confirmation box to delete the face data."), "error")
         return render_template("rights/confirm_face.html", resident=resident), 400
     try:
         number = rights_service.delete_face(db(), resident, ctx().store, actor=actor(), now=now())
@@ -27,7 +30,7 @@ def delete_face(code: str):
     except GateError as err:
         fail(err)
         return redirect(url_for("residents.show", code=code))
-    flash("Face data deleted. Card and PIN keep working. Print the receipt for the resident.", "ok")
+    flash(_("Face data deleted. Card and PIN keep working. Print the receipt for the resident."), "ok")
     return redirect(url_for("rights.receipt", number=number))
 
 
@@ -38,7 +41,8 @@ def delete_resident(code: str):
     if request.method == "GET":
         return render_template("rights/confirm_resident.html", resident=resident)
     if request.form.get("confirm") != code:
-        flash(f"Type the resident code {code} to confirm deleting everything about this resident.", "error")
+        flash(_("Type the resident code %(code)s to confirm deleting everything about this resident.", code=code),
+              "error")
         return render_template("rights/confirm_resident.html", resident=resident), 400
     name = resident.name
     try:
@@ -73,17 +77,22 @@ def receipt(number: int):
 
 
 def _export(code: str, form: str) -> dict[str, object]:
+    """Times in the site's local time with the offset; sentences in the operator's language."""
     resident = load(code)
     data = rights_service.export_resident(db(), resident, ctx().store, actor=actor(), form=form,
-                                          site_days=ctx().settings.template_retention_days, now=now())
+                                          site_days=ctx().settings.template_retention_days, now=now(),
+                                          timezone=ctx().settings.site.timezone)
     db().commit()
-    return data
+    localised_data = localised(data, _)
+    assert isinstance(localised_data, dict)
+    return localised_data
 
 
 @bp.get("/residents/<code>/export")
 @roles_required(*RESIDENT_ROLES)
 def export_page(code: str):
-    return render_template("rights/export.html", data=_export(code, "page"), code=code)
+    return render_template("rights/export.html", data=_export(code, "page"), code=code,
+                           language_names=locales.NATIVE_NAMES)
 
 
 @bp.get("/residents/<code>/export.json")

@@ -8,16 +8,20 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from gate import site_config
 from gate.config import SECTIONS, sitewide
-from gate.core.policy import LIVENESS_MODES, POLICY_METHODS
+from gate.core.policy import AT_LEAST_ONE, LIVENESS_MODES, POLICY_METHODS
 from gate.errors import GateError, NotFoundError, PolicyError
+from gate.i18n import locales
 from gate.store import assessments, notices, retention, site_settings
 from gate.store import gates as gate_service
 from gate.store.models import Gate, Notice
+from webui import gate_methods
 from webui.base import SETTINGS_ROLES, actor, ctx, db, fail, now, roles_required, runtime
+from webui.i18n import request_language
 
 if TYPE_CHECKING:
     from gate.store.rotation_job import KeyRotationJob
@@ -44,13 +48,19 @@ def _file_values() -> dict[str, dict[str, object]]:
 
 @bp.get("/settings")
 @roles_required(*SETTINGS_ROLES)
-def index() -> ResponseReturnValue:
+def index(ticked: dict[str, list[str]] | None = None) -> ResponseReturnValue:
+    """`ticked`: a gate's boxes as the admin ticked them for a preview (not saved)."""
     settings = ctx().settings
+    gates = list(db().scalars(select(Gate).order_by(Gate.name)))
+    ticked = {gate.name: gate.methods.split(",") for gate in gates} | (ticked or {})
     return render_template(
-        "settings/index.html", gates=list(db().scalars(select(Gate).order_by(Gate.name))),
-        methods=[m.value for m in POLICY_METHODS], liveness_modes=LIVENESS_MODES, settings=settings,
+        "settings/index.html", gates=gates, ticked=ticked,
+        previews={name: gate_methods.preview(methods) for name, methods in ticked.items()},
+        methods=[m.value for m in POLICY_METHODS], method_rows=gate_methods.method_rows(),
+        liveness_modes=LIVENESS_MODES, settings=settings,
         file_values=_file_values(), editable=site_config.EDITABLE,
-        notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))), current=notices.current_notice(db()),
+        notices=list(db().scalars(select(Notice).order_by(Notice.id.desc()))),
+        current_by_language=notices.current_notices(db()), language_names=locales.NATIVE_NAMES,
         rotation=_rotation_job().status, site_settings=_site_settings())
 
 
@@ -78,8 +88,10 @@ def update_site(name: str) -> ResponseReturnValue:
         old, new = site_settings.change(db(), name, value, actor=actor(), now=now())
         db().commit()
         ctx().refresh_site_settings()  # this gate at once; the others at their next poll
-        later = " It applies at each gate when it restarts." if name in sitewide.RESTART_KEYS else ""
-        flash(f"{name} changed from {old!r} to {new!r} for every gate.{later}", "ok")
+        message = (_("%(name)s changed from %(old)r to %(new)r for every gate. It applies at each gate when it "
+                     "restarts.", name=name, old=old, new=new) if name in sitewide.RESTART_KEYS else
+                   _("%(name)s changed from %(old)r to %(new)r for every gate.", name=name, old=old, new=new))
+        flash(message, "ok")
     except GateError as err:
         db().rollback()
         fail(err)
@@ -93,7 +105,7 @@ def add_gate() -> ResponseReturnValue:
     try:
         gate_service.add_gate(db(), request.form.get("name", "").strip()[:64] or "?", methods, actor=actor())
         db().commit()
-        flash("Gate added.", "ok")
+        flash(_("Gate added."), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
@@ -111,21 +123,24 @@ def _gate(name: str) -> Gate:
 def set_gate(name: str) -> ResponseReturnValue:
     gate = _gate(name)
     form = request.form
+    if form.get("action") == "preview":
+        # Nothing saved: the page again, with these boxes ticked and what the screen would offer.
+        return index(ticked={name: form.getlist("methods")})
     try:
         threshold = float(form["threshold"]) if form.get("threshold") else None
         pulse = int(form["pulse_ms"]) if form.get("pulse_ms") else None
     except ValueError:
-        fail(PolicyError("Threshold is a decimal number and pulse a whole number of milliseconds."))
+        fail(PolicyError(_("Threshold is a decimal number and pulse a whole number of milliseconds.")))
         return redirect(url_for("settings.index"))
     methods = ",".join(form.getlist("methods"))
     try:
         if not methods:
-            raise PolicyError("A gate must accept at least one way in.")
+            raise PolicyError.of(AT_LEAST_ONE)
         gate_service.set_gate(db(), gate, actor=actor(), methods=methods, liveness=form.get("liveness") or None,
                               threshold=threshold, pulse_ms=pulse)
         db().commit()
         _reload_gate_policy()
-        flash(f"Gate {name} saved.", "ok")
+        flash(_("Gate %(name)s saved.", name=name), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
@@ -147,12 +162,12 @@ def assess(name: str) -> ResponseReturnValue:
         try:
             assessed_on = date.fromisoformat(request.form.get("assessed_on", ""))
         except ValueError as err:
-            raise PolicyError("Give the assessment date as YYYY-MM-DD.") from err
+            raise PolicyError(_("Give the assessment date as YYYY-MM-DD.")) from err
         assessments.record_assessment(db(), gate, assessed_on=assessed_on, approver=request.form.get("approver", ""),
                                       document=upload.read() if upload else b"", actor=actor(),
                                       site_timezone=ctx().settings.site.timezone, now=now())
         db().commit()
-        flash(f"Impact assessment recorded for {name}; face can now be enabled there.", "ok")
+        flash(_("Impact assessment recorded for %(name)s; face can now be enabled there.", name=name), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
@@ -161,29 +176,34 @@ def assess(name: str) -> ResponseReturnValue:
 @bp.route("/settings/notices/new", methods=["GET", "POST"])
 @roles_required(*SETTINGS_ROLES)
 def new_notice() -> ResponseReturnValue:
-    current = notices.current_notice(db())
+    """A notice version in one language (?language=, else the operator's); a site publishes one per language."""
+    language = locales.match(request.values.get("language")) or request_language()
+    days = ctx().settings.template_retention_days
+
+    def page(fields: dict[str, str], version: str) -> str:
+        return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS, version=version,
+                               retention=notices.retention_text(days, language), language=language,
+                               language_names=locales.NATIVE_NAMES)
+
     if request.method == "POST":
         fields = {key: request.form.get(key, "")[:4000] for key in notices.REQUIRED_FIELDS}
         version = request.form.get("version", "").strip()[:32]
         try:
             if not version:
-                raise PolicyError("Give the new notice a version name, e.g. 2.")
-            notice = notices.create_notice(db(), version, fields, actor(),
-                                           site_days=ctx().settings.template_retention_days)
+                raise PolicyError(_("Give the new notice a version name, e.g. 2."))
+            notice = notices.create_notice(db(), version, fields, actor(), site_days=days, language=language)
             if request.form.get("publish") == "yes":
                 notices.publish_notice(db(), notice.version, actor())
             db().commit()
-            flash(f"Notice version {notice.version} saved" +
-                  (" and published: new consents are given against it." if notice.published_at else "."), "ok")
+            flash(_("Notice version %(version)s saved and published: new consents are given against it.",
+                    version=notice.version) if notice.published_at else
+                  _("Notice version %(version)s saved.", version=notice.version), "ok")
             return redirect(url_for("settings.index"))
         except GateError as err:
             fail(err)
-            return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS,
-                                   version=version,
-                                   retention=notices.retention_text(ctx().settings.template_retention_days)), 400
-    fields = notices.fields_of(current) if current else notices.default_fields()
-    return render_template("settings/notice.html", fields=fields, labels=notices.REQUIRED_FIELDS, version="",
-                           retention=notices.retention_text(ctx().settings.template_retention_days))
+            return page(fields, version), 400
+    current = notices.current_notices(db()).get(language)
+    return page(notices.fields_of(current) if current else notices.default_fields(language), "")
 
 
 @bp.post("/settings/notices/<version>/publish")
@@ -192,7 +212,7 @@ def publish_notice(version: str) -> ResponseReturnValue:
     try:
         notices.publish_notice(db(), version, actor())
         db().commit()
-        flash(f"Notice version {version} published.", "ok")
+        flash(_("Notice version %(version)s published.", version=version), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
@@ -209,7 +229,8 @@ def update_config(section: str) -> ResponseReturnValue:
                   for key, kind in fields.items() if kind is bool or request.form.get(key, "").strip()}
         site_config.update_section(db(), ctx().settings.data_dir, section, values, actor=actor())
         db().commit()
-        flash(f"[{section}] saved to {ctx().settings.config_file}; it applies when `gate serve` restarts.", "ok")
+        flash(_("[%(section)s] saved to %(file)s; it applies when `gate serve` restarts.", section=section,
+                file=ctx().settings.config_file), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("settings.index"))
@@ -228,9 +249,10 @@ def _rotation_job() -> KeyRotationJob:
 @roles_required(*SETTINGS_ROLES)
 def rotate_keys() -> ResponseReturnValue:
     if _rotation_job().start(actor()):
-        flash("Key rotation started: data keys are re-wrapped in the background; this page shows the progress.", "ok")
+        flash(_("Key rotation started: data keys are re-wrapped in the background; this page shows the progress."),
+              "ok")
     else:
-        flash("A key rotation is already running.", "error")
+        flash(_("A key rotation is already running."), "error")
     return redirect(url_for("settings.index") + "#keys")
 
 
@@ -241,7 +263,8 @@ def purge() -> ResponseReturnValue:
     report = retention.purge(db(), site_days=settings.template_retention_days, actor=actor(), now=ctx().site_now(db()),
                              forbid_minors=settings.forbid_face_for_minors, timezone=settings.site.timezone)
     db().commit()
-    flash(f"Retention purge done: {report.total} template(s) deleted ({report.expired} expired, "
-          f"{report.moved_out} moved out, {report.no_consent} without consent, {report.minor} of residents under "
-          f"14, {report.orphaned} orphaned).", "ok")
+    flash(_("Retention purge done: %(total)s template(s) deleted (%(expired)s expired, %(moved_out)s moved out, "
+            "%(no_consent)s without consent, %(minor)s of residents under 14, %(orphaned)s orphaned).",
+            total=report.total, expired=report.expired, moved_out=report.moved_out, no_consent=report.no_consent,
+            minor=report.minor, orphaned=report.orphaned), "ok")
     return redirect(url_for("settings.index"))

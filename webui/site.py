@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from gate.errors import GateError, KeyUnavailableError
 from gate.store import site_keys
@@ -36,14 +37,14 @@ def approve(name: str) -> ResponseReturnValue:
     store = ctx().key_file
     try:
         if not isinstance(store, site_keys.SiteKeyFile):
-            raise KeyUnavailableError("This gate holds no site key (it has not joined a site): approve at a "
-                                      "gate that has.")
+            raise KeyUnavailableError(_("This gate holds no site key (it has not joined a site): approve at a "
+                                        "gate that has."))
         with store.exclusive():
             keyring = store.load()
             site_keys.approve(db(), name, keyring, actor=actor(),
                               expected_fingerprint=request.form.get("fingerprint", "")[:64] or None)
             db().commit()
-        flash(f"Gate {name} approved; it picks the site key up at its next key check.", "ok")
+        flash(_("Gate %(name)s approved; it picks the site key up at its next key check.", name=name), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("site.index") + "#keys")
@@ -57,8 +58,8 @@ def revoke(name: str) -> ResponseReturnValue:
     try:
         site_keys.revoke(db(), name, actor=actor())
         db().commit()
-        flash(f"Gate {name} revoked; the gate service rotates the site key within minutes, destroying what "
-              "its key opened.", "ok")
+        flash(_("Gate %(name)s revoked; the gate service rotates the site key within minutes, destroying what "
+                "its key opened.", name=name), "ok")
     except GateError as err:
         fail(err)
     return redirect(url_for("site.index") + "#keys")

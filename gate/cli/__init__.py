@@ -46,7 +46,9 @@ class GateGroup(click.Group):
         try:
             return super().invoke(ctx)
         except GateError as err:
-            raise click.ClickException(str(err)) from err
+            from gate.cli.language import error_sentence
+
+            raise click.ClickException(error_sentence(err)) from err
 
 
 @click.group(cls=GateGroup)

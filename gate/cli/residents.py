@@ -36,10 +36,11 @@ def resident_group() -> None:
 @pass_env
 def resident_add(env: Env, code: str, name: str, unit: str, birth_date: str | None, guardian: str | None,
                  valid_from: str | None, valid_until: str | None) -> None:
-    with env.context().transaction() as session:
+    context = env.context()
+    with context.transaction() as session:
         resident = residents.add_resident(session, code=code, name=name, unit=unit,
                                           birth_date=residents.parse_birth_date(birth_date), guardian_name=guardian,
-                                          actor=CLI_ACTOR)
+                                          actor=CLI_ACTOR, code_characters=context.settings.site.resident_codes)
         validity.set_resident_validity(session, resident, validity.parse_date(valid_from, "start of validity"),
                                        validity.parse_date(valid_until, "end of validity"), actor=CLI_ACTOR)
     click.echo(f"added resident {code}")

@@ -42,6 +42,7 @@ master_key_file = "keys/master.key"
 # language = "en"              # "zh_Hans_CN" (中文) or "en": the kiosk, the notice and the operator pages
 # timezone = "UTC"              # IANA name, e.g. "Asia/Shanghai": schedules and birthdays use local time
 # face_filing_warn_at = 90000   # warn before the 100,000-person filing threshold
+# resident_codes = "digits"     # what the keypads can type; "letters" for codes residents never type
 
 [privacy]
 # true: residents may withdraw face consent and delete their face data themselves at the gate's screen

@@ -29,6 +29,7 @@ from gate.config.checks import (
 from gate.core.retention import MAX_TEMPLATE_RETENTION_DAYS
 from gate.i18n.locales import SOURCE as SOURCE_LANGUAGE
 from gate.i18n.locales import is_supported
+from gate.i18n.marker import N_
 
 CONFIG_NAME = "gate.toml"
 #: Under the legal cap (gate.core.retention: BIPA 15(a), 3 years); PIPL wants the shortest necessary.
@@ -70,34 +71,34 @@ class RetentionSection:
     template_days: int = setting(
         DEFAULT_TEMPLATE_RETENTION_DAYS,
         whole(1, MAX_TEMPLATE_RETENTION_DAYS, "days", " (3 years is the legal maximum)"),
-        "Face templates unused for this many days are deleted by `gate purge`; a consent may set a shorter period.")
+        N_("Face templates unused for this many days are deleted by `gate purge`; a consent may set a shorter period."))
 
 
 @dataclass(frozen=True)
 class SecuritySection:
-    pin_max_failures: int = setting(5, whole(1, 100), "Wrong PINs for one resident within "
+    pin_max_failures: int = setting(5, whole(1, 100), N_("Wrong PINs for one resident within "
                                                       "`pin_resident_window_hours` before that resident's PIN "
-                                                      "is locked; other residents are not affected.")
+                                                      "is locked; other residents are not affected."))
     pin_lockout_base_seconds: int = setting(30, whole(1, 86_400, "seconds"),
-                                            "A resident's first PIN lockout; it doubles with each further "
-                                            "lockout in the window, up to an hour.")
+                                            N_("A resident's first PIN lockout; it doubles with each further "
+                                            "lockout in the window, up to an hour."))
     pin_resident_window_hours: int = setting(24, whole(1, 720, "hours"),
-                                             "A resident's wrong PINs and lockouts older than this (counted "
-                                             "from the first one) no longer count.")
-    pin_gate_free_failures: int = setting(3, whole(1, 100), "Wrong PINs at one gate keypad within "
+                                             N_("A resident's wrong PINs and lockouts older than this (counted "
+                                             "from the first one) no longer count."))
+    pin_gate_free_failures: int = setting(3, whole(1, 100), N_("Wrong PINs at one gate keypad within "
                                                             "`pin_gate_window_minutes`, whoever is claimed, "
-                                                            "before the keypad waits between PINs.")
+                                                            "before the keypad waits between PINs."))
     pin_gate_delay_base_seconds: int = setting(5, whole(1, 3600, "seconds"),
-                                               "The keypad's first wait; it doubles with each further wrong "
-                                               "PIN in the window. A right PIN after the wait is accepted.")
+                                               N_("The keypad's first wait; it doubles with each further wrong "
+                                               "PIN in the window. A right PIN after the wait is accepted."))
     pin_gate_delay_max_seconds: int = setting(120, whole(1, 3600, "seconds"),
-                                              "The longest wait between PINs at a gate keypad; it bounds "
-                                              "guesses per hour at that gate.")
+                                              N_("The longest wait between PINs at a gate keypad; it bounds "
+                                              "guesses per hour at that gate."))
     pin_gate_window_minutes: int = setting(15, whole(1, 1440, "minutes"),
-                                           "Wrong PINs at a gate keypad older than this (counted from the "
-                                           "first one) no longer count.")
-    face_max_attempts: int = setting(3, whole(1, 10), "Failed face checks before face is refused; card and "
-                                                      "PIN still work.")
+                                           N_("Wrong PINs at a gate keypad older than this (counted from the "
+                                           "first one) no longer count."))
+    face_max_attempts: int = setting(3, whole(1, 10), N_("Failed face checks before face is refused; card and "
+                                                      "PIN still work."))
 
 
 @dataclass(frozen=True)
@@ -260,26 +261,34 @@ class MetricsSection:
                                             "answers only requests from this machine.")
 
 
+#: [site] resident_codes: digits only (every keypad), or letters too (gate.store.residents.CODE_RULES).
+RESIDENT_CODE_KINDS = ("digits", "letters")
+
+
 @dataclass(frozen=True)
 class SiteSection:
     language: str = setting(SOURCE_LANGUAGE, text('"zh_Hans_CN" (Chinese) or "en" (English)', is_supported),
-                            "The language of the gate's screen, the notice and the operator pages unless an "
-                            "operator chose another; `gate init` writes zh_Hans_CN unless told --language en.")
+                            N_("The language of the gate's screen, the notice and the operator pages unless an "
+                            "operator chose another; `gate init` writes zh_Hans_CN unless told --language en."))
     timezone: str = setting("UTC", text('an IANA time zone such as "Asia/Shanghai"', is_timezone),
-                            "The site's local time, for schedules, holidays and birthdays (who is under 14).")
-    forbid_face_for_minors: bool = setting(False, FLAG, "Forbid face for residents under 14 altogether (PIPL "
+                            N_("The site's local time, for schedules, holidays and birthdays (who is under 14)."))
+    forbid_face_for_minors: bool = setting(False, FLAG, N_("Forbid face for residents under 14 altogether (PIPL "
                                                         "art. 31, strict reading): the gate refuses it at once and "
-                                                        "the next purge deletes their face data, with receipts.")
+                                                        "the next purge deletes their face data, with receipts."))
     face_filing_warn_at: int = setting(90_000, whole(1, FACE_FILING_THRESHOLD),
-                                       "Warn when this many people have face data (filing is due at 100,000).")
+                                       N_("Warn when this many people have face data (filing is due at 100,000)."))
+    resident_codes: str = setting("digits", text('"digits" or "letters"', lambda v: v in RESIDENT_CODE_KINDS),
+                                  N_("What a new resident code may hold: digits (what the gates' keypads can type, "
+                                  "so code and PIN work) or letters (also letters, '-' and '_', for a site whose "
+                                  "residents never type their code; those residents use a card)."))
 
 
 @dataclass(frozen=True)
 class PrivacySection:
-    kiosk_self_service: bool = setting(False, FLAG, "Offer \"My face data\" at the gate's screen: a resident who "
+    kiosk_self_service: bool = setting(False, FLAG, N_("Offer \"My face data\" at the gate's screen: a resident who "
                                                     "identifies with card or resident code and PIN can withdraw "
                                                     "face consent and delete their face data there, with a receipt "
-                                                    "(PIPL art. 47). Card and PIN keep working.")
+                                                    "(PIPL art. 47). Card and PIN keep working."))
 
 
 LOG_FORMATS = ("json", "text")

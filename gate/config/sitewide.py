@@ -36,6 +36,7 @@ SITE_WIDE_KEYS: tuple[str, ...] = (
     "site.timezone",
     "site.forbid_face_for_minors",
     "site.face_filing_warn_at",
+    "site.resident_codes",
     "privacy.kiosk_self_service",
 )
 

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from gate.errors import PolicyError
+from gate.i18n.marker import N_
 
 
 class Method(enum.StrEnum):
@@ -48,6 +49,9 @@ def format_methods(methods: frozenset[Method]) -> str:
     return ",".join(m.value for m in Method if m in methods)
 
 
+AT_LEAST_ONE = N_("A gate must accept at least one way in.")
+
+
 def validate_methods(methods: frozenset[Method]) -> None:
     """Reject policies that make face the only way in for anyone.
 
@@ -55,22 +59,16 @@ def validate_methods(methods: frozenset[Method]) -> None:
     code (face) needs code+PIN at the gate; a claim by card (card+face) needs card or card+PIN.
     """
     if not methods:
-        raise PolicyError("A gate must accept at least one way in.")
+        raise PolicyError.of(AT_LEAST_ONE)
     if not methods & NON_FACE:
-        raise PolicyError(
-            "Face can never be the only way in: add card, pin or card+pin (CAC 2025 rules art. 10; "
-            "SPC 2021 provisions art. 10)."
-        )
+        raise PolicyError.of(N_("Face can never be the only way in: add card, pin or card+pin (CAC 2025 rules "
+                                "art. 10; SPC 2021 provisions art. 10)."))
     if Method.FACE in methods and Method.PIN not in methods:
-        raise PolicyError(
-            "With 'face' (claim by resident code) the gate must also accept 'pin', or a resident who "
-            "refuses face and has no card would have no way in."
-        )
+        raise PolicyError.of(N_("With 'face' (claim by resident code) the gate must also accept 'pin', or a resident "
+                                "who refuses face and has no card would have no way in."))
     if Method.CARD_FACE in methods and not methods & {Method.CARD, Method.CARD_PIN}:
-        raise PolicyError(
-            "With 'card+face' the gate must also accept 'card' or 'card+pin', so a card holder who "
-            "refuses face still gets in."
-        )
+        raise PolicyError.of(N_("With 'card+face' the gate must also accept 'card' or 'card+pin', so a card holder "
+                                "who refuses face still gets in."))
 
 
 #: What a stored policy runs as when its non-face part is empty: the gate's default, card or resident code + PIN.

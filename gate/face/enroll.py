@@ -19,9 +19,10 @@ from gate.face import liveness
 from gate.face.engine import FaceEngine
 from gate.face.probe import Frame, Probe
 from gate.face.quality import DEFAULT_POLICY, QualityPolicy
+from gate.i18n.marker import N_
 
 TOO_FEW = "not enough good pictures: {accepted} accepted, {needed} needed"
-NOT_SAME_PERSON = "the pictures do not look like the same person: enroll again with only that person in view"
+NOT_SAME_PERSON = N_("the pictures do not look like the same person: enroll again with only that person in view")
 NOT_LIVE = ("the {mode} check was not passed ({reason}): a photo or a screen held up to the camera cannot "
             "enroll; ask the resident to face the camera and capture again")
 

@@ -9,18 +9,20 @@ import numpy as np
 
 from gate.face.engine import Box
 from gate.face.geometry import eye_aspect_ratio, roll_degrees, yaw_ratio
+from gate.i18n.marker import N_
 
 # Reasons are shown on the gate's screen and the enrollment page: short, and each says what to do.
-NO_FACE = "no face found: look at the camera"
-MANY_FACES = "two faces in view: only one person in front of the camera, please"
-TOO_SMALL = "move closer"
-TOO_BLURRY = "too blurry: hold still"
-TOO_DARK = "too dark: add light in front of the face"
-TOO_BRIGHT = "too bright: avoid strong light on the face"
-NOT_FRONTAL = "face the camera"
-TILTED = "hold your head straight"
-EYES_CLOSED = "keep your eyes open"
-CUT_OFF = "the face is cut off by the edge of the picture: step into the middle"
+# N_: translated where shown (webui.enroll_words), in the reader's language.
+NO_FACE = N_("no face found: look at the camera")
+MANY_FACES = N_("two faces in view: only one person in front of the camera, please")
+TOO_SMALL = N_("move closer")
+TOO_BLURRY = N_("too blurry: hold still")
+TOO_DARK = N_("too dark: add light in front of the face")
+TOO_BRIGHT = N_("too bright: avoid strong light on the face")
+NOT_FRONTAL = N_("face the camera")
+TILTED = N_("hold your head straight")
+EYES_CLOSED = N_("keep your eyes open")
+CUT_OFF = N_("the face is cut off by the edge of the picture: step into the middle")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from gate.core.policy import Method, format_methods, has_non_face_way_in, read_stored
 from gate.errors import ConflictError, ConsentError, PolicyError
+from gate.i18n.marker import N_
 from gate.store.models import Gate, Resident, ResidentStatus
 
 #: How many names an error sentence lists before it says how many more there are.
@@ -43,10 +44,10 @@ def require_way_in(session: Session, resident: Resident) -> None:
     """Before face consent or a template: refuse a resident whom face would be the only way in for."""
     gates = gates_without_way_in(session, has_card=bool(resident.cards), has_pin=resident.pin is not None)
     if gates:
-        raise ConsentError(
-            f"Resident {resident.code} has no way in without face at {_listed(gates)}: give them a card or a "
-            "PIN accepted there first, because face can never be anyone's only way in."
-        )
+        raise ConsentError.of(
+            N_("Resident %(code)s has no way in without face at %(gates)s: give them a card or a PIN accepted "
+               "there first, because face can never be anyone's only way in."),
+            code=resident.code, gates=_listed(gates))
 
 
 def require_way_in_after(session: Session, resident: Resident, *, change: str, has_card: bool,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.config import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, ConsentError, PolicyError
+from gate.i18n.marker import N_
 from gate.store import alternatives, audit, face_standing, shredding
 from gate.store.face_templates import TemplateStore
 from gate.store.models import AuditEntry, Consent, Resident, ResidentStatus
@@ -52,49 +53,52 @@ def grant_consent(
     session: Session, resident: Resident, *, operator: str, retention_days: int,
     guardian_name: str | None = None, purpose: str = FACE_PURPOSE,
     forbid_minors: bool = False, now: datetime | None = None,
-    site_days: int | None = None, today: date | None = None,
+    site_days: int | None = None, today: date | None = None, language: str | None = None,
 ) -> Consent:
     """Record consent against the current notice. `today` is the site's local date (minors; default the
     UTC date); `site_days` ([retention] template_days) makes a notice that contradicts it refuse consent.
 
     A current consent that has lapsed (gate.store.face_standing) is renewed: it is closed and the new
-    one, against the current notice, takes its place; the template is kept.
+    one, against the current notice, takes its place; the template is kept. `language` is the language
+    the person reads: the notice in it if one is published (else the other), recorded on the consent.
     """
     now = now or utcnow()
     today = today or now.date()
     if resident.status is not ResidentStatus.ACTIVE:
-        raise ConsentError(f"Resident {resident.code} has moved out; face consent cannot be recorded.")
+        raise ConsentError.of(N_("Resident %(code)s has moved out; face consent cannot be recorded."),
+                              code=resident.code)
     minor = face_standing.is_minor(resident, today)
     if minor:
         if forbid_minors:
-            raise ConsentError("This site does not allow face for residents under 14. Card and PIN work as usual.")
+            raise ConsentError.of(N_("This site does not allow face for residents under 14. Card and PIN work "
+                                     "as usual."))
         if not (guardian_name or "").strip():
-            raise ConsentError(
-                f"Resident {resident.code} is under 14: the consent must be given by a guardian; "
-                "give the guardian's name."
-            )
+            raise ConsentError.of(N_("Resident %(code)s is under 14: the consent must be given by a guardian; "
+                                     "give the guardian's name."), code=resident.code)
     if not 1 <= retention_days <= MAX_TEMPLATE_RETENTION_DAYS:
         raise PolicyError(f"Retention must be 1..{MAX_TEMPLATE_RETENTION_DAYS} days, got {retention_days}.")
-    notice = current_notice(session)
+    notice = current_notice(session, language)
     if notice is None:
-        raise ConsentError("No face notice is published, so consent cannot be informed: publish a notice first.")
+        raise ConsentError.of(N_("No face notice is published, so consent cannot be informed: publish a notice "
+                                 "first."))
     blocker = consent_blocker(notice, site_days)
     if blocker is not None:
         raise ConsentError(blocker)
     alternatives.require_way_in(session, resident)
     previous = current_consent(session, resident)
     if previous is not None:
-        if face_standing.lapse_of(previous, resident, notice, today) is None:
-            raise ConflictError(f"Resident {resident.code} already has a current face consent.")
+        if face_standing.lapse_for(session, resident, previous, today) is None:
+            raise ConflictError.of(N_("Resident %(code)s already has a current face consent."), code=resident.code)
         previous.withdrawn_at, previous.withdrawn_by = now, operator
     consent = Consent(
         resident_id=resident.id, notice_id=notice.id, purpose=purpose, retention_days=retention_days,
         operator=operator, granted_at=now,
-        guardian_name=(guardian_name or None) if minor else None,
+        guardian_name=(guardian_name or None) if minor else None, notice_language=notice.language,
     )
     session.add(consent)
     session.flush()
     audit.record(session, operator, "consent.grant", f"resident:{resident.id}", notice=notice.version,
+                 notice_language=notice.language,
                  guardian=bool(consent.guardian_name), retention_days=retention_days,
                  renews=previous.notice.version if previous is not None else None)
     return consent
@@ -106,7 +110,8 @@ def withdraw_consent(session: Session, resident: Resident, store: TemplateStore,
     consent = current_consent(session, resident)
     destroyed = store.shred(session, resident)
     if consent is None and destroyed == 0:
-        raise ConflictError(f"Resident {resident.code} has no current face consent and no face data.")
+        raise ConflictError.of(N_("Resident %(code)s has no current face consent and no face data."),
+                               code=resident.code)
     if consent is not None:
         consent.withdrawn_at = now or utcnow()
         consent.withdrawn_by = operator

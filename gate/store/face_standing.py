@@ -21,8 +21,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from gate.core import minors
+from gate.i18n.marker import N_
 from gate.store.models import Consent, Notice, Resident, ResidentStatus
-from gate.store.notices import current_notice
+from gate.store.notices import current_notice, current_notices
 
 
 class Lapse(enum.StrEnum):
@@ -31,8 +32,8 @@ class Lapse(enum.StrEnum):
 
 
 LAPSE_TEXT = {
-    Lapse.NOTICE_CHANGED: "the face notice changed materially since this consent was given",
-    Lapse.TURNED_14: "the resident has turned 14, so the guardian's consent no longer suffices",
+    Lapse.NOTICE_CHANGED: N_("the face notice changed materially since this consent was given"),
+    Lapse.TURNED_14: N_("the resident has turned 14, so the guardian's consent no longer suffices"),
 }
 
 
@@ -65,7 +66,9 @@ def lapse_of(consent: Consent, resident: Resident, current: Notice | None, today
 
 
 def lapse_for(session: Session, resident: Resident, consent: Consent, today: date) -> Lapse | None:
-    return lapse_of(consent, resident, current_notice(session), today)
+    """Compared with the current notice in the language the person was shown: publishing the other
+    language's version is not a change to what they read."""
+    return lapse_of(consent, resident, current_notice(session, consent.notice.language), today)
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,8 @@ class Renewal:
 
 def needing_renewal(session: Session, today: date) -> list[Renewal]:
     """Active residents whose current face consent has lapsed, by resident code."""
-    current = current_notice(session)
+    current = current_notices(session)
+    anyone = current_notice(session)
     latest: dict[int, tuple[Resident, Consent]] = {}
     # Driven from the consents (a few) with the status checked here: a status condition in SQL makes
     # SQLite walk all 100,000 active residents of a large compound first.
@@ -95,7 +99,7 @@ def needing_renewal(session: Session, today: date) -> list[Renewal]:
             latest[resident.id] = (resident, consent)  # ordered: the last one is the current consent
     due = []
     for resident, consent in latest.values():
-        lapse = lapse_of(consent, resident, current, today)
+        lapse = lapse_of(consent, resident, current.get(consent.notice.language, anyone), today)
         if lapse is not None:
             due.append(Renewal(resident, consent, lapse))
     return sorted(due, key=lambda renewal: renewal.resident.code)

@@ -40,6 +40,9 @@ class ImportError_(PolicyError):
     """A refusal whose sentence is a catalogue message (`template`) with its values, so the web UI can
     say it in the reader's language; str() is the English sentence, for the command line and the log."""
 
+    template: str
+    params: dict[str, str]
+
     def __init__(self, template: str, **params: object) -> None:
         self.template = template
         self.params = {name: str(value) for name, value in params.items()}

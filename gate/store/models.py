@@ -169,6 +169,8 @@ class Operator(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The operator's own language for the web UI (gate.i18n.locales); NULL follows the site's.
+    language: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class Gate(Base):
@@ -220,6 +222,8 @@ class Notice(Base):
     # The [retention] template_days its retention text was generated from; NULL for notices written
     # by hand before 0006, which therefore cannot take new consents.
     retention_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The language the notice is written in: a site publishes one per language (0017; older rows "en").
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
 
 
 class Consent(Base):
@@ -237,6 +241,8 @@ class Consent(Base):
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+    # The language of the notice the person was shown, which the consent receipt states.
+    notice_language: Mapped[str | None] = mapped_column(String(16), default=None)
 
     resident: Mapped[Resident] = relationship(back_populates="consents")
     notice: Mapped[Notice] = relationship()

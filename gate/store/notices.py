@@ -19,19 +19,22 @@ from sqlalchemy.orm import Session
 from gate.clock import utcnow
 from gate.core.retention import MAX_TEMPLATE_RETENTION_DAYS
 from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.i18n import locales
+from gate.i18n.marker import N_
 from gate.store import audit
 from gate.store.models import Notice
 
+# The headings are shown in the notice's own language (gate.i18n.catalogue.gettext_for(notice.language)).
 REQUIRED_FIELDS = {
-    "processor": "who processes the face data",
-    "contact": "how to contact them",
-    "purpose": "the purpose",
-    "method": "the method of processing",
-    "retention": "the retention period",
-    "recipients": "who receives the face data, if anyone",
-    "necessity_and_impact": "why it is necessary and its impact on the person",
-    "rights": "how to exercise one's rights, including withdrawal",
-    "alternatives": "that card and PIN are available instead",
+    "processor": N_("who processes the face data"),
+    "contact": N_("how to contact them"),
+    "purpose": N_("the purpose"),
+    "method": N_("the method of processing"),
+    "retention": N_("the retention period"),
+    "recipients": N_("who receives the face data, if anyone"),
+    "necessity_and_impact": N_("why it is necessary and its impact on the person"),
+    "rights": N_("how to exercise one's rights, including withdrawal"),
+    "alternatives": N_("that card and PIN are available instead"),
 }
 #: A change to any of these changes what the person agreed to (PIPL art. 14, 17): consents given
 #: against an older text lapse for face. Wording elsewhere (method, necessity, rights...) may be
@@ -70,10 +73,12 @@ def _default() -> dict[str, object]:
     return loaded
 
 
-def default_fields() -> dict[str, str]:
+def default_fields(language: str = locales.SOURCE) -> dict[str, str]:
+    """The draft notice in a language (English where the file has no translation of it)."""
     fields = _default()["fields"]
-    assert isinstance(fields, dict)
-    return dict(fields)
+    translations = _default().get("translations", {})
+    assert isinstance(fields, dict) and isinstance(translations, dict)
+    return dict(translations.get(language, fields))
 
 
 def placeholder_markers() -> tuple[str, ...]:
@@ -99,8 +104,14 @@ def _placeholder_sentence(found: list[tuple[str, str]]) -> str:
                      for key, marker in found)
 
 
-def retention_text(site_days: int) -> str:
+def retention_text(site_days: int, language: str = locales.SOURCE) -> str:
     """The notice's retention field, from the same numbers the purge uses (R5), so the two agree."""
+    if language == locales.CHINESE:
+        return (
+            f"在您撤回同意、搬离本小区，或连续 {site_days} 天未在门禁处使用刷脸时（以先到者为准），"
+            f"您的人脸特征值即被删除；无论使用多频繁，最迟在您同意后 {MAX_TEMPLATE_RETENTION_DAYS} 天（3 年）删除。"
+            f"书面保存期限说明在门禁屏幕的 {RETENTION_SCHEDULE_PATH} 页面和物业服务中心公示。"
+        )
     return (
         f"Your face template is deleted when you withdraw consent, when you move out, or after {site_days} days "
         f"without use at a gate, whichever comes first; and never later than {MAX_TEMPLATE_RETENTION_DAYS} days "
@@ -109,10 +120,14 @@ def retention_text(site_days: int) -> str:
     )
 
 
-def create_notice(session: Session, version: str, fields: dict[str, str], actor: str, *, site_days: int) -> Notice:
-    """Store a notice version, or rewrite an unpublished draft of that name; its retention field is
-    generated from `site_days` ([retention] template_days)."""
-    fields = {**fields, "retention": retention_text(site_days)}
+def create_notice(session: Session, version: str, fields: dict[str, str], actor: str, *, site_days: int,
+                  language: str = locales.SOURCE) -> Notice:
+    """Store a notice version in a language, or rewrite an unpublished draft of that name; its retention
+    field is generated from `site_days` ([retention] template_days), in the notice's language."""
+    if not locales.is_supported(language):
+        raise PolicyError.of(N_("A notice can be written in %(languages)s, not %(language)s."),
+                             languages=", ".join(locales.SUPPORTED), language=language)
+    fields = {**fields, "retention": retention_text(site_days, language)}
     text = canonical_text(fields)
     digest = hashlib.sha256(text.encode()).hexdigest()
     existing = session.scalar(select(Notice).where(Notice.text_sha256 == digest))
@@ -120,10 +135,12 @@ def create_notice(session: Session, version: str, fields: dict[str, str], actor:
         return existing  # the same text is stored once
     notice = session.scalar(select(Notice).where(Notice.version == version))
     if notice is not None and notice.published_at is not None:
-        raise ConflictError(f"Notice version {version!r} exists with a different text; choose a new version name.")
+        raise ConflictError.of(N_("Notice version %(version)r exists with a different text; choose a new version "
+                                  "name."), version=version)
     if notice is None:
         notice = Notice(version=version, created_at=utcnow())
         session.add(notice)
+    notice.language = language
     # An unpublished draft (such as the one `gate init` writes) is rewritten in place: nobody can have
     # consented to it, so only published versions are fixed.
     notice.text, notice.text_sha256 = text, digest
@@ -136,7 +153,7 @@ def create_notice(session: Session, version: str, fields: dict[str, str], actor:
 def publish_notice(session: Session, version: str, actor: str) -> Notice:
     notice = session.scalar(select(Notice).where(Notice.version == version))
     if notice is None:
-        raise NotFoundError(f"No notice version {version!r}.")
+        raise NotFoundError.of(N_("No notice version %(version)r."), version=version)
     fields = fields_of(notice)
     missing = missing_fields(fields)
     if missing:
@@ -170,11 +187,26 @@ def consent_blocker(notice: Notice, site_days: int | None) -> str | None:
     return None
 
 
-def current_notice(session: Session) -> Notice | None:
-    """The most recently published notice: the one new consents are given against."""
-    return session.scalar(
-        select(Notice)
-        .where(Notice.published_at.is_not(None))
-        .order_by(Notice.published_at.desc(), Notice.id.desc())
-        .limit(1)
-    )
+def current_notice(session: Session, language: str | None = None) -> Notice | None:
+    """The most recently published notice in `language`: the one new consents are given against when a
+    person reads that language. If none is published in it, the most recent one in any language (the
+    caller compares `notice.language` and says that the notice is shown in another language); with
+    no language, the most recent one in any language."""
+    published = (select(Notice).where(Notice.published_at.is_not(None))
+                 .order_by(Notice.published_at.desc(), Notice.id.desc()).limit(1))
+    if language is not None:
+        found = session.scalar(published.where(Notice.language == language))
+        if found is not None:
+            return found
+    return session.scalar(published)
+
+
+def current_notices(session: Session) -> dict[str, Notice]:
+    """The current notice of each language a notice is published in."""
+    found: dict[str, Notice] = {}
+    for language in locales.SUPPORTED:
+        notice = session.scalar(select(Notice).where(Notice.published_at.is_not(None), Notice.language == language)
+                                .order_by(Notice.published_at.desc(), Notice.id.desc()).limit(1))
+        if notice is not None:
+            found[language] = notice
+    return found

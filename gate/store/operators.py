@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
 from gate.errors import ConflictError, NotFoundError, PolicyError
+from gate.i18n import locales
+from gate.i18n.marker import N_
 from gate.secrets import passwords
 from gate.store import audit
 from gate.store.models import Operator, OperatorRole, OperatorSession
@@ -63,7 +65,7 @@ def parse_role(text: str) -> OperatorRole:
     try:
         return OperatorRole(text.strip().lower())
     except ValueError as err:
-        raise PolicyError(f"Unknown role {text!r}: roles are admin, operator, auditor.") from err
+        raise PolicyError.of(N_("Unknown role %(role)r: roles are admin, operator, auditor."), role=text) from err
 
 
 def any_operator(session: Session) -> bool:
@@ -78,7 +80,7 @@ def count_admins(session: Session) -> int:
 def get_operator(session: Session, username: str) -> Operator:
     operator = session.scalar(select(Operator).where(Operator.username == username))
     if operator is None:
-        raise NotFoundError(f"No operator named {username!r}.")
+        raise NotFoundError.of(N_("No operator named %(name)r."), name=username)
     return operator
 
 
@@ -89,10 +91,11 @@ def list_operators(session: Session) -> list[Operator]:
 def create_operator(session: Session, hasher: PasswordHasher, *, username: str, password: str,
                     role: OperatorRole, actor: str, now: datetime | None = None) -> Operator:
     if not USERNAME_PATTERN.fullmatch(username):
-        raise PolicyError("A username is 2-64 letters, digits, '.', '_' or '-', starting with a letter or digit.")
+        raise PolicyError.of(N_("A username is 2-64 letters, digits, '.', '_' or '-', starting with a letter or "
+                                "digit."))
     passwords.check_password_strength(password)
     if session.scalar(select(Operator.id).where(Operator.username == username)) is not None:
-        raise ConflictError(f"An operator named {username!r} exists already.")
+        raise ConflictError.of(N_("An operator named %(name)r exists already."), name=username)
     operator = Operator(username=username, password_hash=hasher.hash(password), role=role, active=True,
                         failed_logins=0, created_at=now or utcnow())
     session.add(operator)
@@ -105,9 +108,21 @@ def create_first_admin(session: Session, hasher: PasswordHasher, *, username: st
                        now: datetime | None = None) -> Operator:
     """Only while no operator exists: the first-run page cannot be used to add a second admin."""
     if any_operator(session):
-        raise ConflictError("An operator exists already: sign in and add operators from Settings.")
+        raise ConflictError.of(N_("An operator exists already: sign in and add operators from Settings."))
     return create_operator(session, hasher, username=username, password=password, role=OperatorRole.ADMIN,
                            actor=f"setup:{username}", now=now)
+
+
+LAST_ADMIN = N_("This is the last active admin; make another admin first.")
+
+
+def set_language(session: Session, operator: Operator, language: str | None) -> None:
+    """The operator's own language for the web UI; None follows the site's. Not audited: it changes how
+    pages read to this operator, nothing about who may do what."""
+    if language is not None and not locales.is_supported(language):
+        raise PolicyError.of(N_("Choose one of the offered languages: %(languages)s."),
+                             languages=", ".join(locales.NATIVE_NAMES.values()))
+    operator.language = language
 
 
 def set_role(session: Session, operator: Operator, role: OperatorRole, *, actor: str,
@@ -115,7 +130,7 @@ def set_role(session: Session, operator: Operator, role: OperatorRole, *, actor:
     """A changed role ends the operator's sessions: a demoted admin's open page must not keep its rights."""
     if operator.role is OperatorRole.ADMIN and role is not OperatorRole.ADMIN and operator.active \
             and count_admins(session) <= 1:
-        raise PolicyError("This is the last active admin; make another admin first.")
+        raise PolicyError.of(LAST_ADMIN)
     if operator.role is not role:
         revoke_sessions(session, operator, now=now)
     operator.role = role
@@ -125,7 +140,7 @@ def set_role(session: Session, operator: Operator, role: OperatorRole, *, actor:
 def set_active(session: Session, operator: Operator, active: bool, *, actor: str,
                now: datetime | None = None) -> None:
     if not active and operator.role is OperatorRole.ADMIN and operator.active and count_admins(session) <= 1:
-        raise PolicyError("This is the last active admin; make another admin first.")
+        raise PolicyError.of(LAST_ADMIN)
     if not active:
         revoke_sessions(session, operator, now=now)
     operator.active = active
@@ -217,8 +232,8 @@ class LoginResult:
 
 #: The one answer to every failed sign-in: it must not tell an unknown username, a wrong password and a
 #: locked or disabled account apart, yet a locked-out operator needs to know what to do.
-FAILED = ("Wrong username or password, or the account is locked after repeated failures or disabled: "
-          "check them, wait a few minutes, or ask an admin.")
+FAILED = N_("Wrong username or password, or the account is locked after repeated failures or disabled: "
+            "check them, wait a few minutes, or ask an admin.")
 
 
 def _failed(session: Session, username: str, address: str, reason: str, now: datetime) -> LoginResult:

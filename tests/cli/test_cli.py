@@ -217,16 +217,16 @@ def test_after_init_consent_waits_for_a_completed_notice_then_prints_its_receipt
     """C3: `gate init` only drafts the notice; the CLI says so in one sentence, then works once published."""
     cli = GateCli(tmp_path / "fresh")
     assert "drafted face notice version 1" in cli.ok("init")
-    cli.ok("resident", "add", "K1", "--name", "Kid", "--birth-date", "2020-05-01")
-    refused = cli("consent", "grant", "K1", "--operator", "op1", "--guardian", "Parent One")
+    cli.ok("resident", "add", "901", "--name", "Kid", "--birth-date", "2020-05-01")
+    refused = cli("consent", "grant", "901", "--operator", "op1", "--guardian", "Parent One")
     assert refused.exit_code != 0 and "No face notice is published" in refused.stderr
     assert "Traceback" not in refused.output + refused.stderr
     from tests.conftest import publish_site_notice
 
     publish_site_notice(tmp_path / "fresh")
-    no_guardian = cli("consent", "grant", "K1", "--operator", "op1")
+    no_guardian = cli("consent", "grant", "901", "--operator", "op1")
     assert no_guardian.exit_code != 0 and "under 14" in no_guardian.stderr
-    granted = cli.ok("consent", "grant", "K1", "--operator", "op1", "--guardian", "Parent One")
+    granted = cli.ok("consent", "grant", "901", "--operator", "op1", "--guardian", "Parent One")
     assert "against notice version 1 (receipt no." in granted
-    bad_date = cli("resident", "add", "K2", "--name", "Kid", "--birth-date", "1.5.2020")
+    bad_date = cli("resident", "add", "902", "--name", "Kid", "--birth-date", "1.5.2020")
     assert bad_date.exit_code != 0 and "YYYY-MM-DD" in bad_date.stderr

@@ -303,6 +303,7 @@ BAD = [
     ("site", "timezone", '"Mars/Olympus"', 'an IANA time zone such as "Asia/Shanghai"'),
     ("site", "forbid_face_for_minors", '"no"', "true or false"),
     ("site", "face_filing_warn_at", "100001", "a whole number between 1 and 100000"),
+    ("site", "resident_codes", '"emoji"', '"digits" or "letters"'),
     ("privacy", "kiosk_self_service", '"yes"', "true or false"),
     ("metrics", "enabled", '"yes"', "true or false"),
     ("metrics", "token_file", '""', "a file path"),

@@ -224,7 +224,7 @@ def test_install_rerun_upgrade_and_rollback(root: Path, wheelhouse: Path, newer_
     # A resident, to see that an upgrade keeps the data.
     env = {"PATH": "/usr/bin:/bin", "GATE_DATA_DIR": str(data)}
     subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", str(gate), "resident", "add",
-                    "R1", "--name", "张伟"], env=env, cwd=data, check=True, capture_output=True)
+                    "1001", "--name", "张伟"], env=env, cwd=data, check=True, capture_output=True)
 
     # 3. An upgrade to 0.1.1: a new venv beside the old one, a backup first, the data kept.
     out = _install(root, wheelhouse, "--extra", "postgres", "--wheel", str(newer_wheel))
@@ -237,7 +237,7 @@ def test_install_rerun_upgrade_and_rollback(root: Path, wheelhouse: Path, newer_
     assert key.read_bytes() == keys_before
     listing = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", str(gate), "resident",
                               "list"], env=env, cwd=data, check=True, capture_output=True, text=True).stdout
-    assert "R1" in listing
+    assert "1001" in listing
     version = subprocess.run([str(gate.parent / "python"), "-c",
                               "from importlib.metadata import version; print(version('gate-controller'))"],
                              env=_env(), capture_output=True, text=True, check=True).stdout.strip()

@@ -120,7 +120,9 @@ def test_enroll_from_a_real_photo_keeps_no_image(face_app, auth, gctx, faces, tm
                          content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
-    assert "template was created" in page and "mean face px" in page
+    # Feedback in words and a quality bar, not the raw figures (issue 13).
+    assert "template was created" in page and "Good: the face is enrolled." in page and 'id="quality-bar"' in page
+    assert "mean face px" not in page and "spread" not in page
     with gctx.sessions() as session:
         assert session.scalar(select(func.count(FaceTemplate.id))) == 1
         assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "face.enroll")) is not None
@@ -341,7 +343,8 @@ def test_a_36_mp_upload_is_refused_from_its_header_with_one_sentence(app, auth, 
     bomb = _png_claiming(7200, 5000)  # decoding it would end in "damaged or cut off", not this sentence
     check = auth.post("/residents/A101/face/check", {"frame": (io.BytesIO(bomb), "big.png")},
                       content_type="multipart/form-data", token_from="/residents/A101/face/capture")
-    assert check.status_code == 422 and check.json == {"accepted": False, "reasons": [BIG_SENTENCE], "figures": None}
+    assert check.status_code == 422 and check.json == {"accepted": False, "reasons": [BIG_SENTENCE], "figures": None,
+                                                       "words": [BIG_SENTENCE], "verdict": "Retake the picture."}
     photos = [(io.BytesIO(_jpeg_bytes(640, 480)), "ok.jpg"), (io.BytesIO(bomb), "big.png")]
     enroll = auth.post("/residents/A101/face/enroll", {"photos": photos}, content_type="multipart/form-data")
     assert enroll.status_code == 302

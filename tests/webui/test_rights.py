@@ -141,7 +141,9 @@ def test_export_page_states_the_face_deletion_deadline(client, auth, gctx) -> No
     auth.login("clerk", OperatorRole.OPERATOR)
     with gctx.sessions() as session:
         template = session.scalar(select(FaceTemplate))
-        expected = (max(template.created_at, template.last_used_at) + timedelta(days=365)).isoformat()
+        # In the site's local time with its offset, to the second (gate.i18n.timefmt.iso_with_offset).
+        expected = (max(template.created_at, template.last_used_at) + timedelta(days=365)).isoformat(
+            timespec="seconds")
     data = json.loads(client.get("/residents/A101/export.json").get_data(as_text=True))
     assert data["face"]["deletion_deadline"] == expected
     page = client.get("/residents/A101/export").get_data(as_text=True)

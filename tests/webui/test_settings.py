@@ -64,7 +64,9 @@ def test_notice_versions(client, auth, gctx) -> None:
     assert incomplete.status_code == 400 and "cannot be published" in incomplete.get_data(as_text=True)
     ok = auth.post("/settings/notices/new", {**fields, "version": "2", "publish": "yes"})
     assert ok.status_code == 302
-    assert "Current (new consents are given against it): <b>2</b>" in client.get("/settings").get_data(as_text=True)
+    assert "Current (new consents are given against it), per language:" in client.get("/settings").get_data(
+        as_text=True)
+    assert "English: <b>2</b>" in client.get("/settings").get_data(as_text=True)
     add_resident(gctx, "A101")
     grant(gctx, "A101")
     with gctx.sessions() as session:

@@ -15,33 +15,36 @@
   var list = document.getElementById("webcam-frames");
   var maxFrames = parseInt(config.dataset.max, 10) || 12;
   var good = [];
+  // The page's texts in the operator's language (data-texts, filled by the template); {n} is a number or a reason.
+  var T = JSON.parse(config.dataset.texts || "{}");
+  function t(key, value) { return (T[key] || key).replace("{n}", value === undefined ? "" : value); }
 
   function say(text) { feedback.textContent = text; }
 
   startBtn.addEventListener("click", function () {
     navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false }).then(function (stream) {
       video.srcObject = stream;
-      say("Starting the webcam…");
-    }).catch(function (err) { say("The webcam cannot be used: " + err.name + ". Upload photos instead."); });
+      say(t("starting"));
+    }).catch(function (err) { say(t("no_webcam", err.name)); });
   });
 
   // Only once pictures arrive: a frame grabbed before that would be black.
   video.addEventListener("loadeddata", function () {
     grabBtn.disabled = false;
-    say("Webcam on. Ask the resident to look at the camera, then take a frame.");
+    say(t("webcam_on"));
   });
 
   grabBtn.addEventListener("click", function () {
-    if (!video.videoWidth) { say("The webcam shows no picture yet; wait a moment."); return; }
+    if (!video.videoWidth) { say(t("no_picture")); return; }
     var canvas = document.createElement("canvas");
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     canvas.toBlob(function (blob) {
-      if (!blob) { say("No frame: is the webcam on?"); return; }
+      if (!blob) { say(t("no_frame")); return; }
       var body = new FormData();
       body.append("frame", blob, "frame.jpg");
-      say("Checking the frame…");
+      say(t("checking"));
       fetch(config.dataset.checkUrl, { method: "POST", body: body, credentials: "same-origin",
                                        headers: { "X-CSRFToken": config.dataset.csrf } })
         .then(function (r) { return r.json(); })
@@ -49,16 +52,17 @@
           var item = document.createElement("li");
           if (result.accepted) {
             if (good.length < maxFrames) { good.push(blob); }
-            item.textContent = "Frame " + (good.length) + ": good";
+            item.textContent = t("frame_good", good.length);
             enrollBtn.disabled = false;
-            say(good.length + " good frame(s). Take a few more with small head movements, or enroll now.");
+            say(t("good_count", good.length));
           } else {
-            item.textContent = "Not used: " + (result.reasons || [result.error]).join("; ");
-            say("Not usable: " + (result.reasons || [result.error]).join("; "));
+            var why = (result.words || [result.error]).join("; ");
+            item.textContent = t("not_used", why);
+            say(t("not_usable", why));
           }
           list.appendChild(item);
         })
-        .catch(function () { say("The controller did not answer; try again."); });
+        .catch(function () { say(t("no_answer")); });
     }, "image/jpeg", 0.92);
   });
 
