@@ -27,7 +27,7 @@ def test_migration_0017_goes_down_and_up_and_fills_old_consents_language(any_ctx
     config = db.alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0012")
+        command.downgrade(config, "0016")
     with engine.connect() as connection:
         columns = [row[0] for row in connection.execute(text("SELECT * FROM consents")).cursor.description]
     assert "notice_language" not in columns
@@ -74,3 +74,24 @@ def test_errors_and_messages_translate_where_shown_and_stay_english_as_text() ->
     line = Message(N_("Cards: %(count)s"), count=2)
     assert line == "Cards: 2" and translated(line, ZH) == "门禁卡：2 张"
     assert localised({"a": [line], "b": 3}, ZH) == {"a": ["门禁卡：2 张"], "b": 3}
+
+
+def test_going_down_past_the_validity_migration_keeps_every_consent(any_ctx: GateContext) -> None:
+    """0013's downgrade once rebuilt `residents` on SQLite, and dropping the old table cascaded to
+    every consent and card."""
+    from alembic import command
+
+    with any_ctx.transaction() as session:
+        resident = resident_service.add_resident(session, code="102", name="Wang", actor="t")
+        resident_service.add_card(session, resident, "12345678", actor="t")
+        consent_service.grant_consent(session, resident, operator="t", retention_days=30)
+    engine = any_ctx.engine
+    config = db.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0012")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM consents")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM cards")).scalar() == 1
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()

@@ -91,7 +91,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_visitors_locator'), table_name='visitors')
     op.drop_table('visitors')
     op.drop_index(op.f('ix_residents_valid_until'), table_name='residents')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not a batch copy: copying `residents` drops the
+    # old table, and with foreign keys on that cascades to every consent and card of every resident.
     for table in ('residents', 'cards'):
-        with op.batch_alter_table(table) as batch:
-            batch.drop_column('valid_until')
-            batch.drop_column('valid_from')
+        op.drop_column(table, 'valid_until')
+        op.drop_column(table, 'valid_from')
