@@ -4,6 +4,12 @@ A page is "the next N residents after the cursor (sort key, id)" in the chosen o
 (name, id), (unit, id) and unique code indexes answer without reading the rows before it, so the last
 page costs what the first does. Search looks at the code, the name, the unit and the card number (typed
 in any form the readers accept: `12345678`, `0x00BC614E`, `188:24910`).
+
+A search of three characters or more first narrows the residents through `resident_trigrams` (every
+three-character piece of each code, name and unit in lower case, kept by the database's triggers,
+migration 0019): only residents holding every piece of the lowered text can contain it. The same LIKE
+as before then decides among those few, so the results are the scan's. Shorter text has no piece to look
+up and is the scan.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, column, func, or_, select, table, text, union
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from gate.core.cardnumber import normalize_card
@@ -26,6 +32,10 @@ MAX_PAGE_SIZE = 500
 #: The orders the list offers; a leading "-" reverses one.
 SORT_KEYS = ("name", "unit", "code")
 SEARCH_MAX = 100
+#: The pieces a search looks up: three characters, as migration 0019 stores them.
+GRAM = 3
+#: Kept by the database's triggers (migration 0019); no model, nothing in the code writes it.
+TRIGRAMS = table("resident_trigrams", column("gram"), column("resident_id"))
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,35 @@ def search_condition(text: str, *, sqlite: bool = False) -> ColumnElement[bool]:
     return or_(*found)
 
 
-def _filtered(query: Select[Any], flt: ResidentFilter, sqlite: bool) -> Select[Any]:
+def trigrams(folded: str) -> set[str]:
+    """The three-character pieces of a lowered text (none for one or two characters)."""
+    return {folded[i:i + GRAM] for i in range(len(folded) - GRAM + 1)}
+
+
+def candidates(session: Session, text: str) -> ColumnElement[bool] | None:
+    """Residents who may match `text`: those holding every piece of it, and the holder of a card with that
+    number; None when the text is too short to have a piece (then the search reads every resident).
+
+    The text is lowered by the database, with the lower() its triggers stored the pieces with, which is
+    the case folding its LIKE (SQLite: ASCII) or ILIKE (PostgreSQL: the collation's) applies."""
+    folded = session.scalar(select(func.lower(text)))
+    grams = trigrams(folded or "")
+    if not grams:
+        return None
+    holders = (select(TRIGRAMS.c.resident_id).where(TRIGRAMS.c.gram.in_(sorted(grams)))
+               .group_by(TRIGRAMS.c.resident_id).having(func.count() == len(grams)))
+    number = _card_number(text)
+    found = holders if number is None else union(holders, select(Card.resident_id).where(Card.uid == number))
+    return Resident.id.in_(found)
+
+
+def _filtered(session: Session, query: Select[Any], flt: ResidentFilter, sqlite: bool) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = []
     text = flt.search.strip()[:SEARCH_MAX]
     if text:
+        narrowed = candidates(session, text)
+        if narrowed is not None:
+            conditions.append(narrowed)
         conditions.append(search_condition(text, sqlite=sqlite))
     if flt.status is not None:
         conditions.append(Resident.status == flt.status)
@@ -119,7 +154,7 @@ def residents_page(session: Session, flt: ResidentFilter, *, after: str | None =
         # slower at 100,000 residents. An expression, not the bare column, keeps the index out of it.
         column, row_id = func.coalesce(column, ""), Resident.id + 0
     descending = flt.sort.startswith("-")
-    query = _filtered(select(Resident), flt, sqlite)
+    query = _filtered(session, select(Resident), flt, sqlite)
     if after:
         value, last_id = decode_cursor(after)
         if descending:
@@ -151,5 +186,5 @@ def groups(session: Session) -> list[str]:
     return [str(name) for name in session.scalars(_GROUPS)]
 
 
-__all__ = ["PAGE_SIZE", "SORT_KEYS", "ResidentFilter", "decode_cursor", "encode_cursor", "groups",
-           "residents_page", "search_condition"]
+__all__ = ["PAGE_SIZE", "SORT_KEYS", "ResidentFilter", "candidates", "decode_cursor", "encode_cursor", "groups",
+           "residents_page", "search_condition", "trigrams"]

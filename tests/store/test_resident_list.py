@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
+from sqlalchemy import text as sql
 
 from gate.errors import PolicyError
+from gate.store import residents as resident_service
+from gate.store import rights
 from gate.store.models import Card, Resident, ResidentStatus
-from gate.store.resident_query import ResidentFilter, groups, residents_page
+from gate.store.resident_query import ResidentFilter, candidates, groups, residents_page, search_condition, trigrams
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -91,3 +94,103 @@ def test_unknown_sort_is_refused() -> None:
 def test_damaged_cursor_is_refused(ctx) -> None:
     with ctx.sessions() as session, pytest.raises(PolicyError, match="page link"):
         residents_page(session, ResidentFilter(), after="!!not-a-cursor")
+
+
+# -- the trigram index (migration 0019) ---------------------------------------------------------------
+
+
+def _stored_grams(session) -> dict[int, set[str]]:
+    found: dict[int, set[str]] = {}
+    for gram, resident_id in session.execute(sql("SELECT gram, resident_id FROM resident_trigrams")):
+        found.setdefault(resident_id, set()).add(gram)
+    return found
+
+
+def _expected_grams(session, *texts: str) -> set[str]:
+    """The pieces of each text lowered by the database itself (SQLite folds ASCII only)."""
+    return set().union(*(trigrams(session.scalar(select(func.lower(t)))) for t in texts))
+
+
+def test_trigrams_follow_every_insert_rename_and_delete(any_ctx) -> None:
+    """The database's triggers keep the index in step, whoever writes: the service and a bulk insert."""
+    with any_ctx.transaction() as session:
+        one = resident_service.add_resident(session, code="A-100", name="Zhang Wei", unit="3-0201", actor="t")
+        session.execute(insert(Resident), [{"code": "B200", "name": "欧阳震华", "unit": "",
+                                            "status": ResidentStatus.ACTIVE, "is_minor": False, "created_at": NOW}])
+        one_id = one.id
+    with any_ctx.sessions() as session:
+        two_id = session.scalar(select(Resident.id).where(Resident.code == "B200"))
+        assert _stored_grams(session) == {
+            one_id: _expected_grams(session, "A-100", "Zhang Wei", "3-0201"),
+            two_id: _expected_grams(session, "B200", "欧阳震华")}
+        assert {"zha", "wei", "-02", "欧阳震", "阳震华", "b20"} <= set().union(*_stored_grams(session).values())
+    with any_ctx.transaction() as session:
+        session.get(Resident, one_id).name = "Li Na"
+    with any_ctx.sessions() as session:
+        assert _stored_grams(session)[one_id] == _expected_grams(session, "A-100", "Li Na", "3-0201")
+    with any_ctx.transaction() as session:
+        rights.delete_resident(session, session.get(Resident, two_id), any_ctx.store, actor="t")
+    with any_ctx.sessions() as session:
+        assert set(_stored_grams(session)) == {one_id}
+
+
+def test_a_deleted_residents_name_leaves_no_piece_in_the_database_file(ctx, data_dir) -> None:
+    """secure_delete zeroes the index rows a delete removes: unlike an FTS5 index (SQLite 3.40), whose
+    delete leaves the old pieces in older segments until a merge."""
+    with ctx.transaction() as session:
+        resident = resident_service.add_resident(session, code="Z1", name="欧阳震华", unit="9-9901", actor="t")
+        resident_id = resident.id
+    ctx.engine.dispose()
+    pieces = [g.encode() for g in ("欧阳震", "阳震华")]
+    assert all(p in (data_dir / "gate.db").read_bytes() for p in pieces)  # the check below can fail
+    with ctx.transaction() as session:
+        rights.delete_resident(session, session.get(Resident, resident_id), ctx.store, actor="t")
+    ctx.engine.dispose()
+    after = (data_dir / "gate.db").read_bytes()
+    assert not any(p in after for p in pieces)
+    with ctx.sessions() as session:
+        assert _stored_grams(session) == {}
+
+
+def test_search_through_trigrams_finds_exactly_what_the_scan_finds(any_ctx) -> None:
+    """The index only narrows; the LIKE (SQLite) or ILIKE (PostgreSQL) decides, so every search gives
+    the residents a scan of every row gives, cards included, in any case and with wildcards literal."""
+    _fill(any_ctx)
+    with any_ctx.transaction() as session:
+        session.execute(insert(Resident), [
+            {"code": f"X{i}", "name": name, "unit": unit, "status": ResidentStatus.ACTIVE, "is_minor": False,
+             "created_at": NOW} for i, (name, unit) in enumerate([
+                ("ÉMILE Zola", "A-1"), ("émile zola", "a-1"), ("王芳芳", "东-101"), ("MÜLLER", "x"),
+                ("Ab%cd_e\\f", "")])])
+    sqlite = any_ctx.engine.dialect.name == "sqlite"
+    queries = ["R0042", "r004", "zhang", "ZHANG WEI", "wang fang", "3-073", "-07", "12345678", "0x00BC614E",
+               "li_%", "Li_", "%cd", "d_e", "\\f", "émile", "ÉMILE", "mül", "MÜL", "王芳芳", "芳芳", "东-1",
+               "nobody", "ng W", "i N", "R01", "0012345678"]
+    with any_ctx.sessions() as session:
+        for query in queries:
+            scan = sorted(session.scalars(select(Resident.code).where(search_condition(query.strip(), sqlite=sqlite))))
+            found = sorted(r.code for r in _walk(session, ResidentFilter(search=query)))
+            assert found == scan, query
+        assert sorted(r.code for r in _walk(session, ResidentFilter(search="12345678"))) == ["R0078"]
+        # Three characters or more go through the index, which narrows to the few that can match.
+        narrowed = candidates(session, "3-073")
+        assert narrowed is not None
+        assert sorted(session.scalars(select(Resident.code).where(narrowed))) == ["R0073"]
+        assert candidates(session, "Li") is None  # too short for a piece: the scan
+
+
+def test_upgrading_to_0019_indexes_the_residents_already_there(any_ctx) -> None:
+    from alembic import command
+
+    from gate.store import db
+
+    config = db.alembic_config(any_ctx.engine.url.render_as_string(hide_password=False))
+    command.downgrade(config, "0016")
+    _fill(any_ctx)  # written by the release before: no index yet
+    command.upgrade(config, "head")
+    with any_ctx.sessions() as session:
+        stored = _stored_grams(session)
+        residents = list(session.scalars(select(Resident)))
+        assert len(stored) == len(residents) == 130
+        for resident in residents:
+            assert stored[resident.id] == _expected_grams(session, resident.code, resident.name, resident.unit)
