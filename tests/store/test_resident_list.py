@@ -185,7 +185,7 @@ def test_upgrading_to_0019_indexes_the_residents_already_there(any_ctx) -> None:
     from gate.store import db
 
     config = db.alembic_config(any_ctx.engine.url.render_as_string(hide_password=False))
-    command.downgrade(config, "0016")
+    command.downgrade(config, "0017")
     _fill(any_ctx)  # written by the release before: no index yet
     command.upgrade(config, "head")
     with any_ctx.sessions() as session:

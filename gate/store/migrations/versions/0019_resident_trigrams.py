@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0019'
-down_revision: Union[str, Sequence[str], None] = '0016'
+down_revision: Union[str, Sequence[str], None] = '0017'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 #: A new table filled by triggers: the release before this one reads and writes residents as before, and
