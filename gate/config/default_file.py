@@ -73,6 +73,7 @@ port = 8080
 # change_poll_seconds = 2       # a revoked card reaches the offline copy within about this long
 # decision_deadline_ms = 1000   # then the offline copy decides and the database shows offline
 # grant_window_ms = 2000        # a grant later than this after the credential is dropped
+# refuse_remote_in_fire_alarm = true   # no remote open / keep open / lock down while the fire loop is open
 # kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
 # max_clock_skew_seconds = 5    # /health raises clock_skew past this offset from the database's clock
 

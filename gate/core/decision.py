@@ -35,6 +35,7 @@ class Reason(enum.StrEnum):
     LIVENESS_FAILED = "liveness_failed"
     FACE_MISMATCH = "face_mismatch"
     DATABASE_UNAVAILABLE = "database_unavailable"  # fits access_events.reason (String(32))
+    LOCKDOWN = "lockdown"  # an operator locked the gate down (gate.service.door_override)
 
 
 MESSAGES = {
@@ -64,6 +65,7 @@ MESSAGES = {
     Reason.FACE_MISMATCH: "Face not matched. Please try again or use your card or PIN.",
     Reason.DATABASE_UNAVAILABLE: "The database is unavailable, so credentials cannot be checked right now. "
                                  "Please call the management office.",
+    Reason.LOCKDOWN: "This gate is locked down by the management office. Please call the office.",
 }
 
 
