@@ -75,12 +75,16 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     CSRFProtect(app)
     add_headers(app, tls)
 
-    from webui import auth, dashboard, enroll, events, residents, rights, settings_views, site
+    if "babel" not in app.extensions:  # until the i18n infrastructure lands: English, gettext() works
+        from flask_babel import Babel
+
+        Babel(app)
+    from webui import auth, dashboard, enroll, events, operations, residents, rights, settings_views, site
     from webui.base import install_request_hooks, render_error
 
     install_request_hooks(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
-                      site.bp):
+                      site.bp, operations.bp):
         app.register_blueprint(blueprint)
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)
