@@ -84,6 +84,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
         events,
         i18n,
         imports,
+        operations,
         residents,
         rights,
         schedules,
@@ -97,7 +98,7 @@ def create_app(context: GateContext, *, config: dict[str, Any] | None = None,
     install_request_hooks(app)
     i18n.init_app(app)
     for blueprint in (auth.bp, dashboard.bp, residents.bp, enroll.bp, rights.bp, events.bp, settings_views.bp,
-                      site.bp, tenants.bp, visitors.bp, imports.bp, schedules.bp):
+                      site.bp, tenants.bp, visitors.bp, imports.bp, schedules.bp, operations.bp):
         app.register_blueprint(blueprint)
     for blueprint in extra_blueprints:
         app.register_blueprint(blueprint)

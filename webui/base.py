@@ -29,7 +29,9 @@ AUDIT_ROLES = (ADMIN, AUDITOR)
 SETTINGS_ROLES = (ADMIN,)
 # Blueprints of the gate service (kiosk, health, simulator) and static files are not operator pages.
 # The language switch works signed in (it then stores the operator's preference) and signed out.
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "language.choose"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.setup", "language.choose",
+                    # Signs in its own way too (a tool's bearer token, this machine): webui.status_api.
+                    "status_api.status"}
 
 
 #: The Flask session (a signed cookie) carries only this: the random id of a row in operator_sessions.
@@ -102,7 +104,7 @@ def _is_operator_page(endpoint: str | None) -> bool:
         return False
     blueprint = endpoint.split(".", 1)[0] if "." in endpoint else ""
     return blueprint in {"auth", "dashboard", "residents", "enroll", "rights", "events", "settings", "site", "tenants",
-                         "visitors", "imports", "schedules", "language"}
+                         "visitors", "imports", "schedules", "language", "operations", "status_api"}
 
 
 def install_request_hooks(app: Flask) -> None:
@@ -143,9 +145,20 @@ def install_request_hooks(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, Any]:
         op = g.get("operator")
-        return {"current_operator": op, "Role": OperatorRole,
+        return {"current_operator": op, "alarm_banner": _banner, "Role": OperatorRole,
                 "can": lambda *roles: op is not None and op.role in roles, "role_name": role_name, "tr": error_text,
                 "RESIDENT_ROLES": RESIDENT_ROLES, "AUDIT_ROLES": AUDIT_ROLES, "SETTINGS_ROLES": SETTINGS_ROLES}
+
+
+def _banner() -> list[Any]:
+    """This gate's unacknowledged alarms, for base.html (called by the template, only on operator pages)."""
+    from webui.ops_view import banner_alarms
+
+    try:
+        return banner_alarms(runtime(), db())
+    except Exception:  # noqa: BLE001 - the database away must not take every page down with the banner
+        db().rollback()
+        return []
 
 
 def render_error(code: int, message: str):

@@ -9,22 +9,19 @@ only, so no form and no CSRF token is involved. No label carries a resident, car
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gate.config import Settings
 from gate.secrets.tokens import read_token
 from gate.service.metrics import GateMetrics
+from webui.security import FORWARDING_HEADERS, bearer_matches, is_local_request
 
 bp = Blueprint("metrics", __name__)
 
-#: Headers a reverse proxy adds. With `[web] proxy_hops = 0` a proxy on this machine would make every
-#: LAN client look local, so a request carrying one is not taken as local.
-FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+__all__ = ["FORWARDING_HEADERS", "bp", "install", "token_from"]
 
 
 def token_from(settings: Settings) -> str | None:
@@ -47,12 +44,7 @@ def install(app: Flask, settings: Settings) -> None:
 
 
 def _local() -> bool:
-    if not current_app.extensions["metrics_trust_forwarded"] and any(h in request.headers for h in FORWARDING_HEADERS):
-        return False
-    try:
-        return ipaddress.ip_address(request.remote_addr or "").is_loopback
-    except ValueError:
-        return False
+    return is_local_request(current_app.extensions["metrics_trust_forwarded"])
 
 
 def _text(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -67,9 +59,7 @@ def metrics() -> Response:
             return _text("Metrics are served only to this machine: set [metrics] token_file to let a remote "
                          "scraper in with a bearer token.", 403)
     else:
-        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
-        # compare_digest: how long the comparison takes says nothing about how much of the token matched.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(), token.encode()):
+        if not bearer_matches(token):
             return _text("Metrics need the bearer token of [metrics] token_file (Authorization: Bearer ...).",
                          401, {"WWW-Authenticate": 'Bearer realm="gate metrics"'})
     gate_metrics = getattr(current_app.extensions.get("gate_runtime"), "metrics", None)

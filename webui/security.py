@@ -114,3 +114,32 @@ class InMemoryRequest(Request):
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
         return io.BytesIO()
+
+
+#: Headers a reverse proxy adds. With `[web] proxy_hops = 0` a proxy on this machine would make every
+#: LAN client look local, so a request carrying one is not taken as local.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def is_local_request(trust_forwarded: bool) -> bool:
+    """The request comes from this machine (loopback) and not through a proxy we do not trust."""
+    import ipaddress
+
+    from flask import request
+
+    if not trust_forwarded and any(h in request.headers for h in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
+def bearer_matches(token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time (the time says nothing about the match)."""
+    import hmac
+
+    from flask import request
+
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())

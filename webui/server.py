@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from gate.config import WebSection
-from webui import MAX_UPLOAD_BYTES, create_app, health, kiosk, metrics, sim
+from webui import MAX_UPLOAD_BYTES, create_app, health, kiosk, metrics, sim, status_api
 
 if TYPE_CHECKING:
     from gate.context import GateContext
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def make_app(ctx: GateContext, runtime: GateRuntime, *, simulate: bool) -> Flask:
-    blueprints = [health.bp, kiosk.bp] + ([sim.bp] if simulate else [])
+    blueprints = [health.bp, status_api.bp, kiosk.bp] + ([sim.bp] if simulate else [])
     app = create_app(ctx, extra_blueprints=blueprints, gate_runtime=runtime)
     csrf = app.extensions.get("csrf")
     if csrf is not None:

@@ -125,18 +125,30 @@ def serve(env: Env, host: str | None, port: int | None, simulate: bool, simulate
 @click.option("--json", "as_json", is_flag=True)
 @pass_env
 def status(env: Env, url: str | None, as_json: bool) -> None:
-    """Ask a running gate service for its devices, face model and last events (GET /health).
+    """Ask a running gate service for its devices, face model and last events (GET /api/status).
+
+    Sent from this machine it needs no sign-in; from elsewhere it sends the bearer token of [metrics]
+    token_file when one is set (docs/operations.md).
 
     Exits 1 when the gate is not OK (reader or relay board unreachable) or degraded (an alarm takes
     away or weakens a way in it offers: camera, face model, key file, database), for monitoring."""
     from gate.config import load_settings
+    from webui.metrics import token_from
 
+    settings = load_settings(env.data_dir)
     if url is None:
-        settings = load_settings(env.data_dir)
         url = f"http://{settings.web_host}:{settings.web_port}"
+    token = token_from(settings)
+    request = urllib.request.Request(url.rstrip("/") + "/api/status",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:
             data = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        if err.code == 401:
+            raise click.ClickException(f"The gate service at {url} wants the bearer token of [metrics] token_file: "
+                                       "run `gate status` on the gate itself or set the token file.") from err
+        raise click.ClickException(f"The gate service at {url} answered {err.code}: look at its log.") from err
     except (urllib.error.URLError, OSError) as err:
         raise click.ClickException(f"No gate service answers at {url} ({err}): start it with `gate serve`.") from err
     degraded = list(data.get("degraded") or [])

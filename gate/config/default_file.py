@@ -76,6 +76,7 @@ port = 8080
 # decision_deadline_ms = 1000   # then the offline copy decides and the database shows offline
 # grant_window_ms = 2000        # a grant later than this after the credential is dropped
 # kiosk_sound = true            # a tone for a grant, a lower one for a refusal (docs/kiosk.md)
+# refuse_remote_in_fire_alarm = true   # no remote open / keep open / lock down while the fire loop is open
 # kiosk_clients = ["127.0.0.1", "::1"]   # who may press the kiosk's buttons (the local screen)
 # max_clock_skew_seconds = 5    # /health raises clock_skew past this offset from the database's clock
 

@@ -188,6 +188,9 @@ class GateSection:
                                             "This gate's clock may differ from the database server's by this "
                                             "much before /health shows the clock_skew alarm (shared state uses "
                                             "the database's time; the gate's clock stamps its events).")
+    refuse_remote_in_fire_alarm: bool = setting(True, FLAG, "During a fire alarm (the door held released by the "
+                                                            "fire loop) refuse remote open, keep open and lock down "
+                                                            "from operators and Home Assistant.")
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ class Reason(enum.StrEnum):
     VISITOR_USED_UP = "visitor_used_up"
     VISITOR_WRONG_GATE = "visitor_wrong_gate"
     VISITOR_REVOKED = "visitor_revoked"
+    LOCKDOWN = "lockdown"  # an operator locked the gate down (gate.service.door_override)
 
 
 MESSAGES = {
@@ -86,6 +87,7 @@ MESSAGES = {
     Reason.VISITOR_USED_UP: "This visitor code has been used up; please ask the person you are visiting.",
     Reason.VISITOR_WRONG_GATE: "This visitor code is not valid at this gate.",
     Reason.VISITOR_REVOKED: "This visitor code was cancelled; please ask the person you are visiting.",
+    Reason.LOCKDOWN: "This gate is locked down by the management office. Please call the office.",
 }
 
 

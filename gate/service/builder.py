@@ -116,7 +116,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
                           timeouts=timeouts, clock=ctx.clock,
                           cache_refresh_seconds=cache_refresh_seconds or section.cache_refresh_seconds,
                           purger=purger, self_service=self_service, deadline=deadline,
-                          grant_window_ms=section.grant_window_ms)
+                          grant_window_ms=section.grant_window_ms,
+                          refuse_remote_in_fire_alarm=section.refuse_remote_in_fire_alarm)
     runtime_box.append(runtime)
     watch_site(ctx, runtime)
     # Revocations reach the offline copy within seconds (copy_watch.py), off the loop.

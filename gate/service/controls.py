@@ -71,12 +71,35 @@ class DatabaseBack:
 
 @dataclass(frozen=True)
 class RemoteOpen:
-    """Open the door once at a remote's request (Home Assistant): audited as `actor`, one pulse, no retry."""
+    """Open the door once at a remote's request (Home Assistant, an operator): audited as `actor`, one
+    pulse, no retry. `reply`, when given, gets None once opened or the sentence that says why not."""
 
     actor: str
     detail: str
+    reply: queue.Queue[str | None] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Override:
+    """An operator's door command from the web UI: "keep_open" or "lock_down" for `seconds`, or "end".
+
+    Audited as `actor` with the `reason` before the door moves; `reply` gets None when done, or the
+    sentence that says why it was refused."""
+
+    action: str
+    actor: str
+    reason: str
+    seconds: float = 0.0
+    reply: queue.Queue[str | None] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class OverrideEnds:
+    """A keep open or lock down reached its end time (posted by its timer; `serial` names which one)."""
+
+    serial: int
 
 
 ReaderEvent = CardRead | KeyPress | ReaderStatus | ReaderFault
 Control = (Beat | Sync | CaptureCard | ReleaseCapture | RetryGrant | ForgetKeys | DoorInput | Refresh
-           | ReloadPolicy | DatabaseBack | RemoteOpen)
+           | ReloadPolicy | DatabaseBack | RemoteOpen | Override | OverrideEnds)

@@ -76,6 +76,7 @@ REFUSALS: dict[Reason, str] = {
     Reason.VISITOR_USED_UP: N_("This visitor code has been used up."),
     Reason.VISITOR_WRONG_GATE: N_("This visitor code is not for this gate."),
     Reason.VISITOR_REVOKED: N_("This visitor code was cancelled."),
+    Reason.LOCKDOWN: N_("This gate is locked down. Please call the management office."),
 }
 SCREEN_ENROLL_HINT = N_("To use face, ask the management office (it needs your separate consent).")
 SCREEN_DOOR_FAILED = N_("The door could not be released. Please call the management office.")

@@ -23,6 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import numpy as np
 
@@ -32,14 +33,17 @@ from gate.access.offline import OfflineCache
 from gate.access.pipeline import AccessService
 from gate.clock import Clock, utcnow
 from gate.core import machine as m
+from gate.core.decision import Decision, Reason
 from gate.core.grant_window import DEFAULT_GRANT_WINDOW_MS
 from gate.core.policy import Method
 from gate.service import controls as c
 from gate.service import status
+from gate.service.changes import ChangeSignal
 from gate.service.db_deadline import DatabaseDeadline
 from gate.service.db_health import REPROBE_SECONDS, DatabaseHealth, Heartbeat, Reprobe
 from gate.service.decisions import Decider
 from gate.service.door_grant import DoorGrant, StampedQueue
+from gate.service.door_override import ActiveOverride, DoorOverride
 from gate.service.door_watch import DoorWatch
 from gate.service.event_log import EventLog
 from gate.service.face_check import FaceCheck
@@ -71,7 +75,8 @@ class GateRuntime:
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, clock: Clock = utcnow,
                  cache_refresh_seconds: float = 60.0, reprobe_seconds: float = REPROBE_SECONDS,
                  purger: Purger | None = None, self_service: SelfService | None = None,
-                 deadline: DatabaseDeadline | None = None, grant_window_ms: int = DEFAULT_GRANT_WINDOW_MS) -> None:
+                 deadline: DatabaseDeadline | None = None, grant_window_ms: int = DEFAULT_GRANT_WINDOW_MS,
+                 refuse_remote_in_fire_alarm: bool = True) -> None:
         self.gate_name = gate_name
         self.purger = purger
         self.self_service = self_service  # None: the site does not offer "My face data" at the kiosk
@@ -95,7 +100,12 @@ class GateRuntime:
         self.door_grant = DoorGrant(door, self.reader, events, self._queue_put, self._still_open,
                                     window_ms=grant_window_ms, record=self.decider.record_door)
         self.faces = FaceRunner(face, self.post, self.metrics)
-        self.remote = RemoteOpener(gate_name, door, self.decider, access.sessions, clock)
+        self.remote = RemoteOpener(gate_name, door, self.decider, access.sessions, clock,
+                                   fire_alarm=lambda: "fire_alarm" in self._alarms,
+                                   refuse_in_fire_alarm=refuse_remote_in_fire_alarm)
+        self.override = DoorOverride(door, self.remote, self._queue_put, clock, self.decider.record_door)
+        #: Bumped whenever what snapshot() shows may have changed: the live operations view waits on it.
+        self.changes = ChangeSignal()
         self.reprobe = Reprobe(self.decider.answers, lambda: self._queue.put(c.DatabaseBack()), reprobe_seconds)
         self.db_heartbeat = Heartbeat(self.decider.ping, self.database, self.reprobe.arm, reprobe_seconds)
         self._on_stop: list[Callable[[], None]] = []
@@ -111,13 +121,12 @@ class GateRuntime:
         self._refresh_timer: threading.Timer | None = None
         self._lock = threading.Lock()  # guards the alarms, which snapshot() reads from web threads
         self._alarms: set[str] = set()
+        self._alarm_since: dict[str, datetime] = {}  # when each active alarm was raised (acknowledgements)
         self._card_waiters: list[queue.Queue[str]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._running = False
         # The change signal: bumped whenever what snapshot() shows may have changed, waited on by the
         # kiosk's event stream (webui.kiosk), so a camera switched on for 160 ms is still pushed.
-        self._changed = threading.Condition()
-        self._version = 0
         self._camera_uses = 0
         self.metrics.watch(self.snapshot, lambda: count_templates(access.sessions))
         self._beats: list[Callable[[], None]] = []
@@ -162,6 +171,7 @@ class GateRuntime:
         if self.purger is not None:
             self.purger.stop()
         self.keypad.stop()
+        self.override.stop()  # the keep-open hold is withdrawn while the door controller still runs
         self.door_watch.stop()
         self.faces.stop()
         for unsubscribe in self._unsubscribe:
@@ -210,6 +220,24 @@ class GateRuntime:
         """A remote's "open" (Home Assistant), from any thread: audited as `actor`, then one pulse (remote_open.py)."""
         self._queue.put(c.RemoteOpen(actor, detail))
 
+    def command(self, item: c.RemoteOpen | c.Override, timeout: float = 5.0) -> str | None:
+        """An operator's door command, carried out on the loop: None when done, else why not."""
+        self._queue.put(item)
+        assert item.reply is not None, "command() needs a reply queue"
+        try:
+            return item.reply.get(timeout=timeout)
+        except queue.Empty:
+            return "The gate did not answer in time: look at the door state before trying again."
+
+    def door_override(self) -> ActiveOverride | None:
+        """The keep open or lock down in force, if any (any thread)."""
+        return self.override.current()
+
+    def alarm_times(self) -> dict[str, datetime]:
+        """When each active alarm was raised (any thread): an acknowledgement names one raising."""
+        with self._lock:
+            return dict(self._alarm_since)
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until every event posted before this call has been handled (tests, the bench)."""
         reply: queue.Queue[bool] = queue.Queue()
@@ -248,19 +276,14 @@ class GateRuntime:
     @property
     def version(self) -> int:
         """The change signal's counter: it moves whenever the snapshot may have changed."""
-        with self._changed:
-            return self._version
+        return self.changes.version
 
     def wait_change(self, since: int, timeout: float) -> int:
         """Block until the counter moves past `since` or `timeout` seconds pass; the counter then."""
-        with self._changed:
-            self._changed.wait_for(lambda: self._version != since, timeout)
-            return self._version
+        return self.changes.wait(since, timeout)
 
     def _bump(self) -> None:
-        with self._changed:
-            self._version += 1
-            self._changed.notify_all()
+        self.changes.bump()
 
     def snapshot(self) -> Snapshot:
         state = self._state
@@ -345,6 +368,10 @@ class GateRuntime:
                     self._load_policy()
             case c.RemoteOpen():
                 self.remote.open(item)
+            case c.Override():
+                self.override.apply(item)
+            case c.OverrideEnds():
+                self.override.ended(item)
             case c.ReloadPolicy():
                 if self._state.phase is m.Phase.IDLE:
                     self._load_policy()
@@ -378,10 +405,13 @@ class GateRuntime:
         match effect:
             case m.Decide():
                 self._credential_at = self._arrived  # the grant window counts from here (door_grant.py)
+                decision = self._lockdown(effect.method.value) or self.decider.decide(effect, self._rules)
                 # Queued, not handled re-entrantly: the effects after this one (its timer) run first.
-                self.post(m.Decided(effect.token, self.decider.decide(effect, self._rules), effect.method))
+                self.post(m.Decided(effect.token, decision, effect.method))
             case m.Precheck():
-                self.post(m.Prechecked(effect.token, self.decider.precheck(effect, self._rules)))
+                # Locked down: refused before any camera opens.
+                denial = self._lockdown("face") or self.decider.precheck(effect, self._rules)
+                self.post(m.Prechecked(effect.token, denial))
             case m.CheckFaceOffer():
                 self.post(m.FaceOfferChecked(effect.token, self.decider.face_declined(effect)))
             case m.Identify():
@@ -400,6 +430,13 @@ class GateRuntime:
                 self.door_grant.refuse()
             case m.ArmTimer():
                 self._arm(effect)
+
+    def _lockdown(self, method: str) -> Decision | None:
+        """The refusal while an operator has the gate locked down; nobody is looked up for it."""
+        if not self.override.locked_down():
+            return None
+        self.decider.record_door("lockdown_refused", f"{method} refused: the gate is locked down")
+        return Decision(False, Reason.LOCKDOWN)
 
     def _arm(self, effect: m.ArmTimer) -> None:
         if self._timer is not None:
@@ -435,6 +472,10 @@ class GateRuntime:
         with self._lock:
             changed = (name in self._alarms) != on
             (self._alarms.add if on else self._alarms.discard)(name)
+            if on and changed:
+                self._alarm_since[name] = self.clock()
+            elif not on:
+                self._alarm_since.pop(name, None)
         if changed:
             self._bump()
 

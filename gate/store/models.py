@@ -496,6 +496,22 @@ class GateHeartbeat(Base):
     clock_offset_seconds: Mapped[float | None] = mapped_column()
 
 
+class AlarmAcknowledgement(Base):
+    """An operator saw one raising of an alarm at a gate (gate.store.alarm_acks): the operator UI's banner
+    stops showing it. The raising is named by the gate, the alarm and when it was raised; a new raising
+    needs its own acknowledgement. Also in the audit log."""
+
+    __tablename__ = "alarm_acknowledgements"
+    __table_args__ = (UniqueConstraint("gate_name", "alarm", "raised_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gate_name: Mapped[str] = mapped_column(String(64))
+    alarm: Mapped[str] = mapped_column(String(32))
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledged_by: Mapped[str] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SchemaRevision(Base):
     """Every migration revision the newest code that upgraded this database knew, and whether the code of
     the revision before it may keep working on it (`compatible_with_previous` in the migration module).
@@ -512,7 +528,7 @@ __all__ = [
     "AccessEvent", "AuditEntry", "Base", "Card", "Consent", "DataKey", "FaceTemplate", "Gate",
     "ImpactAssessment", "Lockout", "Notice", "Operator", "OperatorRole", "OperatorSession", "Pin", "Resident",
     "ResidentStatus", "SiteSetting", "SiteSettingsVersion", "SystemState", "UTCDateTime", "GateHeartbeat",
-    "SchemaRevision",
+    "SchemaRevision", "AlarmAcknowledgement",
     "Holiday", "PassbackPair", "PassbackPresence", "Schedule", "ScheduleAssignment", "ScheduleWindow",
 ]
 

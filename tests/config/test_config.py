@@ -274,6 +274,7 @@ BAD = [
     ("gate", "kiosk_clients", '"127.0.0.1"', "a list of IP addresses"),
     ("gate", "kiosk_clients", '["screen.local"]', "a list of IP addresses"),
     ("gate", "kiosk_clients", "[]", "a list of IP addresses"),
+    ("gate", "refuse_remote_in_fire_alarm", '"no"', "true or false"),
     ("gate", "max_clock_skew_seconds", "0", "a number of seconds between 1 and 3600"),
     ("camera", "source", '"webcam"', 'a camera such as "device:0"'),
     ("camera", "source", '"device:front"', 'a camera such as "device:0"'),

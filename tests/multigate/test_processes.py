@@ -98,7 +98,7 @@ class GateProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited ({self.process.returncode}):\n{self.output()}")
             try:
-                health = self.get("/health")
+                health = self.get("/api/status")
             except OSError:
                 return False
             return bool(health.get("ok")) and health["door"].get("state") == "locked"
@@ -219,7 +219,7 @@ def _online_card(gate: GateProcess) -> None:
         gate.wait_idle()
         if not decision.get("offline"):
             return
-        assert wait_until(lambda: gate.get("/health")["database"]["ok"] is True, 60)
+        assert wait_until(lambda: gate.get("/api/status")["database"]["ok"] is True, 60)
     raise AssertionError(f"{gate.name} never decided a card online:\n{gate.output()}")
 
 
@@ -247,11 +247,12 @@ def test_a_stalled_link_decides_at_south_from_its_copy_and_the_door_never_opens_
     assert took < OFFLINE_DECISION_WITHIN, f"the card at south was decided {took:.1f} s after it was presented"
     assert decision["granted"] is True and decision["offline"] is True, decision
     assert wait_until(lambda: south.releases() == releases + 1, WAIT)
-    assert south.get("/health")["database"]["ok"] is False
+    assert south.get("/api/status")["database"]["ok"] is False
 
     time.sleep(3)  # the stalled query is still held by the proxy
     site.proxy.restore()
-    assert wait_until(lambda: south.get("/health")["database"]["ok"] is True, 60), "south's database never came back"
+    assert wait_until(lambda: south.get("/api/status")["database"]["ok"] is True, 60), \
+        "south's database never came back"
     watched_until = time.monotonic() + 5  # the held answer arrives now: it must not open the door
     while time.monotonic() < watched_until:
         assert south.releases() == releases + 1, "the door opened again when the link came back"
@@ -269,7 +270,7 @@ def test_south_restarted_while_its_link_refuses_grants_card_and_pin_from_its_dis
     started = south.start()
     south.wait_ready()
     ready = time.monotonic() - started
-    assert south.get("/health")["database"]["ok"] is False
+    assert south.get("/api/status")["database"]["ok"] is False
     releases = south.releases()
     decision, took = south.card()
     first_card = time.monotonic() - started
@@ -290,7 +291,7 @@ def test_a_key_rotation_at_north_is_picked_up_by_south_without_touching_files(si
     cli = GateCli(north.data_dir)
     # At start south opened its slot and, as after every pick-up, replaced its key pair (docs/keys.md).
     assert wait_until(lambda: _fingerprints(cli)["south"] != site.joined, WAIT), "south never picked up the site key"
-    assert "site_key" not in south.get("/health")["alarms"]
+    assert "site_key" not in south.get("/api/status")["alarms"]
     before = _fingerprints(cli)["south"]
 
     rotated = cli.ok("keys", "rotate")
@@ -298,4 +299,4 @@ def test_a_key_rotation_at_north_is_picked_up_by_south_without_touching_files(si
     # South opens the rotated keyring from its slot (a new key pair is the sign it opened it).
     assert wait_until(lambda: _fingerprints(cli)["south"] != before, 60), \
         f"south never picked up the rotated key:\n{south.output()}"
-    assert "site_key" not in south.get("/health")["alarms"]
+    assert "site_key" not in south.get("/api/status")["alarms"]

@@ -106,17 +106,17 @@ def test_a_decision_later_than_the_grant_window_is_dropped_and_recorded(site_fac
 def test_health_says_the_database_is_offline_during_a_stall(site_factory: Callable[..., Site]) -> None:
     site = site_factory(decision_deadline_ms=DEADLINE_MS)
     client = make_app(site.south.ctx, site.south.runtime, simulate=True).test_client()
-    assert client.get("/health").get_json()["database"]["ok"] is True
+    assert client.get("/api/status").get_json()["database"]["ok"] is True
 
     site.proxy.stall()  # no card comes: the heartbeat notices
-    assert site.south.wait_for(lambda: client.get("/health").get_json()["database"]["ok"] is False, timeout=15)
-    health = client.get("/health").get_json()
+    assert site.south.wait_for(lambda: client.get("/api/status").get_json()["database"]["ok"] is False, timeout=15)
+    health = client.get("/api/status").get_json()
     assert "database_offline" in health["alarms"] and health["database"]["decisions_from_cache"] is True
     north = make_app(site.north.ctx, site.north.runtime, simulate=True).test_client()
-    assert north.get("/health").get_json()["database"]["ok"] is True  # north's own link is fine
+    assert north.get("/api/status").get_json()["database"]["ok"] is True  # north's own link is fine
 
     site.proxy.restore()
-    assert site.south.wait_for(lambda: client.get("/health").get_json()["database"]["ok"] is True, timeout=30)
+    assert site.south.wait_for(lambda: client.get("/api/status").get_json()["database"]["ok"] is True, timeout=30)
 
 
 def test_a_table_lock_held_20_s_delays_no_card_beyond_the_deadline_at_either_gate(

@@ -119,7 +119,7 @@ def test_installed_wheel_runs_the_gate(venv: Path, tmp_path: Path) -> None:
             seen.append(lines.get(timeout=60))
             if (match := re.search(r"on (http://127\.0\.0\.1:\d+)", seen[-1])):
                 url = match.group(1)
-        with urllib.request.urlopen(url + "/health", timeout=10) as response:
+        with urllib.request.urlopen(url + "/api/status", timeout=10) as response:
             assert json.loads(response.read())["gate"] == "main"
         with urllib.request.urlopen(url + "/kiosk", timeout=10) as response:
             page = response.read().decode()

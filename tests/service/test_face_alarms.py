@@ -63,7 +63,7 @@ def test_a_card_only_gate_is_not_degraded_by_face_faults(gate_factory, tmp_path:
 
 
 def _health(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url + "/health", timeout=30) as response:
+    with urllib.request.urlopen(url + "/api/status", timeout=30) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data
 

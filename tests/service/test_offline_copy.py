@@ -320,7 +320,7 @@ def test_gate_serve_starts_during_an_outage_serves_kiosk_and_health_and_joins_wh
     reader.start()
 
     def health() -> dict:
-        with urllib.request.urlopen(where[0] + "/health", timeout=10) as response:
+        with urllib.request.urlopen(where[0] + "/api/status", timeout=10) as response:
             answer: dict = json.loads(response.read())
             return answer
 

@@ -151,7 +151,7 @@ def _serve(data: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 
 def _health(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url + "/health", timeout=30) as response:
+    with urllib.request.urlopen(url + "/api/status", timeout=30) as response:
         data: dict[str, Any] = json.loads(response.read())
         return data
 

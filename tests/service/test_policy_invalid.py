@@ -38,7 +38,7 @@ def test_a_face_only_policy_in_the_database_runs_as_card_and_pin_with_an_alarm(
     assert gate.last_access()["method"] == "pin" and gate.last_access()["granted"] is True
 
     client = make_app(gate.ctx, gate.runtime, simulate=True).test_client()
-    health = client.get("/health").get_json()
+    health = client.get("/api/status").get_json()
     assert "policy_invalid" in health["alarms"]
 
 

@@ -61,7 +61,7 @@ def test_serve_simulate_on_a_fresh_folder_and_status(tmp_path: Path) -> None:
         assert any("demo resident 1001" in line for line in seen)
 
         def health() -> dict[str, Any]:
-            with urllib.request.urlopen(url + "/health", timeout=10) as response:
+            with urllib.request.urlopen(url + "/api/status", timeout=10) as response:
                 data: dict[str, Any] = json.loads(response.read())
                 return data
 
@@ -144,7 +144,7 @@ def test_half_open_connections_hold_no_threads_and_are_closed_when_idle(tmp_path
                 sock.sendall(b"GET /health HTTP/1.1\r\nHost: x")  # never finished
                 held.append(sock)
             started = time.monotonic()
-            with urllib.request.urlopen(url + "/health", timeout=10) as response:
+            with urllib.request.urlopen(url + "/api/status", timeout=10) as response:
                 assert json.loads(response.read())["gate"] == "main"
             # Werkzeug's threaded server started one thread per connection here.
             assert _threads(proc.pid) <= before + 2

@@ -118,7 +118,7 @@ def test_an_older_release_keeps_deciding_cards_after_a_newer_one_migrates(instal
         gate.card(CARD)
         assert gate.wait_for(lambda: gate.last_access().get("granted") is True, WAIT)
         assert gate.wait_for(lambda: gate.releases() >= 1, WAIT)
-        health = make_app(older, runtime, simulate=False).test_client().get("/health").get_json()
+        health = make_app(older, runtime, simulate=False).test_client().get("/api/status").get_json()
         assert FUTURE in health["schema_note"] and "upgrade its software" in health["schema_note"]
     finally:
         runtime.stop()

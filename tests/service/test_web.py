@@ -28,16 +28,16 @@ def client(gate: Gate):
     return app.test_client()
 
 
-def test_health_reports_devices_face_model_and_events(client, gate: Gate) -> None:
+def test_status_reports_devices_face_model_and_events(client, gate: Gate) -> None:
     gate.card("188:24910")
     assert gate.wait_for(lambda: gate.releases() >= 1)
     # a loaded machine can drop the simulated links for a moment: wait for the gate to be ok again
-    assert gate.wait_for(lambda: client.get("/health").get_json()["ok"] is True)
-    data = client.get("/health").get_json()
+    assert gate.wait_for(lambda: client.get("/api/status").get_json()["ok"] is True)
+    data = client.get("/api/status").get_json()
     assert data["gate"] == "main" and data["running"] is True
     assert data["face_model"]["state"] in ("loading", "ready", "unavailable", "disabled")
     assert [e for e in data["last_events"] if e["kind"] == "access"][0]["method"] == "card"
-    assert "188" not in str(data["last_events"])  # no card numbers in health
+    assert "188" not in str(data["last_events"])  # no card numbers in the status
 
 
 def _face_model(client) -> dict:
