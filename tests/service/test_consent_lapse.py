@@ -52,7 +52,7 @@ def client(gate: Gate):
 
 def test_the_notice_links_the_written_retention_schedule(client, gate: Gate) -> None:
     notice_page = client.get("/kiosk/notice").get_data(as_text=True)
-    assert f'href="{notices.RETENTION_SCHEDULE_PATH}"' in notice_page
+    assert f'href="{notices.RETENTION_SCHEDULE_PATH}' in notice_page  # with the page's ?lang=
     assert notices.RETENTION_SCHEDULE_PATH in notice_page.split("Retention", 1)[1]  # named in the text too
     schedule = client.get(notices.RETENTION_SCHEDULE_PATH)
     assert schedule.status_code == 200

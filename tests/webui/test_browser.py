@@ -383,7 +383,7 @@ def signed_in(browser, live, gctx, viewport):
     page.goto("/login")
     page.fill("input[name=username]", "alice")
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
     return context, page
 
