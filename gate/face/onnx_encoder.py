@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ def prepare(dat: Path, cache_dir: Path | None) -> Path | bytes:
         return target
     cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     cache_dir.chmod(0o700)
+    remove_stale_staging(cache_dir)
     _convert_in_child(dat, target)
     for old in cache_dir.glob("dlib-resnet-v1-*.onnx*"):
         if old.name not in (target.name, f"{target.name}.data"):  # another model's or converter's graph
@@ -51,6 +54,35 @@ def prepare(dat: Path, cache_dir: Path | None) -> Path | bytes:
                 old.unlink()
     log.info("face encoder converted to %s", target)
     return target
+
+
+def remove_stale_staging(cache_dir: Path) -> list[Path]:
+    """Remove the staging folders (`.NAME.onnx.PID`, see onnx_convert.write) of converters that are gone:
+    a child killed at the timeout, or a gate stopped mid-conversion, leaves its folder behind. A folder is
+    stale when its process no longer runs or it is older than the timeout (its pid may have been reused);
+    a conversion still under way in another process keeps its folder. Returns what was removed."""
+    removed = []
+    for folder in cache_dir.glob(".dlib-resnet-v1-*.onnx.*"):
+        pid = folder.name.rsplit(".", 1)[-1]
+        if not folder.is_dir() or not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if _running(int(pid)) and time.time() - folder.stat().st_mtime < CONVERT_TIMEOUT:
+                continue
+            shutil.rmtree(folder)
+            removed.append(folder)
+            log.info("removed the staging folder %s of an unfinished face model conversion", folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def _convert_in_child(dat: Path, target: Path) -> None:

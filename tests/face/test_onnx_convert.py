@@ -125,3 +125,39 @@ def test_the_install_step_converts_into_the_data_folder_and_the_engine_uses_it(t
     failed = subprocess.run([sys.executable, "-m", "gate.face.onnx_encoder"], capture_output=True, text=True,
                             timeout=60, check=False)
     assert failed.returncode == 2 and "usage" in failed.stderr
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_conversions_staging_folder_is_removed_at_the_next_conversion(tmp_path, dat, monkeypatch):
+    import os
+    import time
+
+    folder = tmp_path / "models"
+    folder.mkdir(mode=0o700)
+    name = onnx_encoder.cache_path(folder, dat).name
+    killed = folder / f".{name}.{_dead_pid()}"  # what a child killed at the timeout leaves
+    killed.mkdir()
+    (killed / f"{name}.data").write_bytes(b"\0" * 4096)  # half-written weights
+    older = folder / f".dlib-resnet-v1-0000000000000000-c1.onnx.{_dead_pid()}"  # another converter's
+    older.mkdir()
+    running = folder / f".{name}.{os.getpid()}"  # a conversion under way in a live process: kept
+    running.mkdir()
+    hung = folder / f".{name}.1"  # a live pid (init), but older than any conversion may take
+    hung.mkdir()
+    past = time.time() - onnx_encoder.CONVERT_TIMEOUT - 60
+    os.utime(hung, (past, past))
+    unrelated = folder / ".keep.me"
+    unrelated.mkdir()
+
+    graph = onnx_encoder.prepare(dat, folder)
+    assert graph.is_file()
+    assert not killed.exists() and not older.exists() and not hung.exists()
+    assert running.is_dir() and unrelated.is_dir()
