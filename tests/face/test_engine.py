@@ -97,6 +97,7 @@ def test_a_failed_conversion_falls_back_to_dlib(monkeypatch):
 def test_a_conversion_past_its_deadline_falls_back_to_dlib_and_caches_nothing(monkeypatch, tmp_path):
     from gate.face import onnx_encoder
 
+    monkeypatch.delenv(onnx_encoder.SEED_ENV, raising=False)  # a real conversion, not the session's copy
     monkeypatch.setattr(onnx_encoder, "CONVERT_TIMEOUT", 0.01)  # the child cannot even import in time
     fallback = FaceEngine(encoder="onnx", cache_dir=tmp_path / "models")
     fallback.load()
