@@ -28,6 +28,41 @@ def faces() -> Path:
     return faces_dir()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def face_graph_seed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path | None]:
+    """The face encoder's graph converted once per test run, not once per gate a test builds: every
+    installation's models/ copies it from here (GATE_FACE_GRAPH_SEED, also inherited by the gates tests
+    start as processes). pytest-xdist's workers share one conversion (the first converts, under a lock).
+    Tests of the conversion itself unset the variable. Without the models or onnx, nothing is seeded."""
+    import fcntl
+    import os
+
+    from gate.face import onnx_encoder
+    from gate.face.engine import ModelPaths
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder, shared by workers
+    seed = root / "face-graph-seed"
+    seed.mkdir(mode=0o700, exist_ok=True)
+    with open(root / "face-graph-seed.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        try:
+            onnx_encoder.prepare(ModelPaths.default().encoder, seed)
+            converted = True
+        except Exception:  # no model package, no onnx: each gate converts (or falls back) as in production
+            converted = False
+    if not converted:
+        yield None
+        return
+    before = os.environ.get(onnx_encoder.SEED_ENV)
+    os.environ[onnx_encoder.SEED_ENV] = str(seed)
+    yield seed
+    if before is None:
+        os.environ.pop(onnx_encoder.SEED_ENV, None)
+    else:
+        os.environ[onnx_encoder.SEED_ENV] = before
+
+
 def _postgres_database() -> Iterator[str]:
     try:
         import psycopg

@@ -90,7 +90,54 @@ def run(rounds: int = 40, photo_path: Path | None = None, engine: FaceEngine | N
         threads: int = 1) -> dict[str, object]:
     # As at a gate: the graph converted by a child process into a cache folder, then mapped from there.
     with tempfile.TemporaryDirectory(prefix="gate-bench-") as cache:
-        return _run(rounds, photo_path, engine or FaceEngine(encoder="onnx", cache_dir=Path(cache), threads=threads))
+        result = _run(rounds, photo_path, engine or FaceEngine(encoder="onnx", cache_dir=Path(cache), threads=threads))
+        # Each engine's pipeline alone, each in a fresh process (a high-water mark never goes down), in turn.
+        for name in ENGINES_BY_PEAK:
+            figures = pipeline_memory(name, Path(cache), photo_path or DEFAULT_PHOTO, threads)
+            result[f"peak_rss_{name}_alone_mb"] = figures["peak_rss_mb"]
+            result[f"anon_{name}_alone_mb"] = figures["anon_mb"]
+    return result
+
+
+#: The engines whose pipeline peak is measured alone, each in its own process.
+ENGINES_BY_PEAK = ("onnx", "dlib")
+
+
+def pipeline_memory(engine: str, cache: Path, photo_path: Path, threads: int = 1) -> dict[str, float]:
+    """Peak RSS of a fresh process that imports what the gate imports, loads `engine` (the onnx graph from
+    `cache`, converted already), enrolls 5 frames and verifies 10 times; and its private (anonymous) memory
+    at the end, which unlike RSS leaves out pages the kernel can drop and read back (library code, the
+    mapped onnx weights)."""
+    import json  # noqa: PLC0415
+    import os  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+
+    # The child imports this very gate package, wherever it was imported from.
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "gate.bench.face", engine, str(cache), str(photo_path), str(threads)],
+                          capture_output=True, text=True, timeout=600, check=False, env=env)
+    if done.returncode != 0:
+        raise FaceUnavailable(f"The {engine} pipeline's memory was not measured: {done.stderr.strip()[-300:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _pipeline_alone(engine_name: str, cache: Path, photo_path: Path, threads: int) -> dict[str, float]:
+    import gate.service.builder  # noqa: F401, PLC0415 - what `gate serve` imports, in both engines' processes
+    import webui.server  # noqa: F401, PLC0415
+
+    engine = FaceEngine(encoder=engine_name, cache_dir=cache, threads=threads)
+    engine.load()
+    if engine.encoder_name != engine_name:
+        raise FaceUnavailable(f"The {engine_name} engine did not load: {engine.fallback_reason}")
+    frame = door_frame(engine, read_image_file(photo_path))
+    result = enroll(engine, enrollment_frames(frame))
+    for _ in range(10):
+        verify_frames(engine, result.encodings, [frame], DEFAULT_THRESHOLD, max_encodes=1)
+    # From /proc, not getrusage: a process started by a bigger one inherits its ru_maxrss through exec.
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {"peak_rss_mb": round(int(status["VmHWM"].split()[0]) / 1024, 1),
+            "anon_mb": round(int(status["RssAnon"].split()[0]) / 1024, 1)}
 
 
 def _run(rounds: int, photo_path: Path | None, engine: FaceEngine) -> dict[str, object]:
@@ -188,3 +235,9 @@ def _time_ms(call: Callable[[], object]) -> float:
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+if __name__ == "__main__":  # pipeline_memory's child: ENGINE CACHE PHOTO THREADS
+    import json
+
+    print(json.dumps(_pipeline_alone(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))))

@@ -132,6 +132,9 @@ def bench_face(rounds: int, photo: Path | None, threads: int, as_json: bool) -> 
     click.echo(f"enrollment from 5 frames: {result['enroll_5_frames_median_ms']} ms; "
                f"peak RSS {result['peak_rss_mb']} MB ({result['peak_rss_with_dlib_mb']} MB with the dlib engine, "
                f"{result['peak_rss_with_baseline_mb']} MB with face_recognition)")
+    click.echo(f"each pipeline alone in its own process: peak RSS onnx {result['peak_rss_onnx_alone_mb']} MB, "
+               f"dlib {result['peak_rss_dlib_alone_mb']} MB; anonymous memory onnx {result['anon_onnx_alone_mb']} MB, "
+               f"dlib {result['anon_dlib_alone_mb']} MB")
 
 
 def _fmt(value: object) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import logging
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,14 +76,18 @@ class ModelPaths:
 
     @classmethod
     def default(cls) -> ModelPaths:
+        """The files of the installed `face_recognition_models` package, found without importing it: its
+        __init__ imports pkg_resources (deprecated, and 2-3 MB more in the gate process, 13 MB in a bare
+        interpreter) for two file names. The files are where its own functions say: `models/` beside it."""
         try:
-            with warnings.catch_warnings():
-                # It imports pkg_resources, whose deprecation notice is not ours to act on.
-                warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
-                import face_recognition_models as frm  # noqa: PLC0415 - optional until first use
-        except Exception as err:  # the package raises more than ImportError when broken
-            raise FaceUnavailable(f"The face models package cannot be imported: {err}") from err
-        return cls(Path(frm.pose_predictor_model_location()), Path(frm.face_recognition_model_location()))
+            spec = importlib.util.find_spec("face_recognition_models")
+        except (ImportError, ValueError) as err:
+            raise FaceUnavailable(f"The face models package cannot be found: {err}") from err
+        if spec is None or not spec.submodule_search_locations:
+            raise FaceUnavailable("The face models package (face_recognition_models) is not installed.")
+        models = Path(next(iter(spec.submodule_search_locations))) / "models"
+        return cls(models / "shape_predictor_68_face_landmarks.dat",
+                   models / "dlib_face_recognition_resnet_model_v1.dat")
 
 
 class FaceEngine:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,10 @@ log = logging.getLogger("gate.face")
 #: onnxruntime thread measured slower (12.8 ms against 5.8 ms per chip) while they compete.
 DEFAULT_THREADS = 1
 CACHE_FOLDER = "models"
+#: A folder of graphs already converted (named as in models/) that a missing graph is copied from instead of
+#: converted: the test suite converts once per session and points every test installation here. Read only;
+#: each installation still keeps and loads its own copy. Only for a folder as trusted as the gate's code.
+SEED_ENV = "GATE_FACE_GRAPH_SEED"
 #: The conversion takes ~2 s (most of it importing onnx); a loaded 2-core gate may take several times that.
 CONVERT_TIMEOUT = 120
 
@@ -44,13 +50,67 @@ def prepare(dat: Path, cache_dir: Path | None) -> Path | bytes:
         return target
     cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     cache_dir.chmod(0o700)
-    _convert_in_child(dat, target)
+    remove_stale_staging(cache_dir)
+    if not _copy_from_seed(target):
+        _convert_in_child(dat, target)
+        log.info("face encoder converted to %s", target)
     for old in cache_dir.glob("dlib-resnet-v1-*.onnx*"):
         if old.name not in (target.name, f"{target.name}.data"):  # another model's or converter's graph
             with contextlib.suppress(OSError):
                 old.unlink()
-    log.info("face encoder converted to %s", target)
     return target
+
+
+def _copy_from_seed(target: Path) -> bool:
+    """Copy the graph named like `target` from the folder GATE_FACE_GRAPH_SEED names, if it holds it; False
+    (convert) otherwise. The copy is the installation's own, 0600 in its models/, made as a conversion is:
+    in a staging folder, the weights first, so a graph never lacks its weights. The seed is only read."""
+    seed = os.environ.get(SEED_ENV)
+    if not seed:
+        return False
+    source = Path(seed) / target.name
+    if not (source.is_file() and Path(f"{source}.data").is_file()):
+        return False
+    staging = target.parent / f".{target.name}.{os.getpid()}"
+    staging.mkdir(mode=0o700)
+    try:
+        for name in (f"{target.name}.data", target.name):
+            shutil.copyfile(source.parent / name, staging / name)
+            (staging / name).chmod(0o600)
+            os.replace(staging / name, target.parent / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log.info("face encoder copied from %s to %s", source, target)
+    return True
+
+
+def remove_stale_staging(cache_dir: Path) -> list[Path]:
+    """Remove the staging folders (`.NAME.onnx.PID`, see onnx_convert.write) of converters that are gone:
+    a child killed at the timeout, or a gate stopped mid-conversion, leaves its folder behind. A folder is
+    stale when its process no longer runs or it is older than the timeout (its pid may have been reused);
+    a conversion still under way in another process keeps its folder. Returns what was removed."""
+    removed = []
+    for folder in cache_dir.glob(".dlib-resnet-v1-*.onnx.*"):
+        pid = folder.name.rsplit(".", 1)[-1]
+        if not folder.is_dir() or not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if _running(int(pid)) and time.time() - folder.stat().st_mtime < CONVERT_TIMEOUT:
+                continue
+            shutil.rmtree(folder)
+            removed.append(folder)
+            log.info("removed the staging folder %s of an unfinished face model conversion", folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 def _convert_in_child(dat: Path, target: Path) -> None:

@@ -27,6 +27,9 @@ def test_bench_face_json(faces):
     assert figures["encode_median_ms"] > 0 and figures["dlib_encode_median_ms"] > 0
     assert figures["peak_rss_mb"] <= figures["peak_rss_with_dlib_mb"] <= figures["peak_rss_with_baseline_mb"]
     assert figures["peak_rss_mb"] > 50 and figures["enroll_5_frames_median_ms"] > 0
+    # each engine's pipeline alone, in its own fresh process, in the same run: both read, neither asserted
+    for engine in ("onnx", "dlib"):
+        assert figures[f"peak_rss_{engine}_alone_mb"] > figures[f"anon_{engine}_alone_mb"] > 50
 
 
 def test_bench_face_refuses_a_photo_without_a_face(faces):

@@ -97,6 +97,7 @@ def test_a_failed_conversion_falls_back_to_dlib(monkeypatch):
 def test_a_conversion_past_its_deadline_falls_back_to_dlib_and_caches_nothing(monkeypatch, tmp_path):
     from gate.face import onnx_encoder
 
+    monkeypatch.delenv(onnx_encoder.SEED_ENV, raising=False)  # a real conversion, not the session's copy
     monkeypatch.setattr(onnx_encoder, "CONVERT_TIMEOUT", 0.01)  # the child cannot even import in time
     fallback = FaceEngine(encoder="onnx", cache_dir=tmp_path / "models")
     fallback.load()
@@ -113,3 +114,49 @@ def test_the_engine_follows_the_face_section(tmp_path):
     assert chosen.encoder_name == "dlib" and chosen.fallback_reason is None
     with pytest.raises(ValueError, match="onnx, dlib"):
         FaceEngine(encoder="tensorflow")
+
+
+#: A gate process in miniature: the modules `gate serve` imports, then the face engine loaded and encoding.
+_GATE_PROCESS = """
+import sys
+from pathlib import Path
+
+import dlib
+import numpy as np
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError("dlib's ResNet was loaded")
+
+
+dlib.face_recognition_model_v1 = refuse  # the onnx engine must never need dlib's own copy of the network
+
+import gate.service.builder  # noqa: E402,F401
+import webui.server  # noqa: E402,F401
+from gate.face.engine import FaceEngine  # noqa: E402
+
+engine = FaceEngine(encoder=sys.argv[1], cache_dir=Path(sys.argv[2]))
+engine.load()
+assert engine.encoder_name == "onnx", engine.fallback_reason
+assert engine.encode_chips([np.zeros((150, 150, 3), np.uint8)]).shape == (1, 128)
+print(sorted(m for m in sys.modules if m.split(".")[0] in {"onnx", "google", "face_recognition",
+                                                           "face_recognition_models", "pkg_resources"}))
+"""
+
+
+def test_the_onnx_engine_loads_only_detector_landmarks_and_onnxruntime(tmp_path):
+    """Memory: in onnx mode the gate process holds neither dlib's ResNet, nor the onnx package or protobuf
+    (only the conversion's child imports those), nor face_recognition or pkg_resources (the model files are
+    found without importing face_recognition_models)."""
+    import subprocess
+    import sys
+
+    def run(engine: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _GATE_PROCESS, engine, str(tmp_path / "models")],
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    onnx = run("onnx")
+    assert onnx.returncode == 0, onnx.stderr
+    assert onnx.stdout.strip() == "[]"
+    dlib = run("dlib")  # the check bites: dlib's engine does load the network
+    assert dlib.returncode != 0 and "dlib's ResNet was loaded" in dlib.stderr

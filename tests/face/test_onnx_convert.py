@@ -25,6 +25,12 @@ def test_dlib_integers_floats_strings_and_bools_are_read_as_dlib_writes_them():
         _Reader(b"\x02\x01").integer()
 
 
+@pytest.fixture(autouse=True)
+def _no_seed(monkeypatch):
+    """These tests are about converting: the session's seed folder (tests/conftest.py) is not used here."""
+    monkeypatch.delenv(onnx_encoder.SEED_ENV, raising=False)
+
+
 @pytest.fixture(scope="module")
 def dat():
     return ModelPaths.default().encoder
@@ -125,3 +131,74 @@ def test_the_install_step_converts_into_the_data_folder_and_the_engine_uses_it(t
     failed = subprocess.run([sys.executable, "-m", "gate.face.onnx_encoder"], capture_output=True, text=True,
                             timeout=60, check=False)
     assert failed.returncode == 2 and "usage" in failed.stderr
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_killed_conversions_staging_folder_is_removed_at_the_next_conversion(tmp_path, dat, monkeypatch):
+    import os
+    import time
+
+    folder = tmp_path / "models"
+    folder.mkdir(mode=0o700)
+    name = onnx_encoder.cache_path(folder, dat).name
+    killed = folder / f".{name}.{_dead_pid()}"  # what a child killed at the timeout leaves
+    killed.mkdir()
+    (killed / f"{name}.data").write_bytes(b"\0" * 4096)  # half-written weights
+    older = folder / f".dlib-resnet-v1-0000000000000000-c1.onnx.{_dead_pid()}"  # another converter's
+    older.mkdir()
+    running = folder / f".{name}.{os.getpid()}"  # a conversion under way in a live process: kept
+    running.mkdir()
+    hung = folder / f".{name}.1"  # a live pid (init), but older than any conversion may take
+    hung.mkdir()
+    past = time.time() - onnx_encoder.CONVERT_TIMEOUT - 60
+    os.utime(hung, (past, past))
+    unrelated = folder / ".keep.me"
+    unrelated.mkdir()
+
+    graph = onnx_encoder.prepare(dat, folder)
+    assert graph.is_file()
+    assert not killed.exists() and not older.exists() and not hung.exists()
+    assert running.is_dir() and unrelated.is_dir()
+
+
+def test_a_missing_graph_is_copied_from_the_seed_folder_instead_of_converted(tmp_path, dat, monkeypatch):
+    seed = tmp_path / "seed"
+    seeded = onnx_encoder.prepare(dat, seed)  # converted once, as the test session does
+
+    def no_conversion(*args):
+        raise AssertionError("converted although the seed folder holds the graph")
+
+    monkeypatch.setattr(onnx_encoder, "_convert_in_child", no_conversion)
+    monkeypatch.setenv(onnx_encoder.SEED_ENV, str(seed))
+    folder = tmp_path / "data" / "models"
+    own = onnx_encoder.prepare(dat, folder)
+    assert own == onnx_encoder.cache_path(folder, dat) and own.parent == folder
+    weights = own.with_name(own.name + ".data")
+    assert own.read_bytes() == seeded.read_bytes()
+    assert weights.read_bytes() == seeded.with_name(seeded.name + ".data").read_bytes()
+    # the installation's own private copy, not the seed's file
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(own.stat().st_mode) == stat.S_IMODE(weights.stat().st_mode) == 0o600
+    assert own.stat().st_ino != seeded.stat().st_ino
+    own.write_bytes(b"damaged")
+    assert seeded.stat().st_size > 1000  # the seed is never written through a copy
+    assert sorted(p.name for p in folder.iterdir()) == [own.name, own.name + ".data"]  # no staging left
+    assert onnx_encoder.OnnxEncoder(seeded)([np.zeros((150, 150, 3), np.uint8)]).shape == (1, 128)
+
+
+def test_a_seed_folder_without_the_graph_is_ignored_and_the_model_converted(tmp_path, dat, monkeypatch):
+    conversions = []
+    real = onnx_encoder._convert_in_child
+    monkeypatch.setattr(onnx_encoder, "_convert_in_child", lambda *a: (conversions.append(a), real(*a)))
+    (tmp_path / "seed").mkdir()
+    monkeypatch.setenv(onnx_encoder.SEED_ENV, str(tmp_path / "seed"))
+    graph = onnx_encoder.prepare(dat, tmp_path / "models")
+    assert len(conversions) == 1 and graph.is_file() and not any((tmp_path / "seed").iterdir())

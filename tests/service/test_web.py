@@ -44,13 +44,22 @@ def _face_model(client) -> dict:
     return client.get("/health").get_json()["face_model"]
 
 
-def test_health_names_the_face_engine_and_its_graph_is_cached_privately(client, gate: Gate) -> None:
-    assert gate.wait_for(lambda: _face_model(client)["state"] != "loading", 60)
+def test_health_names_the_face_engine_and_its_graph_is_cached_privately(gate_factory, face_graph_seed,
+                                                                        caplog) -> None:
+    with caplog.at_level("INFO", logger="gate.face"):
+        gate = gate_factory()
+        client = make_app(gate.ctx, gate.runtime, simulate=True).test_client()
+        assert gate.wait_for(lambda: _face_model(client)["state"] != "loading", 60)
     model = _face_model(client)
     assert model["state"] == "ready" and model["engine"] == "onnx" and "engine_fallback" not in model
     folder = gate.ctx.settings.data_dir / "models"
     (cached,) = folder.glob("*.onnx")
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(cached.stat().st_mode) == 0o600
+    # The gate's own copy of the graph the test session converted once (tests/conftest.py), not a conversion
+    assert face_graph_seed is not None and cached.read_bytes() == (face_graph_seed / cached.name).read_bytes()
+    messages = [r.getMessage() for r in caplog.records if r.name == "gate.face"]
+    assert any(m.startswith("face encoder copied from") for m in messages), messages
+    assert not any(m.startswith("face encoder converted") for m in messages), messages
 
 
 def test_health_says_why_face_runs_on_dlib_without_onnxruntime(gate_factory, monkeypatch) -> None:
