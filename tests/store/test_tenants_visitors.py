@@ -38,8 +38,8 @@ def _issue(ctx: GateContext, *, entries: int = 1, gate: str = "main", hours: flo
                               entries=entries, actor="op")
 
 
-def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     today = site_today(utcnow(), ctx.settings.site.timezone)
     _tenant(ctx, "T1", "1:1001", until=today - timedelta(days=1))
     _tenant(ctx, "T2", "1:1002", until=today)  # inclusive: still valid all of today
@@ -61,8 +61,8 @@ def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_ctx: GateC
     assert "resident.validity" in audit and "resident.move_out" in audit
 
 
-def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     today = site_today(utcnow(), ctx.settings.site.timezone)
     _tenant(ctx, "T4", "1:1004", until=None)
     with ctx.transaction() as session:
@@ -75,8 +75,8 @@ def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_ctx: GateCon
     assert access.pin("main", "T4", PIN).decision.granted
 
 
-def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     issued = _issue(ctx, entries=1)
     access = ctx.access()
     first = access.visitor("main", issued.code)
@@ -97,8 +97,9 @@ def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_ctx: GateC
     assert all("plumber" not in r.detail for r in rows)
 
 
-def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revocation(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revocation(
+        any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     with ctx.transaction() as session:
         gates.add_gate(session, "north", actor="test")
     access = ctx.access()
@@ -125,16 +126,16 @@ def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revoca
         residents.add_resident(session, code="9123456789", name="Clash", actor="test")
 
 
-def test_two_gates_racing_for_the_last_entry_open_once(any_ctx: GateContext) -> None:
+def test_two_gates_racing_for_the_last_entry_open_once(any_copied_ctx: GateContext) -> None:
     """Both sessions read remaining=1 before either writes; the conditional UPDATE lets one through."""
-    issued = _issue(any_ctx, entries=1)
+    issued = _issue(any_copied_ctx, entries=1)
     barrier = threading.Barrier(2, timeout=10)
     results: list[bool] = []
     errors: list[BaseException] = []
 
     def take() -> None:
         try:
-            with any_ctx.transaction() as session:
+            with any_copied_ctx.transaction() as session:
                 assert session.get(Visitor, issued.visitor_id).remaining == 1  # type: ignore[union-attr]
                 barrier.wait()
                 results.append(visitors.take_entry(session, issued.visitor_id))
@@ -146,10 +147,10 @@ def test_two_gates_racing_for_the_last_entry_open_once(any_ctx: GateContext) -> 
         thread.start()
     for thread in threads:
         thread.join(30)
-    if any_ctx.engine.dialect.name == "sqlite":
+    if any_copied_ctx.engine.dialect.name == "sqlite":
         # One writer at a time: the second waits for the lock or gives up; it never takes a second entry.
         assert results.count(True) == 1 and results.count(True) + len(errors) <= 2
     else:
         assert not errors and sorted(results) == [False, True]
-    with any_ctx.sessions() as session:
+    with any_copied_ctx.sessions() as session:
         assert session.get(Visitor, issued.visitor_id).remaining == 0  # type: ignore[union-attr]
