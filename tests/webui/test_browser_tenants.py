@@ -76,7 +76,7 @@ def test_visitor_code_opens_once_and_an_ended_tenant_is_refused(browser, site, g
             assert wait_for(runtime, lambda: runtime.snapshot().phase == "idle")
             page.click("button[data-way=pin]")
             assert wait_for(runtime, lambda: runtime.snapshot().phase == "claim"), (attempt, runtime.snapshot().phase)
-            page.fill("#code", code)
+            page.get_by_label("Resident or visitor code").fill(code)  # where a visitor knows to type it
             page.click("#code-form button[type=submit]")
             seen = wait_for(runtime, lambda want=attempt: last_access(runtime).get("reason") == want)
             assert seen, runtime.snapshot()
