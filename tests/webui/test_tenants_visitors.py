@@ -3,6 +3,7 @@ visitor codes issued once with their QR image, listed, revoked."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import timedelta
 
@@ -40,6 +41,9 @@ def test_validity_in_the_form_per_card_and_the_move_out_list(client, auth, gctx)
 
 
 def test_visitor_code_issued_once_with_qr_then_listed_and_revoked(client, auth, gctx) -> None:
+    # Times read in the site's zone, with its offset (the localtime filter), as on every operator page.
+    gctx.settings = dataclasses.replace(gctx.settings, site=dataclasses.replace(gctx.settings.site,
+                                                                                timezone="Asia/Shanghai"))
     with gctx.sessions() as session:
         gate_id = gates.get_gate(session, "main").id
     auth.login("clerk", OperatorRole.OPERATOR)
@@ -47,6 +51,8 @@ def test_visitor_code_issued_once_with_qr_then_listed_and_revoked(client, auth, 
     start = re.search(r'name="valid_from" required value="([^"]+)"', page)
     end = re.search(r'name="valid_until" required value="([^"]+)"', page)
     assert start and end
+    shown_start = start.group(1).replace("T", " ") + " UTC+08:00"
+    shown_end = end.group(1).replace("T", " ") + " UTC+08:00"
     issued = auth.post("/visitors", {"label": "plumber for 3-201", "valid_from": start.group(1),
                                      "valid_until": end.group(1), "entries": "1", "gate": str(gate_id)},
                        token_from="/visitors")
@@ -57,7 +63,9 @@ def test_visitor_code_issued_once_with_qr_then_listed_and_revoked(client, auth, 
     code = shown.group(1).replace(" ", "")
     assert is_visitor_code(code)
     assert "<svg" in html and "data:image/png;base64," in html
+    assert shown_start in html and shown_end in html
     listing = client.get("/visitors").get_data(as_text=True)
+    assert shown_start in listing.split('id="visitors-active"')[1]
     assert "plumber for 3-201" in listing and code not in listing and code[-5:] not in listing
 
     assert gctx.access().visitor("main", code).decision.granted
@@ -66,7 +74,8 @@ def test_visitor_code_issued_once_with_qr_then_listed_and_revoked(client, auth, 
     with gctx.sessions() as session:
         visitor_id = session.scalar(select(Visitor.id))
     assert auth.post(f"/visitors/{visitor_id}/revoke", token_from="/visitors").status_code == 302
-    assert "revoked by clerk" in client.get("/visitors").get_data(as_text=True)
+    closed = client.get("/visitors").get_data(as_text=True).split('id="visitors-closed"')[1]
+    assert "revoked by clerk" in closed and shown_end in closed
     refused = auth.post("/visitors", {"valid_from": start.group(1), "valid_until": end.group(1), "entries": "1"},
                         token_from="/visitors")
     assert refused.status_code == 400 and "at least one gate" in refused.get_data(as_text=True)
