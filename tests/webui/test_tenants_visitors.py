@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from gate.core.decision import Reason
 from gate.core.visitors import is_visitor_code
 from gate.store import gates
+from gate.store import residents as resident_service
 from gate.store.face_standing import site_today
-from gate.store.models import AuditEntry, OperatorRole, ResidentStatus, Visitor
+from gate.store.models import AuditEntry, OperatorRole, Pin, ResidentStatus, Visitor
 from tests.webui.helpers import add_resident, resident
 
 
@@ -94,3 +95,16 @@ def test_the_gate_settings_never_offer_visitor_as_a_policy_method(client, auth) 
     auth.login()
     page = client.get("/settings").get_data(as_text=True)
     assert 'value="card+pin"' in page and 'value="visitor"' not in page
+
+
+def test_the_resident_page_shows_dates_of_the_site_day(client, auth, gctx) -> None:
+    """A PIN set at 17:00 UTC on 1 January was set on 2 January in Shanghai."""
+    gctx.settings = dataclasses.replace(gctx.settings, site=dataclasses.replace(gctx.settings.site,
+                                                                                timezone="Asia/Shanghai"))
+    add_resident(gctx, "T3")
+    with gctx.transaction() as session:
+        resident_service.set_pin(session, resident_service.get_resident(session, "T3"), "482915", gctx.hasher,
+                                 actor="test")
+        session.execute(update(Pin).values(set_at=datetime(2026, 1, 1, 17, 0, tzinfo=UTC)))
+    auth.login("clerk", OperatorRole.OPERATOR)
+    assert "(since 2026-01-02)" in client.get("/residents/T3").get_data(as_text=True)
