@@ -3,11 +3,12 @@ atomically, audited, listed for move-out."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from gate.clock import utcnow
 from gate.context import GateContext
@@ -154,3 +155,48 @@ def test_two_gates_racing_for_the_last_entry_open_once(any_copied_ctx: GateConte
         assert not errors and sorted(results) == [False, True]
     with any_copied_ctx.sessions() as session:
         assert session.get(Visitor, issued.visitor_id).remaining == 0  # type: ignore[union-attr]
+
+
+def test_closed_visitor_codes_are_deleted_after_the_retention_period_and_their_events_stay(
+        any_copied_ctx: GateContext) -> None:
+    """[retention] visitor_days (90 by default): counted from the window's end, the revocation, or a
+    used-up code's last entry; the daily upkeep deletes the record and keeps its access events."""
+    ctx = any_copied_ctx
+    assert ctx.settings.retention.visitor_days == 90
+    now = utcnow()
+    day = timedelta(days=1)
+    shapes = {  # name: (valid_from, valid_until, remaining, revoked_at, last entry)
+        "ended long ago": (now - 100 * day, now - 91 * day, 1, None, now - 95 * day),
+        "ended recently": (now - 100 * day, now - 89 * day, 1, None, None),
+        "revoked long ago": (now - 100 * day, now - 70 * day, 1, now - 91 * day, None),
+        "revoked recently": (now - 100 * day, now - 70 * day, 1, now - 89 * day, None),
+        "used up long ago": (now - 100 * day, now - 70 * day, 0, None, now - 99 * day),
+        "used up recently": (now - 100 * day, now - 70 * day, 0, None, now - 80 * day),
+        "open": (now - 100 * day, now + day, 1, None, now - 99 * day),
+    }
+    ids: dict[str, int] = {}
+    for name, (start, until, remaining, revoked, used) in shapes.items():
+        ids[name] = _issue(ctx).visitor_id
+        with ctx.transaction() as session:
+            session.execute(update(Visitor).where(Visitor.id == ids[name]).values(
+                valid_from=start, valid_until=until, remaining=remaining, revoked_at=revoked, issued_at=start,
+                revoked_by="op" if revoked else None))
+            if used is not None:
+                session.execute(insert(AccessEvent).values(
+                    at=used, gate_id=gates.get_gate(session, "main").id, method="visitor", granted=True,
+                    reason="granted", detail=f"visitor #{ids[name]}", visitor_id=ids[name]))
+
+    report = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor="service", now=now,
+                              visitor_days=ctx.settings.retention.visitor_days)
+
+    gone = {"ended long ago", "revoked long ago", "used up long ago"}
+    assert report.visitors_deleted == len(gone)
+    with ctx.sessions() as session:
+        kept = set(session.scalars(select(Visitor.id)))
+        events = {e.detail: e.visitor_id for e in session.scalars(select(AccessEvent))}
+        purge = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.purge")).one()
+    assert kept == {ids[n] for n in shapes if n not in gone}
+    # Every use is still there; the deleted codes' uses are no longer linked, their detail names no one.
+    assert events == {f"visitor #{ids[n]}": (None if n in gone else ids[n])
+                      for n, shape in shapes.items() if shape[4] is not None}
+    assert purge.actor == "service" and json.loads(purge.details)["deleted"] == len(gone)
