@@ -141,6 +141,68 @@ def any_data_dir(tmp_path: Path, database_url: str) -> Path:
     return make_installation(tmp_path / "data", database_url)
 
 
+# ---- a fresh installation per test, copied from one built per session (gate init costs ~1-2 s) ----
+#
+# The copy is what `make_installation` would build (same migrations, notice, gate, site settings), with
+# the session's master key. On PostgreSQL the database is cloned with CREATE DATABASE ... TEMPLATE, which
+# copies files instead of running the migrations again.
+
+
+def fast_hasher():
+    """argon2id with test-sized cost (the production parameters cost ~50 ms per hash, far more on a loaded
+    machine), for tests where the hash's cost is not what is tested."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_installation(tmp_path_factory.mktemp("sqlite-template") / "data")
+
+
+@pytest.fixture(scope="session")
+def _postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """An installation on a PostgreSQL database that serves as the template of each test's database."""
+    for url in _postgres_database():
+        name = url.rsplit("/", 1)[1]
+        yield make_installation(tmp_path_factory.mktemp("postgres-template") / "data", url), name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_copied_data_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """As `any_data_dir` (once on SQLite, once on PostgreSQL), copied from the session's template."""
+    import shutil
+
+    target = tmp_path / "data"
+    if request.param == "sqlite":
+        shutil.copytree(request.getfixturevalue("_sqlite_template"), target)
+        yield target
+        return
+    import psycopg
+
+    template_dir, template = request.getfixturevalue("_postgres_template")
+    shutil.copytree(template_dir, target)
+    name = f"gate_test_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        try:
+            (target / "gate.toml").write_text(
+                f'[database]\nurl = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"\n', encoding="utf-8")
+            yield target
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def any_copied_ctx(any_copied_data_dir: Path) -> Iterator[GateContext]:
+    """A context on a copied installation (SQLite and PostgreSQL) with the test-cost hasher."""
+    context = GateContext.open(any_copied_data_dir)
+    context.hasher = fast_hasher()
+    yield context
+    context.close()
+
+
 @pytest.fixture
 def ctx(data_dir: Path) -> Iterator[GateContext]:
     context = GateContext.open(data_dir)

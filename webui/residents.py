@@ -13,7 +13,7 @@ from gate.store import data_access, face_standing
 from gate.store import residents as resident_service
 from gate.store.models import Resident, ResidentStatus
 from gate.store.resident_edit import generate_pin, update_resident
-from gate.store.resident_query import SORT_KEYS, ResidentFilter, groups, residents_page
+from gate.store.resident_query import SORT_KEYS, ResidentFilter, ValidityStanding, groups, residents_page
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required, runtime, today
 from webui.tenants import save_resident_validity
 
@@ -54,10 +54,14 @@ def _list_filter() -> ResidentFilter:
     face = args.get("face") or None
     if face not in (None, "yes", "no"):
         raise PolicyError(_("Face is 'yes' or 'no'."))
+    validity = args.get("validity") or None
+    if validity is not None and validity not in {v.value for v in ValidityStanding}:
+        raise PolicyError(_("Validity is 'current', 'not_yet' or 'ended'."))
     group = args.get("group") or None  # "-": residents in no group
     return ResidentFilter(search=args.get("q", "")[:100], status=ResidentStatus(status) if status else None,
                           group=None if group is None else "" if group == "-" else group[:64],
-                          has_face=None if face is None else face == "yes", sort=args.get("sort") or "name")
+                          has_face=None if face is None else face == "yes", sort=args.get("sort") or "name",
+                          validity=ValidityStanding(validity) if validity else None, today=today())
 
 
 @bp.get("/residents")

@@ -5,7 +5,6 @@ and is not kept either."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import segno
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
@@ -14,25 +13,24 @@ from sqlalchemy import select
 
 from gate.core.visitors import spaced
 from gate.errors import GateError, PolicyError
+from gate.i18n import timefmt
 from gate.store import visitors as visitor_service
 from gate.store.models import Gate
 from webui.base import RESIDENT_ROLES, actor, ctx, db, fail, now, roles_required
+from webui.i18n import site_zone
 
 bp = Blueprint("visitors", __name__)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(ctx().settings.site.timezone)
-
-
 def _local_input(value: datetime) -> str:
-    return value.astimezone(_zone()).strftime("%Y-%m-%dT%H:%M")
+    """A datetime-local field's value: the site's local time, without the offset the field cannot take."""
+    return timefmt.local(value, site_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
 def _parse_local(text: str, what: str) -> datetime:
     """A datetime-local field, in the site's time zone."""
     try:
-        return datetime.fromisoformat(text.strip()).replace(tzinfo=_zone())
+        return datetime.fromisoformat(text.strip()).replace(tzinfo=site_zone())
     except ValueError:
         raise PolicyError(_("Give the %(what)s as a date and time, e.g. 2027-02-28 14:00.", what=what)) from None
 
@@ -45,7 +43,7 @@ def _page(form: dict[str, str] | None = None, status: int = 200):
     return render_template("visitors/index.html", gates=gates, form=form or defaults,
                            active=visitor_service.list_visitors(db(), moment, active=True),
                            closed=visitor_service.list_visitors(db(), moment, active=False),
-                           zone=_zone(), gate_names={g.id: g.name for g in gates}), status
+                           gate_names={g.id: g.name for g in gates}), status
 
 
 @bp.get("/visitors")
@@ -78,7 +76,7 @@ def issue():
     # Shown once, in this response only (like a generated PIN): not in a flash message, not logged, not cached.
     response = make_response(render_template(
         "visitors/issued.html", visitor=visitor, code=spaced(issued.code), qr_svg=qr.svg_inline(scale=6),
-        qr_png=qr.png_data_uri(scale=8), zone=_zone(),
+        qr_png=qr.png_data_uri(scale=8),
         gate_names=sorted(g.name for g in db().scalars(select(Gate).where(Gate.id.in_(
             [vg.gate_id for vg in visitor.gates]))))))
     response.headers["Cache-Control"] = "no-store"

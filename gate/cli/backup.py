@@ -70,7 +70,8 @@ def restore_command(env: Env, source: Path, yes: bool) -> None:
                 site_keys.reinstate(session, kept_slots, keyring)
         report = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR,
                                   now=ctx.clock(), forbid_minors=ctx.settings.forbid_face_for_minors,
-                                  timezone=ctx.settings.site.timezone)
+                                  timezone=ctx.settings.site.timezone,
+                                  visitor_days=ctx.settings.retention.visitor_days)
         with ctx.transaction() as session:
             audit.record(session, CLI_ACTOR, "backup.restore", source.name, sha256=_sha256(source),
                          ledger_entries=entries, consents_withdrawn=report.ledger.consents,

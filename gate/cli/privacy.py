@@ -36,7 +36,7 @@ def purge(env: Env, dry_run: bool) -> None:
 
     result = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor=CLI_ACTOR, now=ctx.site_now(),
                               progress=progress, forbid_minors=ctx.settings.forbid_face_for_minors,
-                              timezone=ctx.settings.site.timezone)
+                              timezone=ctx.settings.site.timezone, visitor_days=ctx.settings.retention.visitor_days)
     report = result.purge
     assert report is not None
     click.echo(f"purged {report.total} face templates: expired={report.expired} moved_out={report.moved_out} "

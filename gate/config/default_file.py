@@ -22,6 +22,8 @@ master_key_file = "keys/master.key"
 [retention]
 # Face templates unused for this many days are deleted by `gate purge` (1..1095).
 # template_days = 365
+# Visitor codes that ended, were used up or were revoked are deleted this many days later (1..1095).
+# visitor_days = 90
 
 [security]
 # Wrong PINs lock only that resident's PIN (cards keep working); at a gate keypad, recent wrong PINs make

@@ -34,6 +34,8 @@ from gate.i18n.marker import N_
 CONFIG_NAME = "gate.toml"
 #: Under the legal cap (gate.core.retention: BIPA 15(a), 3 years); PIPL wants the shortest necessary.
 DEFAULT_TEMPLATE_RETENTION_DAYS = 365
+#: Closed visitor codes (ended, used up, revoked) are kept this long for questions about a visit, then deleted.
+DEFAULT_VISITOR_RETENTION_DAYS = 90
 #: CAC 2025 rules: filing is due at 100,000 people with face data; warn well before.
 FACE_FILING_THRESHOLD = 100_000
 #: The runtimes for dlib's face-recognition ResNet (gate.face.engine): same weights, same templates.
@@ -72,6 +74,10 @@ class RetentionSection:
         DEFAULT_TEMPLATE_RETENTION_DAYS,
         whole(1, MAX_TEMPLATE_RETENTION_DAYS, "days", " (3 years is the legal maximum)"),
         N_("Face templates unused for this many days are deleted by `gate purge`; a consent may set a shorter period."))
+    visitor_days: int = setting(
+        DEFAULT_VISITOR_RETENTION_DAYS, whole(1, 1095, "days"),
+        "Visitor codes that ended, were used up or were revoked are deleted this many days later by the daily "
+        "purge (`gate purge`); their access events stay (detail `visitor #id`), no longer linked to the record.")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from gate.errors import ConfigError
 #: "section.key" of every site-wide setting, in the order they are shown.
 SITE_WIDE_KEYS: tuple[str, ...] = (
     "retention.template_days",
+    "retention.visitor_days",
     "security.pin_max_failures",
     "security.pin_lockout_base_seconds",
     "security.pin_resident_window_hours",

@@ -109,7 +109,8 @@ def build_runtime(ctx: GateContext, *, rig: SimRig | None = None, timeouts: Time
     purger = Purger(ctx.upkeep(), lambda: ctx.settings.template_retention_days, ctx.site_now,
                     interval_seconds=purge_interval_seconds,
                     follow_up_seconds=min(purge_interval_seconds, follow_up_seconds),
-                    forbid_minors=lambda: ctx.settings.forbid_face_for_minors, timezone=ctx.settings.site.timezone)
+                    forbid_minors=lambda: ctx.settings.forbid_face_for_minors, timezone=ctx.settings.site.timezone,
+                    visitor_days=lambda: ctx.settings.retention.visitor_days)
     self_service = (SelfService(name, access, ctx.store, events.database, ctx.clock, deadline)
                     if ctx.settings.privacy.kiosk_self_service else None)
     runtime = GateRuntime(name, access, events, door=door, reader_factory=reader_factory, face=face, cache=cache,

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.clock import Clock
+from gate.config.sections import DEFAULT_VISITOR_RETENTION_DAYS
 from gate.errors import GateError
 from gate.store.upkeep import Upkeep, UpkeepReport
 
@@ -36,9 +37,11 @@ class Purger:
     def __init__(self, upkeep: Upkeep, site_days: Callable[[], int], clock: Clock,
                  interval_seconds: float = DAY_SECONDS, retry_seconds: float = RETRY_SECONDS,
                  follow_up_seconds: float = FOLLOW_UP_SECONDS,
-                 forbid_minors: Callable[[], bool] = lambda: False, timezone: str = "UTC") -> None:
+                 forbid_minors: Callable[[], bool] = lambda: False, timezone: str = "UTC",
+                 visitor_days: Callable[[], int] = lambda: DEFAULT_VISITOR_RETENTION_DAYS) -> None:
         self.upkeep = upkeep
         self.site_days = site_days
+        self.visitor_days = visitor_days  # read at each run, like site_days (a site-wide setting)
         # Read at each run: switching [site] forbid_face_for_minors on deletes minors' face data next time.
         self.forbid_minors = forbid_minors
         self.timezone = timezone
@@ -72,7 +75,8 @@ class Purger:
     def run_once(self) -> UpkeepReport | None:
         try:
             report = self.upkeep.run(site_days=self.site_days(), actor=SERVICE_ACTOR, now=self.clock(),
-                                     forbid_minors=self.forbid_minors(), timezone=self.timezone)
+                                     forbid_minors=self.forbid_minors(), timezone=self.timezone,
+                                     visitor_days=self.visitor_days())
         except (SQLAlchemyError, GateError) as err:
             log.warning("retention purge failed, retrying in %.0f s: %s", self.retry_seconds, err)
             return None

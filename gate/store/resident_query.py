@@ -18,6 +18,8 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, column, func, or_, select, table, text, union
@@ -38,6 +40,14 @@ GRAM = 3
 TRIGRAMS = table("resident_trigrams", column("gram"), column("resident_id"))
 
 
+class ValidityStanding(StrEnum):
+    """Where a resident's validity period stands on the site's local date (docs/tenants.md)."""
+
+    CURRENT = "current"  # within it, or no period at all
+    NOT_YET = "not_yet"  # valid from a later day
+    ENDED = "ended"  # valid until an earlier day
+
+
 @dataclass(frozen=True)
 class ResidentFilter:
     search: str = ""
@@ -45,10 +55,25 @@ class ResidentFilter:
     group: str | None = None
     has_face: bool | None = None
     sort: str = "name"
+    validity: ValidityStanding | None = None
+    #: The site's local date the validity is read on; needed with `validity` (the store has no clock).
+    today: date | None = None
 
     def __post_init__(self) -> None:
         if self.sort.lstrip("-") not in SORT_KEYS:
             raise PolicyError(f"Residents sort by {', '.join(SORT_KEYS)}; {self.sort[:20]!r} is not one of them.")
+        if self.validity is not None and self.today is None:
+            raise ValueError("a validity filter needs `today`, the site's local date")
+
+
+def _validity_condition(standing: ValidityStanding, today: date) -> ColumnElement[bool]:
+    """Dates are site-local and `until` is inclusive of its whole day, as in gate.core.validity."""
+    if standing is ValidityStanding.NOT_YET:
+        return Resident.valid_from > today
+    if standing is ValidityStanding.ENDED:
+        return Resident.valid_until < today
+    return and_(or_(Resident.valid_from.is_(None), Resident.valid_from <= today),
+                or_(Resident.valid_until.is_(None), Resident.valid_until >= today))
 
 
 def _column(sort: str) -> InstrumentedAttribute[str]:
@@ -137,6 +162,8 @@ def _filtered(session: Session, query: Select[Any], flt: ResidentFilter, sqlite:
         conditions.append(Resident.group_name == flt.group if flt.group else Resident.group_name.is_(None))
     if flt.has_face is not None:
         conditions.append(Resident.face_pseudonym.is_not(None) if flt.has_face else Resident.face_pseudonym.is_(None))
+    if flt.validity is not None and flt.today is not None:
+        conditions.append(_validity_condition(flt.validity, flt.today))
     return query.where(*conditions) if conditions else query
 
 

@@ -20,10 +20,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from gate.clock import utcnow
+from gate.config.sections import DEFAULT_VISITOR_RETENTION_DAYS
 from gate.errors import KeyUnavailableError
 from gate.secrets.keys import KeyStore
 from gate.secrets.ledger import DeletionLedger, LedgerEntry
-from gate.store import audit, retention, rotation, shredding
+from gate.store import audit, retention, rotation, shredding, visitors
 from gate.store.db import transaction
 from gate.store.face_templates import shred_templates, unlink_orphans
 from gate.store.ledger_share import ExchangeReport, LedgerShare
@@ -62,6 +64,7 @@ class UpkeepReport:
     purge: retention.PurgeReport | None = None
     rotation: rotation.RotationReport | None = None
     problems: tuple[str, ...] = ()
+    visitors_deleted: int = 0  # closed visitor codes past [retention] visitor_days
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ class Upkeep:
 
     def run(self, *, site_days: int, actor: str, now: datetime | None = None,
             progress: Callable[[int, int], None] | None = None, forbid_minors: bool = False,
-            timezone: str = "UTC") -> UpkeepReport:
+            timezone: str = "UTC", visitor_days: int = DEFAULT_VISITOR_RETENTION_DAYS) -> UpkeepReport:
         """Everything deletion needs, each step on its own so one failing (a missing key file, a damaged
         ledger) never stops the others: retention is kept whatever else is wrong."""
         problems: list[str] = list(self.exchange_ledger().problems)
@@ -141,6 +144,7 @@ class Upkeep:
             unreadable = shred_under_retired_keys(session, retired)
             purge_report = retention.purge(session, site_days=site_days, actor=actor, now=now,
                                            forbid_minors=forbid_minors, timezone=timezone)
+            visitors_deleted = visitors.purge_closed(session, days=visitor_days, now=now or utcnow(), actor=actor)
         rotation_report = None
         try:
             rotation_report = self.follow_up(actor=actor, progress=progress)
@@ -148,4 +152,5 @@ class Upkeep:
             problems.append(str(err))
         for problem in problems:
             log.error("deletion upkeep: %s", problem)
-        return UpkeepReport(ledger_report, unreadable, purge_report, rotation_report, tuple(problems))
+        return UpkeepReport(ledger_report, unreadable, purge_report, rotation_report, tuple(problems),
+                            visitors_deleted)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from gate.clock import utcnow
@@ -20,8 +20,10 @@ from gate.core.validity import Validity
 from gate.core.visitors import LOCATOR_DIGITS, SECRET_DIGITS, VisitorPass, make_code
 from gate.errors import ConflictError, NotFoundError, PolicyError
 from gate.store import audit
-from gate.store.models import Gate, Visitor, VisitorGate
+from gate.store.models import AccessEvent, Gate, Visitor, VisitorGate
 
+#: Records deleted per statement (the IN list stays well under SQLite's parameter limit).
+PURGE_BATCH = 500
 MAX_ENTRIES = 50
 MAX_DAYS = 31
 LABEL_LENGTH = 64
@@ -138,3 +140,26 @@ def list_visitors(session: Session, now: datetime, *, active: bool) -> list[Visi
     query = select(Visitor).where(open_ if active else ~open_)
     order = Visitor.valid_from if active else Visitor.id.desc()
     return list(session.scalars(query.order_by(order).limit(200)))
+
+
+def purge_closed(session: Session, *, days: int, now: datetime, actor: str) -> int:
+    """Delete visitor records closed more than `days` ago ([retention] visitor_days): revoked, past their
+    window's end, or used up with no entry taken since. Their access events stay, unlinked (their detail
+    still reads `visitor #id`, which names no one). Audited when anything was deleted; returns the count."""
+    cutoff = now - timedelta(days=days)
+    recent_entry = exists().where(AccessEvent.visitor_id == Visitor.id, AccessEvent.granted.is_(True),
+                                  AccessEvent.at >= cutoff)
+    closed = or_(Visitor.revoked_at < cutoff, Visitor.valid_until < cutoff,
+                 and_(Visitor.remaining <= 0, Visitor.issued_at < cutoff, ~recent_entry))
+    ids = list(session.scalars(select(Visitor.id).where(closed).order_by(Visitor.id)))
+    for start in range(0, len(ids), PURGE_BATCH):
+        batch = ids[start:start + PURGE_BATCH]
+        # Explicit rather than left to ON DELETE SET NULL, which SQLite applies only with foreign keys on.
+        session.execute(update(AccessEvent).where(AccessEvent.visitor_id.in_(batch)).values(visitor_id=None)
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(VisitorGate).where(VisitorGate.visitor_id.in_(batch))
+                        .execution_options(synchronize_session=False))
+        session.execute(delete(Visitor).where(Visitor.id.in_(batch)).execution_options(synchronize_session=False))
+    if ids:
+        audit.record(session, actor, "visitor.purge", "", now=now, deleted=len(ids), days=days)
+    return len(ids)

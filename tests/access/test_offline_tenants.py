@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from gate.access.offline import OfflineCache
 from gate.access.offline_disk import decode_content, encode_content
@@ -11,7 +16,23 @@ from gate.context import GateContext
 from gate.core.decision import Reason
 from gate.store import gates, residents, validity, visitors
 from gate.store.face_standing import site_today
+from tests.conftest import fast_hasher
 from tests.service.conftest import CARD, CODE, PIN
+
+
+@pytest.fixture
+def installation(_sqlite_template: Path, tmp_path: Path) -> Iterator[GateContext]:
+    """The service tests' seeded installation (one resident with card and PIN), copied from the session's
+    template and with the test-cost hasher."""
+    shutil.copytree(_sqlite_template, tmp_path / "data")
+    ctx = GateContext.open(tmp_path / "data")
+    ctx.hasher = fast_hasher()
+    with ctx.transaction() as session:
+        resident = residents.add_resident(session, code=CODE, name="Test Resident", actor="test")
+        residents.add_card(session, resident, CARD, actor="test")
+        residents.set_pin(session, resident, PIN, ctx.hasher, actor="test")
+    yield ctx
+    ctx.close()
 
 
 def test_offline_copy_enforces_validity_and_caps_visitor_codes(installation: GateContext) -> None:

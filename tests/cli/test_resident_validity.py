@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from gate.context import GateContext
 from gate.store import residents
+
+
+@pytest.fixture
+def data_dir(_sqlite_template: Path, tmp_path: Path) -> Path:
+    """A copy of the session's installation (`gate init` per test costs a second or more)."""
+    shutil.copytree(_sqlite_template, tmp_path / "data")
+    return tmp_path / "data"
 
 
 def test_validity_from_the_command_line(gate_cli, data_dir) -> None:

@@ -232,6 +232,8 @@ BAD = [
     ("retention", "template_days", "2000", "a whole number of days between 1 and 1095 (3 years is the legal maximum)"),
     ("retention", "template_days", "0", "a whole number of days between 1 and 1095"),
     ("retention", "template_days", "30.5", "a whole number of days between 1 and 1095"),
+    ("retention", "visitor_days", "0", "a whole number of days between 1 and 1095"),
+    ("retention", "visitor_days", "1096", "a whole number of days between 1 and 1095"),
     ("security", "pin_max_failures", "0", "a whole number between 1 and 100"),
     ("security", "pin_max_failures", "true", "a whole number between 1 and 100"),
     ("security", "pin_lockout_base_seconds", '"30"', "a whole number of seconds between 1 and 86400"),

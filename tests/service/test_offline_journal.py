@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from gate.bench.offline import exclusive_lock
 from gate.clock import utcnow
@@ -212,3 +212,59 @@ def test_sigkill_while_the_database_is_away_then_restart_writes_each_decision_ex
         assert len(rows) == 3 and all(r.granted and r.journal_id and r.detail.startswith("offline:") for r in rows)
         assert len({r.journal_id for r in rows}) == 3
     assert not journal.exists()
+
+
+def test_offline_visitor_uses_take_their_entries_when_the_database_is_back(any_copied_ctx: GateContext,
+                                                                           tmp_path: Path) -> None:
+    """Two gates offline at once may admit more than the code had left: the replay takes one entry per
+    journalled grant, stops at zero, links every row to the visitor, and a repeated replay takes none."""
+    from datetime import timedelta
+
+    from gate.store import gates, visitors
+    from gate.store.models import Visitor
+
+    ctx = any_copied_ctx
+    now = utcnow()
+    with ctx.transaction() as session:
+        gate_id = gates.get_gate(session, "main").id
+        issued = visitors.issue(session, ctx.hasher, label="", gate_ids=[gate_id], valid_from=now - timedelta(hours=1),
+                                valid_until=now + timedelta(hours=1), entries=2, actor="op")
+        other = visitors.issue(session, ctx.hasher, label="", gate_ids=[gate_id], valid_from=now - timedelta(hours=1),
+                               valid_until=now + timedelta(hours=1), entries=3, actor="op")
+    path = journal_path(ctx.settings.data_dir, "main")
+    events = EventLog("main", utcnow, DatabaseHealth(utcnow), Journal(path))
+    for decision in (Decision(True, Reason.GRANTED), Decision(False, Reason.VISITOR_USED_UP),
+                     Decision(True, Reason.GRANTED), Decision(True, Reason.GRANTED)):
+        events.offline(Method.VISITOR, decision, None, gate_id, f"visitor #{issued.visitor_id}",
+                       visitor_id=issued.visitor_id)
+    events.offline(Method.VISITOR, Decision(True, Reason.GRANTED), None, gate_id, f"visitor #{other.visitor_id}",
+                   visitor_id=other.visitor_id)
+    saved = tmp_path / "journal-before-replay.jsonl"
+    shutil.copy(path, saved)
+
+    events.flush(ctx.sessions, gate_id)
+    assert events.pending_count == 0
+
+    def remaining(visitor_id: int) -> int:
+        with ctx.sessions() as session:
+            visitor = session.get(Visitor, visitor_id)
+            assert visitor is not None
+            return visitor.remaining
+
+    assert remaining(issued.visitor_id) == 0  # three offline grants against two entries: zero, never -1
+    assert remaining(other.visitor_id) == 2  # one grant, one entry
+    with ctx.sessions() as session:
+        rows = session.scalars(select(AccessEvent).where(AccessEvent.visitor_id == issued.visitor_id)
+                               .order_by(AccessEvent.id)).all()
+    assert [(r.granted, r.visitor_id, r.detail.startswith("offline:")) for r in rows] == [
+        (True, issued.visitor_id, True), (False, issued.visitor_id, True), (True, issued.visitor_id, True),
+        (True, issued.visitor_id, True)]
+
+    # A replay cut after its commit comes again: no second row, no second entry taken.
+    with ctx.transaction() as session:
+        session.execute(update(Visitor).where(Visitor.id == issued.visitor_id).values(remaining=5))
+    shutil.copy(saved, path)
+    again = EventLog("main", utcnow, DatabaseHealth(utcnow), Journal(path))
+    again.flush(ctx.sessions, gate_id)
+    assert again.pending_count == 0 and remaining(issued.visitor_id) == 5
+

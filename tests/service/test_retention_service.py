@@ -13,8 +13,8 @@ from gate.context import GateContext
 from gate.core import machine as m
 from gate.core.decision import Reason
 from gate.service.purger import SERVICE_ACTOR
-from gate.store import consent, residents
-from gate.store.models import AuditEntry, FaceTemplate
+from gate.store import consent, gates, residents, visitors
+from gate.store.models import AuditEntry, FaceTemplate, Visitor
 from tests.service.conftest import CODE, allow_face
 from tests.store.helpers import random_encodings
 
@@ -79,11 +79,19 @@ def test_the_service_purges_at_start_and_after_a_day(installation, gate_factory)
     clock = MovableClock()
     installation.clock = clock
     enroll(installation)
+    with installation.transaction() as session:  # a visitor code, long ended when the service starts
+        visitors.issue(session, installation.hasher, label="", gate_ids=[gates.get_gate(session, "main").id],
+                       valid_from=clock.now, valid_until=clock.now + timedelta(hours=1), entries=1, actor="op",
+                       now=clock.now)
     clock.now += FOUR_YEARS  # already due when the service starts
     gate = gate_factory(face_engine=None, purge_interval_seconds=0.2)
     purger = gate.runtime.purger
     assert purger is not None and purger.wait_for_runs(1, 20)
     assert templates(installation) == 0
+    with installation.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Visitor)) == 0
+        purged = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.purge")).one()
+    assert purged.actor == SERVICE_ACTOR and json.loads(purged.details)["deleted"] == 1
     assert service_purges(installation)[0] == {"expired": 1, "moved_out": 0, "no_consent": 0, "orphaned": 0,
                                                "minor": 0}
 

@@ -3,7 +3,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -13,9 +13,25 @@ from gate.errors import PolicyError
 from gate.store import residents as resident_service
 from gate.store import rights
 from gate.store.models import Card, Resident, ResidentStatus
-from gate.store.resident_query import ResidentFilter, candidates, groups, residents_page, search_condition, trigrams
+from gate.store.resident_query import (
+    ResidentFilter,
+    ValidityStanding,
+    candidates,
+    groups,
+    residents_page,
+    search_condition,
+    trigrams,
+)
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+TODAY = date(2026, 12, 1)
+
+
+def _validity(i: int) -> tuple[date | None, date | None]:
+    """Every fourth resident ended yesterday, the next one starts tomorrow, the next one's last day is
+    today (inclusive: current), starting today for half of those."""
+    return {1: (None, date(2026, 11, 30)), 2: (date(2026, 12, 2), None),
+            3: (TODAY if i % 8 == 3 else date(2026, 1, 1), TODAY)}.get(i % 4, (None, None))
 
 
 def _fill(ctx) -> None:
@@ -24,7 +40,8 @@ def _fill(ctx) -> None:
     rows = [{"code": f"R{i:04d}", "name": names[i % 7],
              "unit": f"{i % 10}-{i:03d}", "status": ResidentStatus.MOVED_OUT if i % 13 == 0 else ResidentStatus.ACTIVE,
              "is_minor": False, "group_name": "staff" if i % 5 == 0 else None,
-             "face_pseudonym": f"p{i}" if i % 11 == 0 else None, "created_at": NOW} for i in range(130)]
+             "face_pseudonym": f"p{i}" if i % 11 == 0 else None, "created_at": NOW,
+             "valid_from": _validity(i)[0], "valid_until": _validity(i)[1]} for i in range(130)]
     with ctx.transaction() as session:
         session.execute(insert(Resident), rows)
         ids = {code: rid for code, rid in session.execute(select(Resident.code, Resident.id))}
@@ -42,8 +59,9 @@ def _walk(session, flt: ResidentFilter, size: int = 9) -> list[Resident]:
             return seen
 
 
-def test_pages_search_and_filters(any_ctx) -> None:
+def test_pages_search_and_filters(any_copied_ctx) -> None:
     """One installation per backend for the three checks: a PostgreSQL database costs seconds to make."""
+    any_ctx = any_copied_ctx
     _fill(any_ctx)
     _pages_in_every_order_visit_each_resident_once(any_ctx)
     _search_finds_code_name_unit_and_card_number(any_ctx)
@@ -84,6 +102,20 @@ def _filters_combine(any_ctx) -> None:
         assert count(group="staff", has_face=True, status=ResidentStatus.ACTIVE) == len(both)
         assert count(search="li na", group="staff") == len([i for i in range(130) if i % 7 == 1 and i % 5 == 0])
         assert groups(session) == ["staff"]
+        standing = lambda kind, **kw: count(validity=kind, today=TODAY, **kw)  # noqa: E731
+        assert standing(ValidityStanding.ENDED) == len(range(1, 130, 4))
+        assert standing(ValidityStanding.NOT_YET) == len(range(2, 130, 4))
+        assert standing(ValidityStanding.CURRENT) == len([i for i in range(130) if i % 4 in (0, 3)])
+        assert standing(ValidityStanding.ENDED, status=ResidentStatus.ACTIVE) == len(
+            [i for i in range(1, 130, 4) if i % 13])
+        # The same residents read a day later: those whose last day was today have ended too.
+        assert count(validity=ValidityStanding.ENDED, today=date(2026, 12, 2)) == len(
+            [i for i in range(130) if i % 4 in (1, 3)])
+
+
+def test_a_validity_filter_needs_the_site_date() -> None:
+    with pytest.raises(ValueError, match="today"):
+        ResidentFilter(validity=ValidityStanding.CURRENT)
 
 
 def test_unknown_sort_is_refused() -> None:

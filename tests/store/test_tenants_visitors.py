@@ -3,11 +3,12 @@ atomically, audited, listed for move-out."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from gate.clock import utcnow
 from gate.context import GateContext
@@ -38,8 +39,8 @@ def _issue(ctx: GateContext, *, entries: int = 1, gate: str = "main", hours: flo
                               entries=entries, actor="op")
 
 
-def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     today = site_today(utcnow(), ctx.settings.site.timezone)
     _tenant(ctx, "T1", "1:1001", until=today - timedelta(days=1))
     _tenant(ctx, "T2", "1:1002", until=today)  # inclusive: still valid all of today
@@ -61,8 +62,8 @@ def test_a_tenant_past_the_end_is_refused_and_listed_for_move_out(any_ctx: GateC
     assert "resident.validity" in audit and "resident.move_out" in audit
 
 
-def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     today = site_today(utcnow(), ctx.settings.site.timezone)
     _tenant(ctx, "T4", "1:1004", until=None)
     with ctx.transaction() as session:
@@ -75,8 +76,8 @@ def test_a_card_past_its_own_end_is_refused_while_the_pin_works(any_ctx: GateCon
     assert access.pin("main", "T4", PIN).decision.granted
 
 
-def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     issued = _issue(ctx, entries=1)
     access = ctx.access()
     first = access.visitor("main", issued.code)
@@ -97,8 +98,9 @@ def test_a_visitor_code_opens_once_and_is_recorded_without_a_name(any_ctx: GateC
     assert all("plumber" not in r.detail for r in rows)
 
 
-def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revocation(any_ctx: GateContext) -> None:
-    ctx = any_ctx
+def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revocation(
+        any_copied_ctx: GateContext) -> None:
+    ctx = any_copied_ctx
     with ctx.transaction() as session:
         gates.add_gate(session, "north", actor="test")
     access = ctx.access()
@@ -125,16 +127,16 @@ def test_visitor_code_refused_at_other_gates_outside_its_window_and_after_revoca
         residents.add_resident(session, code="9123456789", name="Clash", actor="test")
 
 
-def test_two_gates_racing_for_the_last_entry_open_once(any_ctx: GateContext) -> None:
+def test_two_gates_racing_for_the_last_entry_open_once(any_copied_ctx: GateContext) -> None:
     """Both sessions read remaining=1 before either writes; the conditional UPDATE lets one through."""
-    issued = _issue(any_ctx, entries=1)
+    issued = _issue(any_copied_ctx, entries=1)
     barrier = threading.Barrier(2, timeout=10)
     results: list[bool] = []
     errors: list[BaseException] = []
 
     def take() -> None:
         try:
-            with any_ctx.transaction() as session:
+            with any_copied_ctx.transaction() as session:
                 assert session.get(Visitor, issued.visitor_id).remaining == 1  # type: ignore[union-attr]
                 barrier.wait()
                 results.append(visitors.take_entry(session, issued.visitor_id))
@@ -146,10 +148,55 @@ def test_two_gates_racing_for_the_last_entry_open_once(any_ctx: GateContext) -> 
         thread.start()
     for thread in threads:
         thread.join(30)
-    if any_ctx.engine.dialect.name == "sqlite":
+    if any_copied_ctx.engine.dialect.name == "sqlite":
         # One writer at a time: the second waits for the lock or gives up; it never takes a second entry.
         assert results.count(True) == 1 and results.count(True) + len(errors) <= 2
     else:
         assert not errors and sorted(results) == [False, True]
-    with any_ctx.sessions() as session:
+    with any_copied_ctx.sessions() as session:
         assert session.get(Visitor, issued.visitor_id).remaining == 0  # type: ignore[union-attr]
+
+
+def test_closed_visitor_codes_are_deleted_after_the_retention_period_and_their_events_stay(
+        any_copied_ctx: GateContext) -> None:
+    """[retention] visitor_days (90 by default): counted from the window's end, the revocation, or a
+    used-up code's last entry; the daily upkeep deletes the record and keeps its access events."""
+    ctx = any_copied_ctx
+    assert ctx.settings.retention.visitor_days == 90
+    now = utcnow()
+    day = timedelta(days=1)
+    shapes = {  # name: (valid_from, valid_until, remaining, revoked_at, last entry)
+        "ended long ago": (now - 100 * day, now - 91 * day, 1, None, now - 95 * day),
+        "ended recently": (now - 100 * day, now - 89 * day, 1, None, None),
+        "revoked long ago": (now - 100 * day, now - 70 * day, 1, now - 91 * day, None),
+        "revoked recently": (now - 100 * day, now - 70 * day, 1, now - 89 * day, None),
+        "used up long ago": (now - 100 * day, now - 70 * day, 0, None, now - 99 * day),
+        "used up recently": (now - 100 * day, now - 70 * day, 0, None, now - 80 * day),
+        "open": (now - 100 * day, now + day, 1, None, now - 99 * day),
+    }
+    ids: dict[str, int] = {}
+    for name, (start, until, remaining, revoked, used) in shapes.items():
+        ids[name] = _issue(ctx).visitor_id
+        with ctx.transaction() as session:
+            session.execute(update(Visitor).where(Visitor.id == ids[name]).values(
+                valid_from=start, valid_until=until, remaining=remaining, revoked_at=revoked, issued_at=start,
+                revoked_by="op" if revoked else None))
+            if used is not None:
+                session.execute(insert(AccessEvent).values(
+                    at=used, gate_id=gates.get_gate(session, "main").id, method="visitor", granted=True,
+                    reason="granted", detail=f"visitor #{ids[name]}", visitor_id=ids[name]))
+
+    report = ctx.upkeep().run(site_days=ctx.settings.template_retention_days, actor="service", now=now,
+                              visitor_days=ctx.settings.retention.visitor_days)
+
+    gone = {"ended long ago", "revoked long ago", "used up long ago"}
+    assert report.visitors_deleted == len(gone)
+    with ctx.sessions() as session:
+        kept = set(session.scalars(select(Visitor.id)))
+        events = {e.detail: e.visitor_id for e in session.scalars(select(AccessEvent))}
+        purge = session.scalars(select(AuditEntry).where(AuditEntry.action == "visitor.purge")).one()
+    assert kept == {ids[n] for n in shapes if n not in gone}
+    # Every use is still there; the deleted codes' uses are no longer linked, their detail names no one.
+    assert events == {f"visitor #{ids[n]}": (None if n in gone else ids[n])
+                      for n, shape in shapes.items() if shape[4] is not None}
+    assert purge.actor == "service" and json.loads(purge.details)["deleted"] == len(gone)

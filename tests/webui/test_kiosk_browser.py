@@ -30,10 +30,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.faces]
 SIZE = {"width": 800, "height": 1280}
 WORDS = {"en": {"welcome": "Welcome", "denied": "Access denied", "camera": "Camera on", "tap": "Tap your card here",
                 "fire": "Fire alarm: doors released", "wrong": "Wrong PIN", "face": "Resident code + face",
-                "pin": "Resident code + PIN", "code": "Resident code", "pin_label": "PIN", "name": "T*t R*t"},
+                "pin": "Resident code + PIN", "code": "Resident or visitor code", "pin_label": "PIN",
+                "name": "T*t R*t"},
          "zh_Hans_CN": {"welcome": "请通行", "denied": "禁止通行", "camera": "摄像头已开启", "tap": "请将卡片靠近此处",
                         "fire": "消防报警：门已释放", "wrong": "密码错误", "face": "住户编号 + 刷脸",
-                        "pin": "住户编号 + 密码", "code": "住户编号", "pin_label": "密码", "name": "T*t R*t"}}
+                        "pin": "住户编号 + 密码", "code": "住户编号或访客码", "pin_label": "密码", "name": "T*t R*t"}}
 
 
 @pytest.fixture(scope="module")

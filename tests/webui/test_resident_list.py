@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
+from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole, Resident, ResidentStatus
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -55,6 +56,26 @@ def test_filters_and_search_on_the_page(client, auth, gctx) -> None:
     assert len(codes("face=no&group=-")) == 50 and codes("face=yes") == []
     for bad in ("status=gone", "face=maybe", "sort=password", "after=%21%21"):
         assert client.get("/residents?" + bad).status_code == 400, bad
+
+
+def test_the_validity_filter_reads_the_site_date(client, auth, gctx) -> None:
+    today = site_today(gctx.clock(), gctx.settings.site.timezone)
+    day = timedelta(days=1)
+    periods = {"C0001": (None, today - day), "C0002": (today + day, None), "C0003": (today, today),
+               "C0004": (None, None)}
+    with gctx.transaction() as session:
+        session.execute(insert(Resident), [
+            {"code": code, "name": code, "unit": "", "is_minor": False, "status": ResidentStatus.ACTIVE,
+             "created_at": NOW, "valid_from": start, "valid_until": until} for code, (start, until) in periods.items()])
+    auth.login("op", OperatorRole.OPERATOR)
+    codes = lambda q: sorted(_codes(client.get("/residents?" + q).get_data(as_text=True)))  # noqa: E731
+    assert codes("validity=ended") == ["C0001"]
+    assert codes("validity=not_yet") == ["C0002"]
+    assert codes("validity=current") == ["C0003", "C0004"]
+    assert codes("validity=") == ["C0001", "C0002", "C0003", "C0004"]
+    page = client.get("/residents?validity=not_yet").get_data(as_text=True)
+    assert '<option value="not_yet" selected>' in page
+    assert client.get("/residents?validity=someday").status_code == 400
 
 
 def test_renewals_are_paged_by_code(client, auth, gctx) -> None:

@@ -31,7 +31,7 @@ def page_words() -> dict[str, str]:
         "fire_line": _("Please leave calmly by the nearest exit."),
         "held": _("Door held open"),
         "held_line": _("Please close the door behind you."),
-        "resident_code": _("Resident code"),
+        "code_field": _("Resident or visitor code"),  # a visitor types the code here too
         "pin_label": _("PIN"),
         "keypad": _("Keypad"),
         "ok": _("OK"),
