@@ -1,5 +1,5 @@
 """GET /health for anyone (a load balancer, systemd, `curl` on the gate): ok or degraded, and which of
-the gate's checks failed. Nothing else: no events, no resident data, no ids, no door or alarm state (a
+the gate's checks failed, and which face engine runs. Nothing else: no events, no resident data, no ids, no door or alarm state (a
 forced door is not for passers-by to read). The whole status is GET /api/status (webui.status_api).
 """
 
@@ -34,4 +34,6 @@ def health() -> ResponseReturnValue:
     ok = can_open(snap)
     failed = sorted({CHECKS[a] for a in snap["alarms"] if a in CHECKS})
     status = "down" if not ok else ("degraded" if failed or snap["degraded"] else "ok")
-    return jsonify({"ok": ok, "status": status, "failed": failed}), 200
+    # Which face engine runs (issue 16: onnx, or dlib after a fallback): a fact about the software, no data.
+    engine = snap.get("face_model", {}).get("engine")
+    return jsonify({"ok": ok, "status": status, "failed": failed, "face_engine": engine}), 200

@@ -41,7 +41,10 @@ def test_status_reports_devices_face_model_and_events(client, gate: Gate) -> Non
 
 
 def _face_model(client) -> dict:
-    return client.get("/health").get_json()["face_model"]
+    health = client.get("/health").get_json()
+    model = client.get("/api/status").get_json()["face_model"]  # the whole status (this machine may ask)
+    assert health["face_engine"] == model.get("engine")  # /health names the engine too, and nothing more
+    return model
 
 
 def test_health_names_the_face_engine_and_its_graph_is_cached_privately(gate_factory, face_graph_seed,
@@ -130,8 +133,8 @@ def test_kiosk_pin_on_the_screen_opens_the_door(page, served: str, gate: Gate) -
     assert page.get_by_role("button", name="PIN").is_visible()
     assert not page.get_by_role("button", name="Face").is_visible()  # this gate does not accept face
     page.get_by_role("button", name="PIN").click()
-    page.get_by_label("Resident code").fill(CODE)
-    page.get_by_label("Resident code").press("Enter")
+    page.get_by_label("Resident or visitor code").fill(CODE)
+    page.get_by_label("Resident or visitor code").press("Enter")
     pad = page.get_by_role("group", name="Keypad")  # the PIN typed on the on-screen keypad
     page.get_by_label("PIN", exact=True).wait_for()
     for digit in PIN:
@@ -160,8 +163,8 @@ def test_kiosk_face_button_is_offered_but_never_alone_or_preselected(page, serve
     assert page.evaluate("document.activeElement.dataset.way") != "face"
     # no consent: told how to enroll, offered card and PIN, the camera indicator never shows
     face.click()
-    page.get_by_label("Resident code").fill(CODE)
-    page.get_by_label("Resident code").press("Enter")
+    page.get_by_label("Resident or visitor code").fill(CODE)
+    page.get_by_label("Resident or visitor code").press("Enter")
     page.get_by_text("ask the management office to enroll you").wait_for()
     assert not page.locator("#camera-indicator").is_visible()
     assert not face.is_visible()
