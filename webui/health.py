@@ -1,6 +1,7 @@
-"""GET /health for anyone (a load balancer, systemd, `curl` on the gate): ok or degraded, and which of
-the gate's checks failed, and which face engine runs. Nothing else: no events, no resident data, no ids, no door or alarm state (a
-forced door is not for passers-by to read). The whole status is GET /api/status (webui.status_api).
+"""GET /health for anyone (a load balancer, systemd, `curl` on the gate): ok or degraded, which of the
+gate's checks failed, and which face engine runs. Nothing else: no events, no resident data, no ids, no
+door or alarm state (a forced door is not for passers-by to read). The whole status is GET /api/status
+(webui.status_api).
 """
 
 from __future__ import annotations
