@@ -18,6 +18,7 @@ import pytest
 from gate.face.images import read_image_file
 from gate.service.simrig import DOOR_SENSOR, FIRE_ALARM
 from gate.store.models import OperatorRole
+from tests.conftest import serving
 from tests.webui.conftest import PASSWORD, add_operator
 
 pytestmark = pytest.mark.browser
@@ -42,20 +43,12 @@ def sim_gate(gctx, face_engine):
 
 @pytest.fixture
 def live(gctx, face_engine, sim_gate) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     from webui import create_app
 
     app = create_app(gctx, config={"TESTING": True}, gate_runtime=sim_gate[1])
     app.extensions["face_engine"] = face_engine
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ once (the second time is refused); a tenant past the end of the lease is refused
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ import pytest
 from gate.store import residents, validity
 from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole
+from tests.conftest import serving
 from tests.webui.conftest import PASSWORD, add_operator
 from tests.webui.test_browser import last_access, wait_for
 
@@ -39,19 +39,11 @@ def gate_only(gctx):
 
 @pytest.fixture
 def site(gctx, gate_only) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     from webui.server import make_app
 
     app = make_app(gctx, gate_only[1], simulate=False)  # as `gate serve` builds it: the kiosk included
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 def test_visitor_code_opens_once_and_an_ended_tenant_is_refused(browser, site, gctx, gate_only) -> None:
