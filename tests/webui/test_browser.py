@@ -266,7 +266,8 @@ def chinese_site(gctx):
     return gctx
 
 
-def _sign_in(page, username: str) -> None:
+def sign_in(page, username: str) -> None:
+    """Sign in as `username` (PASSWORD) on the login form; its own button, not the header's language switch."""
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -289,7 +290,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         page.goto("/login")
         assert "登录" in page.inner_text("h1") and "时间均为本地时间：Asia/Shanghai。" in page.inner_text("footer")
         pages["login"] = "/login"
-        _sign_in(page, "wang")
+        sign_in(page, "wang")
 
         # Add a resident, with a PIN so face is never their only way in.
         page.goto("/residents/new")
@@ -343,7 +344,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         pages["deletion-receipt"] = page.url
 
         # The admin's pages too, then every page in Chinese at desktop and phone size.
-        _sign_in(page, "admin")
+        sign_in(page, "admin")
         assert "门禁屏幕将提供：" in page.goto("/settings").text()
         pages["settings"] = "/settings"
         pages["account"] = "/account/password"
@@ -353,7 +354,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         phone = browser.new_context(base_url=live, viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                     has_touch=True, locale="zh-CN")
         small = phone.new_page()
-        _sign_in(small, "admin")
+        sign_in(small, "admin")
         for name in ("resident", "deletion-receipt", "notice"):
             small.goto(pages[name])
             small.screenshot(path=str(shots / f"zh-phone-{name}.png"), full_page=True)
@@ -373,11 +374,7 @@ def signed_in(browser, live, gctx, viewport):
     context = browser.new_context(base_url=live, viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto("/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    sign_in(page, "alice")
     return context, page
 
 

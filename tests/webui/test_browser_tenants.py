@@ -12,8 +12,8 @@ from gate.store import residents, validity
 from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole
 from tests.conftest import serving
-from tests.webui.conftest import PASSWORD, add_operator
-from tests.webui.test_browser import last_access, wait_for
+from tests.webui.conftest import add_operator
+from tests.webui.test_browser import last_access, sign_in, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -53,10 +53,7 @@ def test_visitor_code_opens_once_and_an_ended_tenant_is_refused(browser, site, g
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        page.goto("/login")
-        page.fill("input[name=username]", "clerk")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        sign_in(page, "clerk")
         page.goto("/visitors")
         page.fill("input[name=label]", "parcel courier")
         page.click("#issue-visitor button[type=submit]")
