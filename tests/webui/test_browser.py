@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,20 +26,27 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def sim_gate(gctx, face_engine):
-    """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it."""
+@contextmanager
+def simulated_gate(gctx, **options) -> Iterator[tuple]:
+    """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it:
+    yields (rig, runtime); `options` go to build_runtime (face_engine, timeouts)."""
     from gate.service.builder import build_runtime
     from gate.service.simrig import SimRig
 
     rig = SimRig().start()
-    runtime = build_runtime(gctx, rig=rig, face_engine=face_engine)
+    runtime = build_runtime(gctx, rig=rig, **options)
     runtime.start()
     try:
         yield rig, runtime
     finally:
         runtime.stop()
         rig.stop()
+
+
+@pytest.fixture
+def sim_gate(gctx, face_engine):
+    with simulated_gate(gctx, face_engine=face_engine) as gate:
+        yield gate
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole
 from tests.conftest import serving
 from tests.webui.conftest import add_operator
-from tests.webui.test_browser import last_access, sign_in, wait_for
+from tests.webui.test_browser import last_access, sign_in, simulated_gate, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -21,20 +21,12 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def gate_only(gctx):
     """The gate service on simulated devices, without the face engine (nothing here uses face)."""
-    from gate.service.builder import build_runtime
     from gate.service.runtime import Timeouts
-    from gate.service.simrig import SimRig
 
-    rig = SimRig().start()
     # The open and refusal screens end after 2 and 3 s (as in the kiosk's journey), not the site's 8 s:
     # the journey waits for the screen to be idle again after each.
-    runtime = build_runtime(gctx, rig=rig, face_engine=None, timeouts=Timeouts(refusal=3, passage=2))
-    runtime.start()
-    try:
-        yield rig, runtime
-    finally:
-        runtime.stop()
-        rig.stop()
+    with simulated_gate(gctx, face_engine=None, timeouts=Timeouts(refusal=3, passage=2)) as gate:
+        yield gate
 
 
 @pytest.fixture
