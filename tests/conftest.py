@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner, Result
 
 from gate.context import GateContext
 from gate.install import initialise
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
@@ -287,6 +293,23 @@ def fake_webcam_video(photo: Path, target: Path) -> Path:
         for _ in range(3):
             handle.write(b"FRAME\n" + frame)
     return target
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """The app on a real port of 127.0.0.1 (werkzeug's threaded server on a daemon thread), for the browser:
+    yields its base URL, http://127.0.0.1:<port>; afterwards the server stops and its socket is closed."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

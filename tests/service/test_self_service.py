@@ -232,22 +232,16 @@ def test_the_kiosk_page_offers_the_action_and_shows_the_receipt(client, gate: Ga
 @pytest.mark.browser
 def test_kiosk_self_service_in_the_browser(gate: Gate, browser) -> None:
     """The journey on the touch screen: button, resident code and PIN on the on-screen keypad, delete."""
-    import threading
-
-    from werkzeug.serving import make_server
-
+    from tests.conftest import serving
     from tests.webui.test_kiosk_browser import SIZE, fits
     from webui.server import make_app
 
     _give_face_data(gate.ctx)
-    server = make_server("127.0.0.1", 0, make_app(gate.ctx, gate.runtime, simulate=True), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(make_app(gate.ctx, gate.runtime, simulate=True)) as url:
         page = browser.new_page(viewport=SIZE)  # the gate's portrait touch screen
         try:
             page.set_default_timeout(20_000)
-            page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/")
+            page.goto(f"{url}/kiosk/")
             page.get_by_text("Tap your card here").wait_for()
             fits(page, "idle with My face data")
             page.get_by_role("button", name="My face data").click()
@@ -268,7 +262,4 @@ def test_kiosk_self_service_in_the_browser(gate: Gate, browser) -> None:
             assert "card and PIN keep working" in page.locator("#message").inner_text()
         finally:
             page.close()
-    finally:
-        server.shutdown()
-        thread.join(10)
     assert _face_rows(gate.ctx) == 0 and gate.releases() == 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import stat
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from gate.store import assessments, gates
+from tests.conftest import serving
 from tests.service.conftest import CODE, PIN, Gate
 from webui.server import make_app
 
@@ -106,14 +106,8 @@ def test_sim_page_is_absent_without_simulate(gate: Gate) -> None:
 # -- the kiosk in a browser -------------------------------------------------------------------------
 @pytest.fixture
 def served(gate: Gate) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, make_app(gate.ctx, gate.runtime, simulate=True), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(10)
+    with serving(make_app(gate.ctx, gate.runtime, simulate=True)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,20 +19,22 @@ import pytest
 from gate.face.images import read_image_file
 from gate.service.simrig import DOOR_SENSOR, FIRE_ALARM
 from gate.store.models import OperatorRole
+from tests.conftest import serving
 from tests.webui.conftest import PASSWORD, add_operator
 
 pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def sim_gate(gctx, face_engine):
-    """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it."""
+@contextmanager
+def simulated_gate(gctx, **options) -> Iterator[tuple]:
+    """The gate service on simulated devices (reader, relay board, camera), as `gate serve --simulate` runs it:
+    yields (rig, runtime); `options` go to build_runtime (face_engine, timeouts)."""
     from gate.service.builder import build_runtime
     from gate.service.simrig import SimRig
 
     rig = SimRig().start()
-    runtime = build_runtime(gctx, rig=rig, face_engine=face_engine)
+    runtime = build_runtime(gctx, rig=rig, **options)
     runtime.start()
     try:
         yield rig, runtime
@@ -41,21 +44,19 @@ def sim_gate(gctx, face_engine):
 
 
 @pytest.fixture
-def live(gctx, face_engine, sim_gate) -> Iterator[str]:
-    from werkzeug.serving import make_server
+def sim_gate(gctx, face_engine):
+    with simulated_gate(gctx, face_engine=face_engine) as gate:
+        yield gate
 
+
+@pytest.fixture
+def live(gctx, face_engine, sim_gate) -> Iterator[str]:
     from webui import create_app
 
     app = create_app(gctx, config={"TESTING": True}, gate_runtime=sim_gate[1])
     app.extensions["face_engine"] = face_engine
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -273,7 +274,8 @@ def chinese_site(gctx):
     return gctx
 
 
-def _sign_in(page, username: str) -> None:
+def sign_in(page, username: str) -> None:
+    """Sign in as `username` (PASSWORD) on the login form; its own button, not the header's language switch."""
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -296,7 +298,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         page.goto("/login")
         assert "登录" in page.inner_text("h1") and "时间均为本地时间：Asia/Shanghai。" in page.inner_text("footer")
         pages["login"] = "/login"
-        _sign_in(page, "wang")
+        sign_in(page, "wang")
 
         # Add a resident, with a PIN so face is never their only way in.
         page.goto("/residents/new")
@@ -350,7 +352,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         pages["deletion-receipt"] = page.url
 
         # The admin's pages too, then every page in Chinese at desktop and phone size.
-        _sign_in(page, "admin")
+        sign_in(page, "admin")
         assert "门禁屏幕将提供：" in page.goto("/settings").text()
         pages["settings"] = "/settings"
         pages["account"] = "/account/password"
@@ -360,7 +362,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
         phone = browser.new_context(base_url=live, viewport=PHONE, device_scale_factor=2, is_mobile=True,
                                     has_touch=True, locale="zh-CN")
         small = phone.new_page()
-        _sign_in(small, "admin")
+        sign_in(small, "admin")
         for name in ("resident", "deletion-receipt", "notice"):
             small.goto(pages[name])
             small.screenshot(path=str(shots / f"zh-phone-{name}.png"), full_page=True)
@@ -380,11 +382,7 @@ def signed_in(browser, live, gctx, viewport):
     context = browser.new_context(base_url=live, viewport=viewport)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto("/login")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
+    sign_in(page, "alice")
     return context, page
 
 

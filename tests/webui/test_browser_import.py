@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import serving
 from tests.webui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -17,19 +18,10 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def plain_live(gctx) -> Iterator[str]:
     """The operator UI alone: an import needs no gate devices."""
-    from werkzeug.serving import make_server
-
     from webui import create_app
 
-    app = create_app(gctx, config={"TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(create_app(gctx, config={"TESTING": True})) as url:
+        yield url
 
 
 def test_import_dry_run_then_apply_with_progress(browser, plain_live, tmp_path: Path, monkeypatch):

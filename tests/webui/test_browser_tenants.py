@@ -3,7 +3,6 @@ once (the second time is refused); a tenant past the end of the lease is refused
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -12,8 +11,9 @@ import pytest
 from gate.store import residents, validity
 from gate.store.face_standing import site_today
 from gate.store.models import OperatorRole
-from tests.webui.conftest import PASSWORD, add_operator
-from tests.webui.test_browser import last_access, wait_for
+from tests.conftest import serving
+from tests.webui.conftest import add_operator
+from tests.webui.test_browser import last_access, sign_in, simulated_gate, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -21,37 +21,21 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def gate_only(gctx):
     """The gate service on simulated devices, without the face engine (nothing here uses face)."""
-    from gate.service.builder import build_runtime
     from gate.service.runtime import Timeouts
-    from gate.service.simrig import SimRig
 
-    rig = SimRig().start()
     # The open and refusal screens end after 2 and 3 s (as in the kiosk's journey), not the site's 8 s:
     # the journey waits for the screen to be idle again after each.
-    runtime = build_runtime(gctx, rig=rig, face_engine=None, timeouts=Timeouts(refusal=3, passage=2))
-    runtime.start()
-    try:
-        yield rig, runtime
-    finally:
-        runtime.stop()
-        rig.stop()
+    with simulated_gate(gctx, face_engine=None, timeouts=Timeouts(refusal=3, passage=2)) as gate:
+        yield gate
 
 
 @pytest.fixture
 def site(gctx, gate_only) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     from webui.server import make_app
 
     app = make_app(gctx, gate_only[1], simulate=False)  # as `gate serve` builds it: the kiosk included
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+    with serving(app) as url:
+        yield url
 
 
 def test_visitor_code_opens_once_and_an_ended_tenant_is_refused(browser, site, gctx, gate_only) -> None:
@@ -61,10 +45,7 @@ def test_visitor_code_opens_once_and_an_ended_tenant_is_refused(browser, site, g
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        page.goto("/login")
-        page.fill("input[name=username]", "clerk")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("main button[type=submit]")
+        sign_in(page, "clerk")
         page.goto("/visitors")
         page.fill("input[name=label]", "parcel courier")
         page.click("#issue-visitor button[type=submit]")

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,10 +19,11 @@ from gate.context import GateContext
 from gate.face.images import read_image_file
 from gate.service.simrig import DOOR_SENSOR, FIRE_ALARM
 from gate.store import site_settings
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, serving
 from tests.service.conftest import CARD, CODE, Gate, allow_face, make_installation
 from tests.service.test_face_e2e import FACES, enroll_resident
 from tests.webui.test_browser import REPO
+from webui.server import make_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.faces]
 SIZE = {"width": 800, "height": 1280}
@@ -69,25 +68,9 @@ def kiosk_gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gate]:
         ctx.close()
 
 
-@contextmanager
-def serving(ctx: GateContext, runtime: object) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    from webui.server import make_app
-
-    server = make_server("127.0.0.1", 0, make_app(ctx, runtime, simulate=True), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def served(kiosk_gate: Gate) -> Iterator[str]:
-    with serving(kiosk_gate.ctx, kiosk_gate.runtime) as url:
+    with serving(make_app(kiosk_gate.ctx, kiosk_gate.runtime, simulate=True)) as url:
         yield url
 
 
@@ -296,7 +279,7 @@ def test_kiosk_sound_false_plays_no_tone(kiosk_page, kiosk_gate: Gate) -> None:
     quiet = GateContext.open(gate.ctx.settings.data_dir)
     try:
         assert quiet.settings.gate.kiosk_sound is False
-        with serving(quiet, gate.runtime) as url:
+        with serving(make_app(quiet, gate.runtime, simulate=True)) as url:
             page.goto(url + "/kiosk/")
             assert json.loads(page.locator("#kiosk-config").text_content())["sound"] is False
             page.get_by_text("Tap your card here").wait_for()
