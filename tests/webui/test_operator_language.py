@@ -197,3 +197,18 @@ def test_resident_codes_are_what_the_keypad_can_type_unless_the_site_says_letter
     assert 'id="code-not-typeable"' not in client.get("/residents/1201").get_data(as_text=True)
     set_site(gctx, "site.resident_codes", "letters")
     assert auth.post("/residents/new", {"code": "A1", "name": "X"}, token_from="/residents/new").status_code == 302
+
+
+def test_the_kiosk_shows_each_languages_own_notice_and_the_full_notice_follows_the_toggle(gctx: GateContext) -> None:
+    from webui.server import make_app
+
+    publish_chinese_notice(gctx)
+    client = make_app(gctx, object(), simulate=False).test_client()  # type: ignore[arg-type]
+    page = client.get("/kiosk/").get_data(as_text=True)
+    chinese = page.split('data-lang="zh_Hans_CN"', 1)[1].split("</div>", 1)[0]
+    english = page.split('data-lang="en"', 1)[1].split("</div>", 1)[0]
+    assert ZH_NOTICE["processor"] in chinese
+    assert ZH_NOTICE["processor"] not in english and "version 1" in english
+    assert 'href="/kiosk/notice?lang=zh_Hans_CN"' in chinese and 'href="/kiosk/notice?lang=en"' in english
+    assert ZH_NOTICE["processor"] in client.get("/kiosk/notice?lang=zh_Hans_CN").get_data(as_text=True)
+    assert ZH_NOTICE["processor"] not in client.get("/kiosk/notice?lang=en").get_data(as_text=True)

@@ -32,6 +32,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, gettext
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from gate.core import machine as m
@@ -71,12 +72,13 @@ def _runtime() -> Any:
     return runtime
 
 
-def _notice() -> dict[str, str]:
-    """The published notice; {} (the page then says card and PIN work) if the database is away."""
+def _notice(language: str) -> dict[str, str]:
+    """The notice published in `language` (else the latest in any language); {} (the page then says card
+    and PIN work) if the database is away."""
     context = current_app.extensions["gate_context"]
     try:
         with context.sessions() as session:
-            notice = current_notice(session)
+            notice = current_notice(session, language)
             if notice is None:
                 return {}
             fields = fields_of(notice)
@@ -100,18 +102,22 @@ def same_origin_json() -> None:
 
 @bp.get("/")
 def page() -> ResponseReturnValue:
-    notice = _notice()
     settings = current_app.extensions["gate_context"].settings
     words = {}
+    short_notices = []
     for language in locales.SUPPORTED:
+        notice = _notice(language)
         with force_locale(language):
             words[language] = page_words()
+            short_notices.append((language, Markup(render_template(
+                "_short_notice.html", language=language, html_lang=locales.HTML_LANG[language],
+                site=language == g.locale, notice={k: notice.get(k, "") for k in SHORT_FIELDS},
+                version=notice.get("version"), full_notice=words[language]["full_notice"]))))
     config = {"site": g.locale, "chosen": locales.match(request.args.get("lang")), "words": words,
               "html_lang": locales.HTML_LANG, "sound": settings.gate.kiosk_sound,
               "events": url_for("kiosk.events"), "state": url_for("kiosk.state"),
               "action": url_for("kiosk.action")}
-    return render_template("kiosk.html", notice={k: notice.get(k, "") for k in SHORT_FIELDS},
-                           notice_version=notice.get("version"), html_lang=locales.HTML_LANG[g.locale],
+    return render_template("kiosk.html", short_notices=short_notices, html_lang=locales.HTML_LANG[g.locale],
                            words=words[g.locale], config=json.dumps(config, ensure_ascii=False),
                            other=[lang for lang in locales.SUPPORTED if lang != g.locale][0])
 
@@ -119,7 +125,7 @@ def page() -> ResponseReturnValue:
 
 @bp.get("/notice")
 def notice_full() -> ResponseReturnValue:
-    return render_template("kiosk_notice.html", notice=_notice(), html_lang=locales.HTML_LANG[g.locale],
+    return render_template("kiosk_notice.html", notice=_notice(g.locale), html_lang=locales.HTML_LANG[g.locale],
                            lang=g.locale)
 
 
