@@ -87,7 +87,8 @@ def gate_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
 def face_rows(rounds: Rounds, faces: Path | None) -> list[Row]:
     photo = faces / "special" / "obama" / "obama-720p.jpg" if faces is not None else None
     if photo is None or not photo.is_file():
-        return [_skipped("face verify 1:1 (640x480)", "no face photos folder")]
+        return [_skipped(f"face verify 1:1 (640x480, {engine})", "no face photos folder")
+                for engine in ("onnx", "dlib")]
     from gate.bench.face import run
 
     result: dict[str, Any] = run(rounds.face, photo)

@@ -14,12 +14,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # every benchmark, o
 
 ROWS = [
     "access card decision", "access PIN decision", "relay card to pulse (drivers only)",
-    "gate card to relay", "gate PIN to relay", "gate face to relay", "face verify 1:1 (640x480)",
+    "gate card to relay", "gate PIN to relay", "gate face to relay", "face verify 1:1 (640x480, onnx)",
+    "face verify 1:1 (640x480, dlib)",
     "halfopen card to relay, none held", "halfopen card to relay, 300 held",
     "halfopen GET /health, none held", "halfopen GET /health, 300 held", "upload 36 MP PNG (peak RSS over idle)",
     "offline card to relay, file free", "offline card to relay, file locked",
 ]
-FACE_ROWS = {"gate face to relay", "face verify 1:1 (640x480)"}
+FACE_ROWS = {"gate face to relay", "face verify 1:1 (640x480, onnx)", "face verify 1:1 (640x480, dlib)"}
 
 
 def test_bench_all_quick_prints_one_row_per_figure() -> None:
