@@ -11,12 +11,13 @@ run: venv
 	@scripts/run "$(DATA_DIR)"
 
 # Lint and types first (seconds), then the tests on every core: independent tests run in parallel
-# (pytest-xdist); PYTEST_ARGS adds to or overrides that (e.g. PYTEST_ARGS="-n 0 -x tests/core").
+# (pytest-xdist; worksteal: an idle worker takes tests queued for a busy one); PYTEST_ARGS adds to or
+# overrides that (e.g. PYTEST_ARGS="-n 0 -x tests/core").
 test: venv
 	@scripts/test-services
 	@.venv/bin/ruff check gate drivers webui tests
 	@.venv/bin/mypy
-	@.venv/bin/python -m pytest -n auto --durations=15 $(PYTEST_ARGS)
+	@.venv/bin/python -m pytest -n auto --dist worksteal --durations=15 $(PYTEST_ARGS)
 
 lint: venv
 	@.venv/bin/ruff check gate drivers webui tests
