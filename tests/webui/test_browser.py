@@ -375,6 +375,7 @@ def test_operator_journey_in_chinese(chinese_site, browser, live, faces, shots) 
 # Here, not in a module of their own: a second session-wide Playwright in the same worker refuses to start.
 PHONE_PAGES = ["/", "/operations/", "/residents", "/events", "/audit", "/settings", "/site", "/operators",
                "/residents/new"]
+PHONE_SHOTS = {"/operations/": "operations", "/residents": "residents", "/events": "events"}
 
 
 def signed_in(browser, live, gctx, viewport):
@@ -413,13 +414,15 @@ def test_the_operations_view_follows_the_door_live_and_an_alarm_is_acknowledged(
         context.close()
 
 
-def test_operator_pages_fit_a_phone(browser, live, sim_gate, gctx) -> None:
+def test_operator_pages_fit_a_phone(browser, live, sim_gate, gctx, shots) -> None:
     context, page = signed_in(browser, live, gctx, {"width": 390, "height": 844})
     try:
         for path in PHONE_PAGES:
             page.goto(path)
             width = page.evaluate("document.scrollingElement.scrollWidth")
             assert width <= 390, (path, width)
+            if path in PHONE_SHOTS:  # the README's English phone pictures (the Chinese ones: the journey above)
+                page.screenshot(path=str(shots / f"en-phone-{PHONE_SHOTS[path]}.png"), full_page=True)
         page.goto("/operations/")
         assert not page.locator("header.top nav").is_visible()  # collapsed behind the menu button
         page.click("label.nav-button")
