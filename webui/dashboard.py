@@ -8,7 +8,7 @@ from flask import Blueprint, Response, render_template
 
 from gate.store.alternatives import invalid_policies
 from gate.store.dashboard import privacy_report
-from gate.store.processing_record import processing_record
+from gate.store.processing_record import LABELS, STATIC_TEXTS, processing_record
 from webui.base import AUDIT_ROLES, READ_EVENT_ROLES, ctx, db, now, roles_required
 
 bp = Blueprint("dashboard", __name__)
@@ -38,7 +38,8 @@ def report_json():
 @bp.get("/privacy/record")
 @roles_required(*AUDIT_ROLES)
 def record_page():
-    return render_template("privacy_record.html", record=processing_record(db(), ctx().settings, now()))
+    return render_template("privacy_record.html", record=processing_record(db(), ctx().settings, now()),
+                           static=STATIC_TEXTS, labels=LABELS)
 
 
 @bp.get("/privacy/record.json")

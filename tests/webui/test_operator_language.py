@@ -212,3 +212,19 @@ def test_the_kiosk_shows_each_languages_own_notice_and_the_full_notice_follows_t
     assert 'href="/kiosk/notice?lang=zh_Hans_CN"' in chinese and 'href="/kiosk/notice?lang=en"' in english
     assert ZH_NOTICE["processor"] in client.get("/kiosk/notice?lang=zh_Hans_CN").get_data(as_text=True)
     assert ZH_NOTICE["processor"] not in client.get("/kiosk/notice?lang=en").get_data(as_text=True)
+
+
+def test_the_record_of_processing_reads_in_chinese_and_leaves_site_text_as_typed(
+        client: FlaskClient, auth: AuthActions, gctx: GateContext) -> None:
+    hostile = '<img src=x onerror="alert(1)">'
+    with gctx.transaction() as session:
+        notices.create_notice(session, "2", {**notices.default_fields("en"), "processor": "Lakeside Ltd",
+                                             "contact": "office", "purpose": hostile}, "test",
+                              site_days=gctx.settings.template_retention_days)
+        notices.publish_notice(session, "2", "test")
+    auth.login("admin", OperatorRole.ADMIN)
+    auth.post("/language", {"language": "zh_Hans_CN", "next": "/"})
+    page = client.get("/privacy/record").get_data(as_text=True)
+    assert "人脸识别不得作为唯一验证方式：刷卡和密码始终可用。" in page and "身份信息" in page and "在册住户" in page
+    assert "Face is never the only way in" not in page
+    assert hostile not in page and "&lt;img src=x" in page  # the notice's own purpose: shown as typed, escaped
