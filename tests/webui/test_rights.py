@@ -63,7 +63,9 @@ def test_delete_resident_keeps_only_the_audit_facts(client, auth, gctx) -> None:
         assert session.scalar(select(func.count(AccessEvent.id))) == 3
         details = " ".join(e.details + e.subject for e in session.scalars(select(AuditEntry)))
     assert "Ada" not in details and "Lovelace" not in details and "1-01" not in details
-    assert "777" not in details  # card changes were logged as a keyed pseudonym, not the number
+    # Card changes were logged as a keyed pseudonym, not the number (the hex pseudonyms may hold "777"
+    # by chance, about once in 300 runs: look for the number standing on its own).
+    assert not re.search(r"(?<![0-9a-f])777(?![0-9a-f])", details)
     assert "pseudonym of the card number" in page and "viewed or exported" in page
     number = re.search(r"Deletion receipt no\. (\d+)", page).group(1)
     reprint = client.get(f"/receipts/{number}").get_data(as_text=True)
