@@ -30,11 +30,14 @@ def pg_ctx(tmp_path):
 
 
 def wait_until_blocked(ctx: GateContext, timeout: float = 30.0) -> None:
-    """Until a statement waits on a row lock (the second insert behind the first's uncommitted one)."""
+    """Until a statement of this test's database waits on a lock (the second insert behind the first's
+    uncommitted one). Scoped to the database: another test on another worker may be waiting on a lock of
+    its own, and counting that once let the first session commit before the second insert was made."""
     deadline = time.monotonic() + timeout
     with ctx.engine.connect() as connection:
         while time.monotonic() < deadline:
-            if connection.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar_one():
+            if connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND wait_event_type = 'Lock'")).scalar_one():
                 return
             time.sleep(0.05)
     raise AssertionError("the second save never reached the database")
