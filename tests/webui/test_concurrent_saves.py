@@ -39,6 +39,7 @@ def wait_until_blocked(ctx: GateContext, timeout: float = 30.0) -> None:
             if connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                                        "AND wait_event_type = 'Lock'")).scalar_one():
                 return
+            connection.rollback()  # pg_stat_activity is a snapshot held until the transaction ends
             time.sleep(0.05)
     raise AssertionError("the second save never reached the database")
 
