@@ -35,17 +35,27 @@ def _check(valid_from: date | None, valid_until: date | None) -> None:
         raise PolicyError(problem)
 
 
+def _apply(session: Session, row: Resident | Card, valid_from: date | None, valid_until: date | None) -> bool:
+    """Check and set a period on a resident or a card; whether anything changed (the caller audits it)."""
+    _check(valid_from, valid_until)
+    if (row.valid_from, row.valid_until) == (valid_from, valid_until):
+        return False
+    row.valid_from, row.valid_until = valid_from, valid_until
+    session.flush()
+    return True
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def set_resident_validity(session: Session, resident: Resident, valid_from: date | None, valid_until: date | None,
                           *, actor: str) -> bool:
     """Returns whether anything changed. The audit entry carries the dates (no personal data in them)."""
-    _check(valid_from, valid_until)
-    if (resident.valid_from, resident.valid_until) == (valid_from, valid_until):
+    if not _apply(session, resident, valid_from, valid_until):
         return False
-    resident.valid_from, resident.valid_until = valid_from, valid_until
-    session.flush()
-    audit.record(session, actor, "resident.validity", f"resident:{resident.id}",
-                 valid_from=valid_from.isoformat() if valid_from else None,
-                 valid_until=valid_until.isoformat() if valid_until else None)
+    audit.record(session, actor, "resident.validity", f"resident:{resident.id}", valid_from=_iso(valid_from),
+                 valid_until=_iso(valid_until))
     return True
 
 
@@ -53,15 +63,11 @@ def set_card_validity(session: Session, card: Card, valid_from: date | None, val
                       *, actor: str) -> bool:
     from gate.store.residents import card_reference
 
-    _check(valid_from, valid_until)
-    if (card.valid_from, card.valid_until) == (valid_from, valid_until):
+    if not _apply(session, card, valid_from, valid_until):
         return False
-    card.valid_from, card.valid_until = valid_from, valid_until
-    session.flush()
     audit.record(session, actor, "card.validity", f"resident:{card.resident_id}",
-                 card_ref=card_reference(card.resident, card.uid),
-                 valid_from=valid_from.isoformat() if valid_from else None,
-                 valid_until=valid_until.isoformat() if valid_until else None)
+                 card_ref=card_reference(card.resident, card.uid), valid_from=_iso(valid_from),
+                 valid_until=_iso(valid_until))
     return True
 
 
