@@ -37,7 +37,7 @@ def site_language() -> str:
 
 
 def site_zone() -> ZoneInfo:
-    return _zone(current_app.extensions["gate_context"].settings.site.timezone)
+    return _zone(_timezone())
 
 
 def request_language() -> str:

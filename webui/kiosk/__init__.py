@@ -40,6 +40,7 @@ from gate.i18n import locales
 from gate.service.kiosk_text import Text
 from gate.store.notices import current_notice, fields_of
 from gate.store.retention import schedule_text
+from webui.i18n import site_language
 from webui.kiosk.words import page_words
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static",
@@ -56,7 +57,7 @@ SCREEN_ALARMS = ("fire_alarm", "door_held_open")
 def _language() -> None:
     """?lang= (the toggle's choice carried to the notice pages) wins for this request; else the site's."""
     chosen = locales.match(request.args.get("lang"))
-    g.locale = chosen or locales.match(str(current_app.extensions["gate_context"].settings.site.language))
+    g.locale = chosen or locales.match(site_language())
 
 
 def _render(text: Text) -> str:
@@ -72,20 +73,21 @@ def _runtime() -> Any:
     return runtime
 
 
-def _notice(language: str) -> dict[str, str]:
-    """The notice published in `language` (else the latest in any language); {} (the page then says card
-    and PIN work) if the database is away."""
+def _notices(languages: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """For each language, the notice published in it (else the latest in any language), read in one
+    session; {} for a language without one, and for all if the database is away (the page then says
+    card and PIN work)."""
+    found: dict[str, dict[str, str]] = {language: {} for language in languages}
     context = current_app.extensions["gate_context"]
     try:
         with context.sessions() as session:
-            notice = current_notice(session, language)
-            if notice is None:
-                return {}
-            fields = fields_of(notice)
-            fields["version"] = notice.version
-            return fields
+            for language in languages:
+                notice = current_notice(session, language)
+                if notice is not None:
+                    found[language] = {**fields_of(notice), "version": notice.version}
     except SQLAlchemyError:
-        return {}
+        return {language: {} for language in languages}
+    return found
 
 
 def same_origin_json() -> None:
@@ -105,8 +107,9 @@ def page() -> ResponseReturnValue:
     settings = current_app.extensions["gate_context"].settings
     words = {}
     short_notices = []
+    notices = _notices(locales.SUPPORTED)
     for language in locales.SUPPORTED:
-        notice = _notice(language)
+        notice = notices[language]
         with force_locale(language):
             words[language] = page_words()
             short_notices.append((language, Markup(render_template(
@@ -125,8 +128,8 @@ def page() -> ResponseReturnValue:
 
 @bp.get("/notice")
 def notice_full() -> ResponseReturnValue:
-    return render_template("kiosk_notice.html", notice=_notice(g.locale), html_lang=locales.HTML_LANG[g.locale],
-                           lang=g.locale)
+    return render_template("kiosk_notice.html", notice=_notices((g.locale,))[g.locale],
+                           html_lang=locales.HTML_LANG[g.locale], lang=g.locale)
 
 
 @bp.get("/retention")
